@@ -1,0 +1,36 @@
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install what is missing, start private PostGIS + Redis under var/, migrate
+	bash scripts/bootstrap.sh
+
+run: ## Set up, import the demo town, start a worker and serve on http://127.0.0.1:8000
+	bash scripts/run.sh
+
+test: ## Set up, then lint and run the whole test suite (what CI runs)
+	bash scripts/test.sh
+
+test-e2e: ## Only the browser tests (Playwright + Debian chromium)
+	bash scripts/test.sh tests/e2e
+
+lint: ## ruff lint and format check
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+fmt: ## Format the code
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+messages: ## Update and compile the French and English catalogues
+	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=var --ignore=node_modules
+	$(PY) manage.py makemessages -d djangojs -l fr -l en --ignore=.venv --ignore=var --ignore=node_modules --ignore=static/vendor
+	$(PY) manage.py compilemessages --ignore=.venv
+
+bench: ## Run the benchmarks and print the comparison tables
+	bash scripts/bootstrap.sh && $(PY) bench/run.py
+
+stop: ## Stop the private PostgreSQL, Redis and worker
+	bash scripts/stop.sh
+
+.PHONY: help setup run test test-e2e lint fmt messages bench stop

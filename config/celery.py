@@ -1,0 +1,10 @@
+"""Celery application: background exports, prints and imports."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+app = Celery("cartoparty")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,174 @@
+"""The OSM-shaped store: nodes, ways, relations, and the Revision every change goes through.
+
+Identity: every element is identified within its town by ``osm_id``. Imported elements keep their
+OpenStreetMap id (positive) and the OSM version they were imported at (``base_version``); elements
+created here get negative ids from one database sequence, which is exactly how OSM files and
+osmChange write new objects. Way node lists and relation members refer to these ids, so an edit that
+reuses an existing node keeps its OSM identity.
+
+``geom`` is derived (kept in step by the services and the importer): nodes always carry their
+location; ways are lines, or polygons when closed and an area by OSM's rules; multipolygon and
+boundary relations are multipolygons. A geometry that could not be made valid is stored as NULL and
+its ``geom_status`` says why: invalid geometry is never stored.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.utils.translation import gettext_lazy as _
+
+from parties.models import Party, Town
+
+SRID = 4326
+
+
+class ElementType(models.TextChoices):
+    NODE = "node", _("node")
+    WAY = "way", _("way")
+    RELATION = "relation", _("relation")
+
+
+class GeomStatus(models.TextChoices):
+    OK = "ok", _("valid")
+    REPAIRED = "repaired", _("repaired")
+    INVALID = "invalid", _("could not be repaired")
+    INCOMPLETE = "incomplete", _("members missing from the extract")
+    NONE = "none", _("no geometry")
+
+
+class Element(models.Model):
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="+")
+    osm_id = models.BigIntegerField(_("OSM id"), help_text=_("Negative for elements created here."))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    base_version = models.PositiveIntegerField(
+        _("OSM base version"), null=True, blank=True, help_text=_("The OSM version this element was imported at.")
+    )
+    tags = models.JSONField(_("tags"), default=dict, blank=True)
+    visible = models.BooleanField(_("visible"), default=True, help_text=_("False once deleted."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        name = self.tags.get("name") if isinstance(self.tags, dict) else None
+        return f"{self.element_type} {self.osm_id}" + (f" ({name})" if name else "")
+
+    @property
+    def is_local(self) -> bool:
+        return self.osm_id < 0
+
+
+class Node(Element):
+    element_type = ElementType.NODE
+    geom = models.PointField(_("location"), srid=SRID)
+
+    class Meta:
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
+        constraints = [models.UniqueConstraint(fields=["town", "osm_id"], name="node_unique_osm_id")]
+        indexes = [GinIndex(fields=["tags"], name="node_tags_gin")]
+
+
+class Way(Element):
+    element_type = ElementType.WAY
+    nodes = ArrayField(models.BigIntegerField(), verbose_name=_("node ids"), default=list)
+    geom = models.GeometryField(_("geometry"), srid=SRID, null=True, blank=True)
+    geom_status = models.CharField(max_length=12, choices=GeomStatus.choices, default=GeomStatus.NONE)
+
+    class Meta:
+        verbose_name = _("way")
+        verbose_name_plural = _("ways")
+        constraints = [models.UniqueConstraint(fields=["town", "osm_id"], name="way_unique_osm_id")]
+        indexes = [GinIndex(fields=["nodes"], name="way_nodes_gin")]
+
+
+class Relation(Element):
+    element_type = ElementType.RELATION
+    # Ordered list of {"type": "node"|"way"|"relation", "ref": osm_id, "role": str}.
+    members = models.JSONField(_("members"), default=list, blank=True)
+    geom = models.GeometryField(_("geometry"), srid=SRID, null=True, blank=True)
+    geom_status = models.CharField(max_length=12, choices=GeomStatus.choices, default=GeomStatus.NONE)
+
+    class Meta:
+        verbose_name = _("relation")
+        verbose_name_plural = _("relations")
+        constraints = [models.UniqueConstraint(fields=["town", "osm_id"], name="relation_unique_osm_id")]
+
+
+ELEMENT_MODELS: dict[str, type[Element]] = {
+    ElementType.NODE: Node,
+    ElementType.WAY: Way,
+    ElementType.RELATION: Relation,
+}
+
+
+class Revision(models.Model):
+    """One proposed change to one feature; the published store changes only when it is accepted.
+
+    ``before`` and ``after`` hold the feature's state as JSON (None for a creation's ``before`` and a
+    deletion's ``after``)::
+
+        {"tags": {"amenity": "bench"},
+         "geometry": <GeoJSON geometry>,                  # for display and checks
+         "nodes": [[osm_id | null, lon, lat], ...],       # ways: null = a new node
+         "members": [{"type": .., "ref": .., "role": ..}]}  # relations
+
+    Rows are append-only (a database trigger refuses DELETE and any UPDATE of the proposed change);
+    only the review columns move, and each decision is also logged as its own row elsewhere.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("create")
+        MODIFY = "modify", _("modify")
+        DELETE = "delete", _("delete")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+        NEEDS_CHANGES = "needs_changes", _("changes requested")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="revisions")
+    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT, related_name="revisions")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="revisions")
+    element_type = models.CharField(max_length=8, choices=ElementType.choices)
+    element_id = models.BigIntegerField(_("element OSM id"))
+    action = models.CharField(max_length=8, choices=Action.choices)
+    base_version = models.PositiveIntegerField(null=True, blank=True, help_text=_("The version the change started from."))
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    geom_before = models.GeometryField(srid=SRID, null=True, blank=True)
+    geom_after = models.GeometryField(srid=SRID, null=True, blank=True)
+    preset = models.CharField(max_length=100, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    reverts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Review columns: the only ones an UPDATE may change.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_revisions"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="revision_unique_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["town", "element_type", "element_id"], name="revision_element_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.element_type} {self.element_id} ({self.status})"

@@ -1,0 +1,128 @@
+"""Read-side queries for the map, scoped by town; GeoJSON is built in PostGIS, not in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from parties.models import Town
+
+MAX_BBOX_DEGREES = 2.0
+
+
+class BadRequest(ValueError):
+    """Invalid query parameters; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class BBox:
+    west: float
+    south: float
+    east: float
+    north: float
+
+    @classmethod
+    def parse(cls, raw: str | None) -> BBox:
+        if not raw:
+            raise BadRequest(_("The bbox parameter is required: west,south,east,north in degrees."))
+        parts = raw.split(",")
+        if len(parts) != 4:
+            raise BadRequest(_("bbox needs four numbers: west,south,east,north."))
+        try:
+            west, south, east, north = (float(p) for p in parts)
+        except ValueError as exc:
+            raise BadRequest(_("bbox values must be numbers.")) from exc
+        if any(v != v or v in (float("inf"), float("-inf")) for v in (west, south, east, north)):
+            raise BadRequest(_("bbox values must be finite numbers."))
+        if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
+            raise BadRequest(_("bbox is out of range: longitudes -180..180, latitudes -90..90."))
+        if west >= east or south >= north:
+            raise BadRequest(_("bbox must have west < east and south < north."))
+        return cls(west, south, east, north)
+
+
+def parse_zoom(raw: str | None) -> int:
+    if raw in (None, ""):
+        return 18
+    try:
+        zoom = int(raw)
+    except ValueError as exc:
+        raise BadRequest(_("zoom must be an integer.")) from exc
+    if not 0 <= zoom <= 22:
+        raise BadRequest(_("zoom must be between 0 and 22."))
+    return zoom
+
+
+# At overview zooms the page still shows the town: fewer kinds of feature, simplified shapes.
+MAJOR_ROADS = "('motorway','trunk','primary','secondary','tertiary','motorway_link','trunk_link','primary_link')"
+
+
+def _zoom_filter(zoom: int) -> tuple[str, str]:
+    """(extra WHERE for ways/relations, extra WHERE for nodes) at this zoom."""
+    if zoom >= 16:
+        return "", ""
+    if zoom >= 14:
+        return "AND cartoparty_category(tags) NOT IN ('other')", "AND false"
+    return (
+        "AND (cartoparty_category(tags) IN ('water','landuse','boundary') "
+        f"OR tags->>'highway' IN {MAJOR_ROADS})",
+        "AND false",
+    )
+
+
+FEATURES_SQL = """
+WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g),
+feats AS (
+  (SELECT 'node' AS t, osm_id, version, tags, geom FROM mapping_node, env
+   WHERE town_id = %(town)s AND visible AND tags <> '{{}}'::jsonb AND geom && env.g {node_filter}
+   LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 'way', osm_id, version, tags, geom FROM mapping_way, env
+   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND tags <> '{{}}'::jsonb
+     AND geom && env.g {way_filter}
+   LIMIT %(limit)s)
+  UNION ALL
+  (SELECT 'relation', osm_id, version, tags, geom FROM mapping_relation, env
+   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND geom && env.g {way_filter}
+   LIMIT %(limit)s)
+),
+capped AS (SELECT * FROM feats LIMIT %(limit)s)
+SELECT count(*),
+       json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+         'type', 'Feature',
+         'id', t || '/' || osm_id,
+         'geometry', ST_AsGeoJSON({geom_expr}, 7)::json,
+         'properties', json_build_object('osm_type', t, 'osm_id', osm_id, 'version', version,
+                                         'category', cartoparty_category(tags), 'tags', tags)
+       )), '[]'::json))::text
+FROM capped
+"""
+
+
+class TooManyFeatures(BadRequest):
+    pass
+
+
+def features_geojson_for_town(town: Town, bbox: BBox, zoom: int = 18, cap: int | None = None) -> str:
+    """Published features of ``town`` in ``bbox`` as a GeoJSON FeatureCollection string.
+
+    Raises TooManyFeatures when more than ``cap`` features match (the page then asks to zoom in).
+    """
+    cap = cap or settings.CARTOPARTY_MAX_FEATURES
+    way_filter, node_filter = _zoom_filter(zoom)
+    # Simplify to about a pixel at this zoom (a 256 px tile spans 360 / 2**zoom degrees).
+    tolerance = 360 / (2**zoom) / 256
+    geom_expr = "geom" if zoom >= 16 else f"ST_SimplifyPreserveTopology(geom, {tolerance:.10f})"
+    sql = FEATURES_SQL.format(node_filter=node_filter, way_filter=way_filter, geom_expr=geom_expr)
+    params = {"town": town.pk, "w": bbox.west, "s": bbox.south, "e": bbox.east, "n": bbox.north, "limit": cap + 1}
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        count, body = cur.fetchone()
+    if count > cap:
+        raise TooManyFeatures(
+            _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
+        )
+    return body

@@ -1,0 +1,88 @@
+// The public town map: published features by bounding box, styled by category.
+// Popups are built with textContent only: tags are shown as text, never as HTML.
+(function () {
+  "use strict";
+  const el = document.getElementById("town-map");
+  if (!el) return;
+  const status = document.getElementById("map-status");
+  const STYLES = {
+    building: { color: "#8d6e63", weight: 1, fillColor: "#d7ccc8", fillOpacity: 0.7 },
+    water: { color: "#1e88e5", weight: 2, fillColor: "#90caf9", fillOpacity: 0.6 },
+    road: { color: "#ef6c00", weight: 4 },
+    path: { color: "#6d4c41", weight: 2, dashArray: "4 4" },
+    railway: { color: "#424242", weight: 2, dashArray: "8 4" },
+    landuse: { color: "#7cb342", weight: 1, fillColor: "#c5e1a5", fillOpacity: 0.4 },
+    boundary: { color: "#8e24aa", weight: 2, fill: false, dashArray: "10 6" },
+    poi: { color: "#c62828", weight: 2, fillColor: "#ef5350", fillOpacity: 0.8 },
+    other: { color: "#607d8b", weight: 1, fillOpacity: 0.2 },
+  };
+  const map = L.map(el, { zoomControl: true, preferCanvas: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
+  if (window.CARTOPARTY_TILES !== false) {
+    L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+  }
+  const extent = (el.dataset.extent || "").split(",").map(Number);
+  if (extent.length === 4 && extent.every(isFinite)) {
+    map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]]);
+  } else {
+    map.setView([47.14, 9.52], 13);
+  }
+
+  function popupFor(feature) {
+    const box = document.createElement("div");
+    box.className = "feature-popup";
+    const title = document.createElement("strong");
+    const tags = feature.properties.tags || {};
+    title.textContent = tags.name || feature.properties.category;
+    box.appendChild(title);
+    const dl = document.createElement("dl");
+    Object.keys(tags).sort().forEach((k) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = tags[k];
+      dl.append(dt, dd);
+    });
+    box.appendChild(dl);
+    return box;
+  }
+
+  const layer = L.geoJSON(null, {
+    style: (f) => STYLES[f.properties.category] || STYLES.other,
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, ...(STYLES[f.properties.category] || STYLES.poi) }),
+    onEachFeature: (f, l) => l.bindPopup(() => popupFor(f)),
+  }).addTo(map);
+
+  let controller = null;
+  async function load() {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+    const url = `${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}`;
+    status.textContent = el.dataset.msgLoading;
+    try {
+      const resp = await fetch(url, { signal: controller.signal, headers: { Accept: "application/geo+json" } });
+      if (resp.status === 400) {
+        layer.clearLayers();
+        status.textContent = el.dataset.msgZoomIn;
+        el.dataset.state = "zoom-in";
+        return;
+      }
+      if (!resp.ok) throw new Error(resp.status);
+      const data = await resp.json();
+      layer.clearLayers();
+      layer.addData(data);
+      el.dataset.state = "loaded";
+      el.dataset.features = String(data.features.length);
+      status.textContent = data.features.length ? "" : el.dataset.msgEmpty;
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      status.textContent = el.dataset.msgError;
+      el.dataset.state = "error";
+    }
+  }
+  map.on("moveend", load);
+  load();
+})();

@@ -1,0 +1,35 @@
+"""Thin HTML and JSON views for the public town map."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from mapping.selectors import BadRequest, BBox, features_geojson_for_town, parse_zoom
+from parties.models import Town
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "mapping/home.html", {"towns": Town.objects.all()})
+
+
+@require_GET
+def town_map(request: HttpRequest, slug: str) -> HttpResponse:
+    town = get_object_or_404(Town, slug=slug)
+    extent = town.boundary.extent if town.boundary else None
+    return render(request, "mapping/town_map.html", {"town": town, "extent": extent})
+
+
+@require_GET
+def town_features(request: HttpRequest, slug: str) -> HttpResponse:
+    """GeoJSON of the town's published features in ?bbox=w,s,e,n[&zoom=z]; 400 with a reason otherwise."""
+    town = get_object_or_404(Town, slug=slug)
+    try:
+        bbox = BBox.parse(request.GET.get("bbox"))
+        zoom = parse_zoom(request.GET.get("zoom"))
+        body = features_geojson_for_town(town, bbox, zoom)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return HttpResponse(body, content_type="application/geo+json")
