@@ -119,7 +119,9 @@ def rebuild_way_geometries(way_pks: list[int], report: GeometryReport | None = N
     return report
 
 
-def rebuild_relation_geometries(relation_pks: list[int], report: GeometryReport | None = None) -> GeometryReport:
+def rebuild_relation_geometries(
+    relation_pks: list[int], report: GeometryReport | None = None
+) -> GeometryReport:
     """Recompute ``geom`` of the given multipolygon/boundary relations from their member ways."""
     report = report or GeometryReport()
     if not relation_pks:

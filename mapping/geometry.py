@@ -17,10 +17,22 @@ AREA_KEYS = frozenset(
 NOT_AREA_NATURAL = frozenset({"coastline", "cliff", "ridge", "arete", "tree_row", "valley", "earth_bank"})
 NOT_AREA_MAN_MADE = frozenset({"cutline", "embankment", "pipeline", "breakwater", "groyne", "dyke"})
 PATH_HIGHWAYS = frozenset(
-    {"footway", "path", "steps", "cycleway", "bridleway", "pedestrian", "track", "corridor", "crossing"}
+    {
+        "footway",
+        "path",
+        "steps",
+        "cycleway",
+        "bridleway",
+        "pedestrian",
+        "track",
+        "corridor",
+        "crossing",
+    }
 )
 POI_KEYS = ("amenity", "shop", "tourism", "emergency", "healthcare", "office", "craft", "historic")
-LANDUSE_NATURAL = frozenset({"wood", "scrub", "grassland", "heath", "wetland", "meadow", "bare_rock", "scree"})
+LANDUSE_NATURAL = frozenset(
+    {"wood", "scrub", "grassland", "heath", "wetland", "meadow", "bare_rock", "scree"}
+)
 
 
 def is_area(tags: Mapping[str, str]) -> bool:

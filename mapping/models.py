@@ -44,7 +44,10 @@ class Element(models.Model):
     osm_id = models.BigIntegerField(_("OSM id"), help_text=_("Negative for elements created here."))
     version = models.PositiveIntegerField(_("version"), default=1)
     base_version = models.PositiveIntegerField(
-        _("OSM base version"), null=True, blank=True, help_text=_("The OSM version this element was imported at.")
+        _("OSM base version"),
+        null=True,
+        blank=True,
+        help_text=_("The OSM version this element was imported at."),
     )
     tags = models.JSONField(_("tags"), default=dict, blank=True)
     visible = models.BooleanField(_("visible"), default=True, help_text=_("False once deleted."))
@@ -134,12 +137,16 @@ class Revision(models.Model):
         WITHDRAWN = "withdrawn", _("withdrawn")
 
     town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="revisions")
-    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT, related_name="revisions")
+    party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="revisions"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="revisions")
     element_type = models.CharField(max_length=8, choices=ElementType.choices)
     element_id = models.BigIntegerField(_("element OSM id"))
     action = models.CharField(max_length=8, choices=Action.choices)
-    base_version = models.PositiveIntegerField(null=True, blank=True, help_text=_("The version the change started from."))
+    base_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("The version the change started from.")
+    )
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     geom_before = models.GeometryField(srid=SRID, null=True, blank=True)
@@ -147,12 +154,18 @@ class Revision(models.Model):
     preset = models.CharField(max_length=100, blank=True)
     flags = models.JSONField(default=list, blank=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
-    reverts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by")
+    reverts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Review columns: the only ones an UPDATE may change.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_revisions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_revisions",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_reason = models.TextField(blank=True)

@@ -57,14 +57,18 @@ def _check_file(path: Path) -> None:
         raise ImportError_(_("File not found: %(path)s") % {"path": path})
     name = path.name.lower()
     if not name.endswith(SUFFIXES):
-        raise ImportError_(_("Unsupported file type: %(name)s (expected .osm.pbf, .osm or .osm.bz2)") % {"name": path.name})
+        raise ImportError_(
+            _("Unsupported file type: %(name)s (expected .osm.pbf, .osm or .osm.bz2)") % {"name": path.name}
+        )
     if name.endswith((".osm", ".osm.bz2")):
         opener = bz2.open if name.endswith(".bz2") else open
         try:
             with opener(path, "rb") as fh:
                 head = fh.read(1 << 16)
         except (OSError, EOFError) as exc:
-            raise ImportError_(_("Cannot read %(name)s: %(error)s") % {"name": path.name, "error": exc}) from exc
+            raise ImportError_(
+                _("Cannot read %(name)s: %(error)s") % {"name": path.name, "error": exc}
+            ) from exc
         if any(marker in head for marker in HOSTILE_XML_MARKERS):
             raise ImportError_(_("Refused: the XML declares a DTD or entities, which OSM files never do."))
         if b"<osm" not in head:
@@ -72,6 +76,7 @@ def _check_file(path: Path) -> None:
 
 
 TEMP_TABLES = """
+DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation;
 CREATE TEMP TABLE imp_node (osm_id bigint, version int, tags jsonb, lon float8, lat float8) ON COMMIT DROP;
 CREATE TEMP TABLE imp_way (osm_id bigint, version int, tags jsonb, nodes bigint[]) ON COMMIT DROP;
 CREATE TEMP TABLE imp_relation (osm_id bigint, version int, tags jsonb, members jsonb) ON COMMIT DROP;
@@ -143,7 +148,9 @@ DELETE_SQL = {
 }
 
 
-def _stream(path: Path, cur, summary: ImportSummary, progress: Callable[[dict[str, int]], None] | None) -> None:
+def _stream(
+    path: Path, cur, summary: ImportSummary, progress: Callable[[dict[str, int]], None] | None
+) -> None:
     current: str | None = None
     copy_cm = None
     copy = None
@@ -172,7 +179,9 @@ def _stream(path: Path, cur, summary: ImportSummary, progress: Callable[[dict[st
             if progress and (read["node"] + read["way"] + read["relation"]) % 20000 == 0:
                 progress(read)
     except RuntimeError as exc:
-        raise ImportError_(_("The file is truncated or not a valid OSM file: %(error)s") % {"error": exc}) from exc
+        raise ImportError_(
+            _("The file is truncated or not a valid OSM file: %(error)s") % {"error": exc}
+        ) from exc
     finally:
         if copy_cm is not None:
             copy_cm.__exit__(None, None, None)
@@ -245,5 +254,7 @@ def import_osm(
                     """,
                     {"town": town.pk},
                 )
+            # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).
+            cur.execute("DROP TABLE imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation")
     summary.seconds = time.monotonic() - started
     return summary

@@ -57,7 +57,9 @@ def parse_zoom(raw: str | None) -> int:
 
 
 # At overview zooms the page still shows the town: fewer kinds of feature, simplified shapes.
-MAJOR_ROADS = "('motorway','trunk','primary','secondary','tertiary','motorway_link','trunk_link','primary_link')"
+MAJOR_ROADS = (
+    "('motorway','trunk','primary','secondary','tertiary','motorway_link','trunk_link','primary_link')"
+)
 
 
 def _zoom_filter(zoom: int) -> tuple[str, str]:
@@ -117,7 +119,14 @@ def features_geojson_for_town(town: Town, bbox: BBox, zoom: int = 18, cap: int |
     tolerance = 360 / (2**zoom) / 256
     geom_expr = "geom" if zoom >= 16 else f"ST_SimplifyPreserveTopology(geom, {tolerance:.10f})"
     sql = FEATURES_SQL.format(node_filter=node_filter, way_filter=way_filter, geom_expr=geom_expr)
-    params = {"town": town.pk, "w": bbox.west, "s": bbox.south, "e": bbox.east, "n": bbox.north, "limit": cap + 1}
+    params = {
+        "town": town.pk,
+        "w": bbox.west,
+        "s": bbox.south,
+        "e": bbox.east,
+        "n": bbox.north,
+        "limit": cap + 1,
+    }
     with connection.cursor() as cur:
         cur.execute(sql, params)
         count, body = cur.fetchone()

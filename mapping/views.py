@@ -33,3 +33,13 @@ def town_features(request: HttpRequest, slug: str) -> HttpResponse:
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return HttpResponse(body, content_type="application/geo+json")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness and database check for load balancers and docker-compose."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -42,10 +42,20 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
     town = models.ForeignKey(
-        Town, verbose_name=_("town"), null=True, blank=True, on_delete=models.PROTECT, related_name="people"
+        Town,
+        verbose_name=_("town"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="people",
     )
     party = models.ForeignKey(
-        "Party", verbose_name=_("party"), null=True, blank=True, on_delete=models.PROTECT, related_name="residents"
+        "Party",
+        verbose_name=_("party"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="residents",
     )
     nickname = models.CharField(_("nickname"), max_length=40, blank=True)
 
@@ -53,7 +63,11 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(fields=["party", "nickname"], condition=models.Q(party__isnull=False), name="unique_nickname_per_party"),
+            models.UniqueConstraint(
+                fields=["party", "nickname"],
+                condition=models.Q(party__isnull=False),
+                name="unique_nickname_per_party",
+            ),
         ]
 
     @property

@@ -50,7 +50,7 @@ if [[ ! -f $stamp ]]; then
 fi
 
 # --- 3. private PostgreSQL + PostGIS and Redis ----------------------------------------------
-mkdir -p "$VAR"/{run,log,redis,media,tiles,exports}
+mkdir -p "$VAR"/{run,log,redis,media,tiles,exports,staticfiles}
 chmod 755 "$VAR"
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if [[ -z ${DATABASE_URL:-} ]]; then

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         if tty:
             sys.stderr.write("\n")
         out = self.stdout.write
-        out(self.style.SUCCESS(f"Imported {opts['file']} into town '{summary.town.slug}' in {summary.seconds:.1f} s"))
+        out(
+            self.style.SUCCESS(
+                f"Imported {opts['file']} into town '{summary.town.slug}' in {summary.seconds:.1f} s"
+            )
+        )
         out(f"  {'':10} {'read':>10} {'created':>10} {'updated':>10} {'deleted':>10}")
         for kind in ("node", "way", "relation"):
             out(
@@ -43,6 +47,8 @@ class Command(BaseCommand):
                 f"{summary.updated[kind]:>10,} {summary.deleted[kind]:>10,}"
             )
         g = summary.geometry
-        out(f"  geometries: {g.ok:,} valid, {g.repaired:,} repaired, {g.incomplete:,} incomplete, {g.invalid:,} skipped")
+        out(
+            f"  geometries: {g.ok:,} valid, {g.repaired:,} repaired, {g.incomplete:,} incomplete, {g.invalid:,} skipped"
+        )
         if not summary.changed:
             out("  Nothing changed: this data was already imported.")

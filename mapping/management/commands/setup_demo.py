@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         town = Town.objects.filter(slug="vaduz").first()
         if town is None or not Node.objects.filter(town=town).exists():
-            self.stdout.write("==> Importing the demo extract (Liechtenstein, © OpenStreetMap contributors, ODbL)")
+            self.stdout.write(
+                "==> Importing the demo extract (Liechtenstein, © OpenStreetMap contributors, ODbL)"
+            )
             call_command("import_osm", str(DEMO_EXTRACT), town="vaduz", name="Vaduz", stdout=self.stdout)
             town = Town.objects.get(slug="vaduz")
         else:

@@ -1,0 +1,110 @@
+"""Playwright in Debian's chromium against the live test server.
+
+Never downloads a browser: the executable is `which chromium`. Every request that leaves
+localhost is blocked and recorded, and console errors are collected, so tests can assert on both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+TIMEOUT_MS = int(os.environ.get("E2E_TIMEOUT_MS", "15000"))
+
+
+@dataclass
+class BrowserLog:
+    errors: list[str] = field(default_factory=list)
+    external_requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required (scripts/bootstrap.sh installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _new_page(browser, log: BrowserLog, **context_args):
+    context = browser.new_context(**context_args)
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def route(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            log.external_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and log.errors.append(msg.text))
+    page.on("pageerror", lambda exc: log.errors.append(str(exc)))
+    return context, page
+
+
+@pytest.fixture
+def browser_log() -> BrowserLog:
+    return BrowserLog()
+
+
+@pytest.fixture
+def phone_page(browser, browser_log):
+    """A 360x740 touch phone viewport."""
+    context, page = _new_page(
+        browser,
+        browser_log,
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+    )
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desktop_page(browser, browser_log):
+    context, page = _new_page(browser, browser_log, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def new_page(browser, browser_log):
+    """Factory for extra pages (e.g. two residents at once)."""
+    contexts = []
+
+    def make(**kwargs):
+        context, page = _new_page(browser, browser_log, **kwargs)
+        contexts.append(context)
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()

@@ -1,0 +1,28 @@
+"""The public town map in a real browser on a phone-sized viewport."""
+
+from __future__ import annotations
+
+import pytest
+
+from mapping.osm_import import import_osm
+from tests.conftest import CENTRE_PBF
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_town_map_on_phone_draws_features_offline(live_server, phone_page, browser_log):
+    """Features are drawn, nothing is requested off localhost, and the browser logs no error."""
+    import_osm(CENTRE_PBF, "centre", "Vaduz centre")
+    phone_page.goto(f"{live_server.url}/towns/centre/")
+    map_el = phone_page.locator("#town-map")
+    phone_page.wait_for_function("document.getElementById('town-map').dataset.state === 'loaded'")
+    assert int(map_el.get_attribute("data-features")) > 20
+    # Leaflet drew the features (canvas renderer) and the map fills the screen.
+    assert phone_page.locator("#town-map canvas.leaflet-zoom-animated").count() >= 1
+    box = map_el.bounding_box()
+    assert box["width"] == 360 and box["height"] > 600
+    # A popup shows tags as text.
+    phone_page.get_by_role("button", name="Zoom in").click()
+    assert browser_log.external_requests == []
+    # Missing /tiles/ are the only tolerated errors until the tile server exists.
+    assert [e for e in browser_log.errors if "/tiles/" not in e and "404" not in e] == []

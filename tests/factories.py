@@ -1,0 +1,70 @@
+"""factory_boy factories; unique fields use Sequence; geometries carry srid=4326 explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.gis.geos import Point, Polygon
+from django.utils import timezone
+
+from mapping.models import Node
+from parties.models import Party, Town, User
+
+
+class TownFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Town
+
+    slug = factory.Sequence(lambda n: f"town-{n}")
+    name = factory.Sequence(lambda n: f"Town {n}")
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"agent{n}")
+    role = User.Role.AGENT
+    town = factory.SubFactory(TownFactory)
+    password = factory.django.Password("agent-password-123")
+
+
+# A square around the centre of Vaduz (lon/lat, WGS84).
+VADUZ_CENTRE_AREA = Polygon.from_bbox((9.515, 47.135, 9.530, 47.145))
+VADUZ_CENTRE_AREA.srid = 4326
+
+
+class PartyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Party
+
+    town = factory.SubFactory(TownFactory)
+    title_fr = factory.Sequence(lambda n: f"Cartopartie {n}")
+    title_en = factory.Sequence(lambda n: f"Mapping party {n}")
+    area = factory.LazyFunction(lambda: VADUZ_CENTRE_AREA.clone())
+    starts_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=3))
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"resident{n}")
+    nickname = factory.Sequence(lambda n: f"Resident {n}")
+    role = User.Role.RESIDENT
+    party = factory.SubFactory(PartyFactory)
+    town = factory.SelfAttribute("party.town")
+
+
+class NodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Node
+
+    town = factory.SubFactory(TownFactory)
+    osm_id = factory.Sequence(lambda n: 10_000_000 + n)
+    version = 1
+    base_version = 1
+    tags = factory.LazyFunction(lambda: {"amenity": "bench"})
+    geom = factory.LazyFunction(lambda: Point(9.5209, 47.1410, srid=4326))  # Vaduz, Städtle
