@@ -63,7 +63,7 @@ if [[ -z ${DATABASE_URL:-} ]]; then
     [[ $(id -u) == 0 ]] && chown postgres "$PGDATA"
     as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     cat >>"$PGDATA/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = ''  # socket only: several checkouts can run side by side
 port = $PG_PORT
 unix_socket_directories = '$VAR/run'
 max_connections = 200
