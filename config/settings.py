@@ -37,6 +37,8 @@ else:
             "PORT": "5433",
         }
     }
+# Several checkouts or helpers can test side by side on one cluster with distinct test databases.
+DATABASES["default"]["TEST"] = {"NAME": env.str("CARTOPARTY_TEST_DB", default="test_cartoparty")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
