@@ -8,6 +8,7 @@ job is marked failed with the error, so it can be retried.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ def run_job(job_id: int) -> Job:
 
 def mark_stale_jobs_failed(older_than_seconds: int = 3600) -> int:
     """Jobs left 'running' by a killed worker are marked failed (retryable)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
     return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
         status=Job.Status.FAILED,
         error="The worker stopped before the job finished.",
