@@ -1,0 +1,262 @@
+"""Writes to the published OSM-shaped store, as OpenStreetMap's API would apply them.
+
+Everything that changes published data goes through :func:`apply_change` (called when a revision is
+accepted or reverted). It keeps OSM identity: a reshaped way keeps the nodes that were there (moved
+nodes are modified, new vertices are new nodes with negative ids, vertices dropped from the way are
+deleted when nothing else uses them). Each changed element's version goes up by one, and derived
+geometry is rebuilt for everything touched.
+
+Payload format (the ``after`` of a revision; see :class:`mapping.models.Revision`)::
+
+    node:     {"tags": {...}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+    way:      {"tags": {...}, "nodes": [[osm_id | None, lon, lat], ...], "closed": bool}
+              ("nodes" is the vertex list without repeating the first one; "closed" closes the ring)
+    relation: {"tags": {...}, "members": [{"type": ..., "ref": ..., "role": ...}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.gis.geos import GEOSGeometry, LinearRing, LineString, Point, Polygon
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from mapping.derived import (
+    dependents_of_nodes,
+    rebuild_relation_geometries,
+    rebuild_way_geometries,
+    relations_of_ways,
+)
+from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
+from parties.models import Town
+
+SRID = 4326
+
+
+class StoreError(ValueError):
+    """The change cannot be applied (the message says why); nothing was changed."""
+
+
+class Conflict(Exception):
+    """The element changed since the version the change started from (HTTP 409, as OSM's API)."""
+
+    def __init__(self, element_type: str, element_id: int, current_version: int | None, current: dict | None):
+        self.element_type, self.element_id = element_type, element_id
+        self.current_version, self.current = current_version, current
+        super().__init__(
+            _("%(type)s %(id)s has changed (now version %(version)s): reload and try again.")
+            % {"type": element_type, "id": element_id, "version": current_version}
+        )
+
+
+def next_local_id() -> int:
+    """A fresh negative id for an element created here (one sequence for all towns and types)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT -nextval('cartoparty_local_id')")
+        return cur.fetchone()[0]
+
+
+def get_element(town: Town, element_type: str, element_id: int, *, lock: bool = False) -> Element | None:
+    qs = ELEMENT_MODELS[element_type].objects.filter(town=town, osm_id=element_id)
+    if lock:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def element_state(element: Element) -> dict[str, Any]:
+    """The element as a payload (the ``before`` of a revision), with its geometry as GeoJSON."""
+    state: dict[str, Any] = {"tags": dict(element.tags), "version": element.version}
+    if isinstance(element, Node):
+        state["geometry"] = {"type": "Point", "coordinates": [element.geom.x, element.geom.y]}
+    elif isinstance(element, Way):
+        nodes = {n.osm_id: n for n in Node.objects.filter(town_id=element.town_id, osm_id__in=element.nodes)}
+        refs = list(element.nodes)
+        closed = len(refs) > 2 and refs[0] == refs[-1]
+        if closed:
+            refs = refs[:-1]
+        state["nodes"] = [[r, nodes[r].geom.x, nodes[r].geom.y] for r in refs if r in nodes]
+        state["closed"] = closed
+    else:
+        state["members"] = list(element.members)
+    if getattr(element, "geom", None) is not None:
+        state["geometry"] = json.loads(element.geom.geojson)
+    return state
+
+
+def payload_geometry(element_type: str, payload: dict | None) -> GEOSGeometry | None:
+    """The geometry a payload describes (for revisions' geom_before/geom_after)."""
+    if not payload:
+        return None
+    if element_type == ElementType.NODE:
+        lon, lat = payload["geometry"]["coordinates"][:2]
+        return Point(float(lon), float(lat), srid=SRID)
+    if element_type == ElementType.WAY:
+        coords = [(float(n[1]), float(n[2])) for n in payload.get("nodes", [])]
+        if payload.get("closed") and len(coords) >= 3:
+            try:
+                return Polygon(LinearRing([*coords, coords[0]]), srid=SRID)
+            except Exception:  # an invalid ring is reported by validation, not here
+                return LineString([*coords, coords[0]], srid=SRID)
+        return LineString(coords, srid=SRID) if len(coords) >= 2 else None
+    geometry = payload.get("geometry")
+    return GEOSGeometry(json.dumps(geometry), srid=SRID) if geometry else None
+
+
+def _create_node(town: Town, osm_id: int, lon: float, lat: float, tags: dict | None = None) -> Node:
+    return Node.objects.create(
+        town=town, osm_id=osm_id, version=1, tags=tags or {}, geom=Point(lon, lat, srid=SRID)
+    )
+
+
+def _move_node(node: Node, lon: float, lat: float) -> bool:
+    if (round(node.geom.x, 7), round(node.geom.y, 7)) == (round(lon, 7), round(lat, 7)):
+        return False
+    node.geom = Point(lon, lat, srid=SRID)
+    node.version += 1
+    node.save(update_fields=["geom", "version", "updated_at"])
+    return True
+
+
+def _delete_orphan_nodes(town: Town, candidates: set[int], keep_way_pk: int | None = None) -> None:
+    """Delete untagged nodes no longer used by any visible way (as iD does)."""
+    if not candidates:
+        return
+    used = set()
+    for refs in (
+        Way.objects.filter(town=town, visible=True, nodes__overlap=list(candidates))
+        .exclude(pk=keep_way_pk)
+        .values_list("nodes", flat=True)
+    ):
+        used.update(refs)
+    for node in Node.objects.filter(town=town, osm_id__in=candidates - used, visible=True, tags={}):
+        node.visible = False
+        node.version += 1
+        node.save(update_fields=["visible", "version", "updated_at"])
+
+
+def _way_refs(town: Town, payload: dict, moved: list[int]) -> list[int]:
+    """Node refs for a way payload: existing nodes are moved if needed, new vertices created."""
+    refs: list[int] = []
+    existing_ids = [n[0] for n in payload["nodes"] if n[0] is not None]
+    existing = {
+        n.osm_id: n for n in Node.objects.select_for_update().filter(town=town, osm_id__in=existing_ids)
+    }
+    for ref, lon, lat in payload["nodes"]:
+        lon, lat = float(lon), float(lat)
+        if ref is None:
+            ref = next_local_id()
+            _create_node(town, ref, lon, lat)
+        else:
+            node = existing.get(ref)
+            if node is None or not node.visible:
+                raise StoreError(_("Node %(id)s does not exist.") % {"id": ref})
+            if _move_node(node, lon, lat):
+                moved.append(ref)
+        refs.append(ref)
+    if payload.get("closed"):
+        refs.append(refs[0])
+    return refs
+
+
+@transaction.atomic
+def apply_change(
+    *,
+    town: Town,
+    element_type: str,
+    element_id: int,
+    action: str,
+    after: dict | None,
+    base_version: int | None,
+) -> Element:
+    """Apply one change to the published store; returns the element as it now is.
+
+    Preconditions: runs in its own transaction (atomic); locks the element row (SELECT ... FOR
+    UPDATE), so two concurrent applies of the same element serialize and the loser sees the new
+    version. Raises :class:`Conflict` if the element's version is not ``base_version`` (creations:
+    if the element already exists), :class:`StoreError` for changes that cannot be applied.
+    """
+    model = ELEMENT_MODELS[element_type]
+    element = get_element(town, element_type, element_id, lock=True)
+    if action == "create":
+        if element is not None:
+            raise Conflict(element_type, element_id, element.version, element_state(element))
+    else:
+        if element is None or not element.visible:
+            raise Conflict(element_type, element_id, None, None)
+        if element.version != base_version:
+            raise Conflict(element_type, element_id, element.version, element_state(element))
+
+    moved_nodes: list[int] = []
+    touched_ways: list[int] = []
+    if element_type == ElementType.NODE:
+        if action == "delete":
+            users = Way.objects.filter(town=town, visible=True, nodes__contains=[element_id])
+            if users.exists():
+                raise StoreError(
+                    _("This point is part of a line or area (way %(id)s) and cannot be deleted alone.")
+                    % {"id": users.first().osm_id}
+                )
+            element.visible = False
+            element.version += 1
+            element.save(update_fields=["visible", "version", "updated_at"])
+        else:
+            lon, lat = (float(v) for v in after["geometry"]["coordinates"][:2])
+            if action == "create":
+                element = _create_node(town, element_id, lon, lat, after.get("tags", {}))
+            else:
+                element.tags = after.get("tags", element.tags)
+                element.geom = Point(lon, lat, srid=SRID)
+                element.version += 1
+                element.save(update_fields=["tags", "geom", "version", "updated_at"])
+                moved_nodes.append(element_id)
+    elif element_type == ElementType.WAY:
+        old_refs = set(element.nodes) if element is not None else set()
+        if action == "delete":
+            element.visible = False
+            element.version += 1
+            element.save(update_fields=["visible", "version", "updated_at"])
+            _delete_orphan_nodes(town, old_refs, keep_way_pk=element.pk)
+        else:
+            refs = _way_refs(town, after, moved_nodes)
+            if action == "create":
+                element = model.objects.create(
+                    town=town, osm_id=element_id, version=1, tags=after.get("tags", {}), nodes=refs
+                )
+            else:
+                element.tags = after.get("tags", element.tags)
+                element.nodes = refs
+                element.version += 1
+                element.save(update_fields=["tags", "nodes", "version", "updated_at"])
+                _delete_orphan_nodes(town, old_refs - set(refs), keep_way_pk=element.pk)
+            touched_ways.append(element.pk)
+    else:
+        if action == "delete":
+            element.visible = False
+            element.version += 1
+            element.save(update_fields=["visible", "version", "updated_at"])
+        elif action == "create":
+            element = Relation.objects.create(
+                town=town,
+                osm_id=element_id,
+                version=1,
+                tags=after.get("tags", {}),
+                members=after.get("members", []),
+            )
+        else:
+            element.tags = after.get("tags", element.tags)
+            element.members = after.get("members", element.members)
+            element.version += 1
+            element.save(update_fields=["tags", "members", "version", "updated_at"])
+
+    # Derived geometry: ways using moved nodes, the touched way, relations using any of them.
+    way_pks, _rels = dependents_of_nodes(town.pk, moved_nodes) if moved_nodes else ([], [])
+    way_pks = sorted(set(way_pks) | set(touched_ways))
+    rebuild_way_geometries(way_pks)
+    relation_pks = set(relations_of_ways(town.pk, way_pks))
+    if element_type == ElementType.RELATION and element.visible:
+        relation_pks.add(element.pk)
+    rebuild_relation_geometries(sorted(relation_pks))
+    element.refresh_from_db()
+    return element
