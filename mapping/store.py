@@ -30,6 +30,7 @@ from mapping.derived import (
     relations_of_ways,
 )
 from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
+from mapping.signals import published_change
 from parties.models import Town
 
 SRID = 4326
@@ -188,6 +189,7 @@ def apply_change(
         if element.version != base_version:
             raise Conflict(element_type, element_id, element.version, element_state(element))
 
+    extents = [_extent_of(element)] if element is not None else []
     moved_nodes: list[int] = []
     touched_ways: list[int] = []
     if element_type == ElementType.NODE:
@@ -259,4 +261,24 @@ def apply_change(
         relation_pks.add(element.pk)
     rebuild_relation_geometries(sorted(relation_pks))
     element.refresh_from_db()
+    extents.append(_extent_of(element))
+    _announce(town, [e for e in extents if e])
     return element
+
+
+def _extent_of(element: Element) -> tuple[float, float, float, float] | None:
+    geom = getattr(element, "geom", None)
+    return geom.extent if geom is not None else None
+
+
+def _announce(town: Town, extents: list[tuple[float, float, float, float]]) -> None:
+    """Tell listeners (tile cache, export cache) once the change is committed."""
+    if not extents:
+        return
+    bbox = (
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    )
+    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
