@@ -4,6 +4,7 @@ Every variable is documented in docs/settings.md and listed in .env.example.
 """
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -27,6 +28,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Without DATABASE_URL: the private cluster that scripts/bootstrap.sh starts, on a socket under var/.
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")}
+    # A Unix-socket directory may be given percent-encoded: postgis://user@%2Fpath%2Fto%2Frun:5433/db
+    DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 else:
     DATABASES = {
         "default": {
