@@ -1,0 +1,228 @@
+"""Pure validation of proposed changes (no ORM): tags and geometry, as OpenStreetMap accepts them.
+
+Each validator returns a list of :class:`Issue`; an empty list means valid. Only the callers
+(services, serializers) turn issues into errors. The rules follow OSM's API: a key or value is at most
+255 characters; keys are not empty and not repeated. Cartoparty adds what a phone page needs to be
+told clearly: no control characters, a sane number of tags, coordinates in range, ways of 2 to 2,000
+nodes (OSM's own limit), areas closed with at least three distinct vertices and no self-intersection.
+
+Script-like content (``<script>``, ``javascript:``) in a value is *not* refused: OSM accepts it and it
+is only ever stored and shown as text, never executed or rendered as HTML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from shapely.geometry import LinearRing, LineString, Polygon
+from shapely.validation import explain_validity
+
+MAX_LENGTH = 255  # OSM's limit for keys and values, in characters
+MAX_TAGS = 100
+MIN_WAY_NODES = 2
+MAX_WAY_NODES = 2000  # OSM's API limit (waynodes maximum)
+# C0 and C1 control characters and DEL; tabs and newlines are control characters too in OSM tags.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One reason a change is refused: ``field`` names where the page shows it."""
+
+    field: str
+    code: str
+    message: str
+
+
+def _normalise_tags(tags: Any) -> tuple[list[tuple[Any, Any]], list[Issue]]:
+    """Tags as (key, value) pairs: a dict, or a list of [key, value] pairs (which can repeat a key)."""
+    if isinstance(tags, Mapping):
+        return list(tags.items()), []
+    if isinstance(tags, list | tuple):
+        pairs = []
+        for item in tags:
+            if not isinstance(item, list | tuple) or len(item) != 2:
+                return [], [Issue("tags", "format", _("Tags must be key and value pairs."))]
+            pairs.append((item[0], item[1]))
+        return pairs, []
+    return [], [Issue("tags", "format", _("Tags must be key and value pairs."))]
+
+
+def validate_tags(tags: Any) -> list[Issue]:
+    """Check a tag set (dict, or list of [key, value] pairs as the page sends them)."""
+    pairs, issues = _normalise_tags(tags)
+    if issues:
+        return issues
+    if len(pairs) > MAX_TAGS:
+        issues.append(Issue("tags", "too_many", _("At most %(max)s tags per feature.") % {"max": MAX_TAGS}))
+    seen: set[str] = set()
+    for key, value in pairs:
+        if not isinstance(key, str) or not isinstance(value, str):
+            issues.append(Issue("tags", "format", _("Tag keys and values must be text.")))
+            continue
+        field = f"tags.{key}" if key else "tags"
+        if not key.strip():
+            issues.append(Issue(field, "empty_key", _("A tag key cannot be empty.")))
+        elif key in seen:
+            issues.append(Issue(field, "duplicate_key", _("The key “%(key)s” is used twice.") % {"key": key}))
+        seen.add(key)
+        if len(key) > MAX_LENGTH:
+            issues.append(
+                Issue(field, "key_too_long", _("A key is at most %(max)s characters.") % {"max": MAX_LENGTH})
+            )
+        if len(value) > MAX_LENGTH:
+            issues.append(
+                Issue(
+                    field, "value_too_long", _("A value is at most %(max)s characters.") % {"max": MAX_LENGTH}
+                )
+            )
+        if CONTROL_CHARS.search(key) or CONTROL_CHARS.search(value):
+            issues.append(
+                Issue(
+                    field, "control_chars", _("Tags cannot contain control characters (such as line breaks).")
+                )
+            )
+    return issues
+
+
+def tags_as_dict(tags: Any) -> dict[str, str]:
+    """The tag set as a dict (call after validate_tags found no issue)."""
+    pairs, _issues = _normalise_tags(tags)
+    return {k: v for k, v in pairs}
+
+
+def _coordinate_issue(lon: Any, lat: Any) -> Issue | None:
+    if isinstance(lon, bool) or isinstance(lat, bool):
+        return Issue("geometry", "not_number", _("Coordinates must be numbers."))
+    if not isinstance(lon, int | float) or not isinstance(lat, int | float):
+        return Issue("geometry", "not_number", _("Coordinates must be numbers."))
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return Issue("geometry", "not_number", _("Coordinates must be finite numbers."))
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return Issue(
+            "geometry",
+            "out_of_range",
+            _("Coordinates are out of range (longitude -180 to 180, latitude -90 to 90)."),
+        )
+    return None
+
+
+def _validate_node(payload: Mapping[str, Any]) -> list[Issue]:
+    geometry = payload.get("geometry")
+    coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+    if not isinstance(geometry, Mapping) or geometry.get("type") != "Point" or not isinstance(coords, list):
+        return [Issue("geometry", "format", _("A point needs a location."))]
+    if len(coords) < 2:
+        return [Issue("geometry", "format", _("A point needs a longitude and a latitude."))]
+    issue = _coordinate_issue(coords[0], coords[1])
+    return [issue] if issue else []
+
+
+def _validate_way(payload: Mapping[str, Any]) -> list[Issue]:
+    nodes = payload.get("nodes")
+    if not isinstance(nodes, list):
+        return [Issue("geometry", "format", _("A line or area needs a list of vertices."))]
+    coords: list[tuple[float, float]] = []
+    refs: list[int] = []
+    for item in nodes:
+        if not isinstance(item, list | tuple) or len(item) != 3:
+            return [Issue("geometry", "format", _("Each vertex is [node id or null, longitude, latitude]."))]
+        ref, lon, lat = item
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, int)):
+            return [Issue("geometry", "format", _("A vertex's node id must be an integer or null."))]
+        issue = _coordinate_issue(lon, lat)
+        if issue:
+            return [issue]
+        if ref is not None:
+            refs.append(ref)
+        coords.append((float(lon), float(lat)))
+    closed = bool(payload.get("closed"))
+    if len(set(refs)) != len(refs):
+        return [Issue("geometry", "repeated_node", _("A vertex is used twice in this shape."))]
+    total = len(coords) + (1 if closed else 0)
+    if len(coords) < MIN_WAY_NODES:
+        return [Issue("geometry", "too_few_nodes", _("A line needs at least 2 points."))]
+    if total > MAX_WAY_NODES:
+        return [
+            Issue(
+                "geometry",
+                "too_many_nodes",
+                _("A line or area has at most %(max)s points.") % {"max": MAX_WAY_NODES},
+            )
+        ]
+    if closed:
+        if len(set(coords)) < 3:
+            return [Issue("geometry", "area_too_small", _("An area needs at least 3 distinct points."))]
+        ring = LinearRing(coords)
+        if not ring.is_simple or not Polygon(ring).is_valid:
+            return [
+                Issue(
+                    "geometry",
+                    "self_intersection",
+                    _("The outline crosses itself (%(detail)s): move a point so that it does not.")
+                    % {"detail": explain_validity(Polygon(ring))},
+                )
+            ]
+    else:
+        if len(set(coords)) < 2:
+            return [Issue("geometry", "too_few_nodes", _("A line needs at least 2 distinct points."))]
+        line = LineString(coords)
+        if not line.is_simple:
+            return [
+                Issue(
+                    "geometry",
+                    "self_intersection",
+                    _("The line crosses itself: move a point so that it does not."),
+                )
+            ]
+    return []
+
+
+def _validate_relation(payload: Mapping[str, Any]) -> list[Issue]:
+    members = payload.get("members")
+    if not isinstance(members, list):
+        return [Issue("members", "format", _("A relation needs a list of members."))]
+    for member in members:
+        if (
+            not isinstance(member, Mapping)
+            or member.get("type") not in {"node", "way", "relation"}
+            or isinstance(member.get("ref"), bool)
+            or not isinstance(member.get("ref"), int)
+            or not isinstance(member.get("role", ""), str)
+        ):
+            return [Issue("members", "format", _("Each member needs a type, a ref and a role."))]
+        if len(member.get("role", "")) > MAX_LENGTH or CONTROL_CHARS.search(member.get("role", "")):
+            return [Issue("members", "role", _("A member role is at most 255 characters of plain text."))]
+    return []
+
+
+VALIDATORS = {"node": _validate_node, "way": _validate_way, "relation": _validate_relation}
+
+
+def validate_geometry(element_type: str, payload: Any) -> list[Issue]:
+    """Check the shape part of a payload (see mapping.store for the format)."""
+    if element_type not in VALIDATORS:
+        return [Issue("element_type", "unknown", _("Unknown element type."))]
+    if not isinstance(payload, Mapping):
+        return [Issue("geometry", "format", _("The change has no shape."))]
+    return VALIDATORS[element_type](payload)
+
+
+def validate_payload(element_type: str, payload: Any) -> list[Issue]:
+    """Tags and geometry of one payload."""
+    if not isinstance(payload, Mapping):
+        return [Issue("geometry", "format", _("The change has no shape."))]
+    return validate_tags(payload.get("tags", {})) + validate_geometry(element_type, payload)
+
+
+def issues_by_field(issues: Iterable[Issue]) -> dict[str, list[str]]:
+    """{field: [messages]}, the shape of a 400 answer."""
+    out: dict[str, list[str]] = {}
+    for issue in issues:
+        out.setdefault(issue.field, []).append(issue.message)
+    return out
