@@ -185,3 +185,48 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.element_type} {self.element_id} ({self.status})"
+
+
+class ReviewDecision(models.Model):
+    """One review decision, logged for ever (append-only: a database trigger refuses UPDATE and DELETE).
+
+    Every accept, reject, request for changes, fix-then-accept, revert and supersession is one row.
+    ``amended_after`` holds the agent's payload when they fixed the change before accepting it (the
+    revision keeps the resident's proposal; both are credited). ``version_after`` is the element's
+    version once an accepted change was applied: the published timeline is read from these rows.
+    """
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        FIXED = "fixed", _("fixed and accepted")
+        REJECTED = "rejected", _("rejected")
+        NEEDS_CHANGES = "needs_changes", _("changes requested")
+        SUPERSEDED = "superseded", _("replaced by an amended version")
+        REVERTED = "reverted", _("reverted")
+
+    # Decisions that changed the published store.
+    APPLIED = (Decision.ACCEPTED, Decision.FIXED)
+
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="+")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    )
+    reason_code = models.CharField(_("reason"), max_length=32, blank=True)
+    reason = models.TextField(_("comment"), blank=True)
+    amended_after = models.JSONField(null=True, blank=True)
+    geom_amended = models.GeometryField(srid=SRID, null=True, blank=True)
+    version_after = models.PositiveIntegerField(null=True, blank=True)
+    # The revision this one led to: the amended proposal (superseded) or the revert (reverted).
+    successor = models.ForeignKey(Revision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("decided at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("review decision")
+        verbose_name_plural = _("review decisions")
+        indexes = [models.Index(fields=["town", "decision", "created_at"], name="decision_town_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.decision} #{self.revision_id} by {self.reviewer_id}"
