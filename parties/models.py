@@ -7,7 +7,9 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -58,15 +60,19 @@ class User(AbstractUser):
         related_name="residents",
     )
     nickname = models.CharField(_("nickname"), max_length=40, blank=True)
+    # When a resident accepted that their contributions are published under the open licence.
+    licence_consent_at = models.DateTimeField(_("licence accepted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
+            # Case-insensitive: "Anna" and "anna" would be the same person on the dashboard.
             models.UniqueConstraint(
-                fields=["party", "nickname"],
+                "party",
+                Lower("nickname"),
                 condition=models.Q(party__isnull=False),
-                name="unique_nickname_per_party",
+                name="unique_nickname_per_party_ci",
             ),
         ]
 
@@ -110,3 +116,20 @@ class Party(models.Model):
 
     def __str__(self) -> str:
         return self.title_fr or self.title_en
+
+    def get_absolute_url(self) -> str:
+        return reverse("parties:dashboard", kwargs={"party_id": self.pk})
+
+    @property
+    def title(self) -> str:
+        """The title in the active language, falling back to the other one."""
+        if (get_language() or "").startswith("en"):
+            return self.title_en or self.title_fr
+        return self.title_fr or self.title_en
+
+    @property
+    def description(self) -> str:
+        """The description in the active language, falling back to the other one."""
+        if (get_language() or "").startswith("en"):
+            return self.description_en or self.description_fr
+        return self.description_fr or self.description_en

@@ -1,0 +1,61 @@
+"""Thin HTML views: parse input, call one service or selector, render."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from parties import permissions, services
+from parties.forms import JoinForm
+from parties.models import Party
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, join_code: str) -> HttpResponse:
+    """Join a party from its link: nickname + licence consent, then straight to the map."""
+    party = get_object_or_404(Party.objects.select_related("town"), join_code=join_code)
+    if permissions.is_resident_of(request.user, party):
+        return redirect("parties:map", party_id=party.pk)
+    opens, closes = services.join_window(party)
+    if not services.is_joinable(party):
+        ended = timezone.now() >= closes
+        # 410 once it is over; before it opens the page says when to come back.
+        status = 410 if ended else (403 if request.method == "POST" else 200)
+        context = {"party": party, "opens": opens, "ended": ended}
+        return render(request, "parties/party_join_closed.html", context, status=status)
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.join_party(party, form.cleaned_data["nickname"], form.cleaned_data["consent"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # Signed in on this phone for the party's duration, not a minute more.
+            request.session.set_expiry(closes)
+            return redirect("parties:map", party_id=party.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "parties/party_join.html", {"party": party, "form": form}, status=status)
+
+
+@require_GET
+def party_map(request: HttpRequest, party_id: int) -> HttpResponse:
+    """The mapping page of a party, for its residents and its town's agents."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    party = get_object_or_404(Party.objects.select_related("town"), pk=party_id)
+    if not permissions.can_view_party(request.user, party):
+        raise Http404
+    context = {
+        "party": party,
+        "area": json.loads(party.area.geojson),  # for json_script
+        "is_resident": permissions.is_resident_of(request.user, party),
+    }
+    return render(request, "parties/party_map.html", context)
