@@ -1,0 +1,349 @@
+"""Residents propose changes: submit_edit() stores a pending revision, undo_last_edit() withdraws one.
+
+The published store never changes here (only mapping.store.apply_change does, on review). A change is
+checked in this order, and nothing is saved unless every check passes:
+
+1. the author is a resident of the party, the party is open now (time window);
+2. idempotency: the same (author, key) returns the revision already saved;
+3. the per-resident rate limit (counted in the database, so it holds across server processes);
+4. tags and geometry (mapping.validation), node references, the party area;
+5. optimistic concurrency, as OSM's API: a change based on an outdated version is a
+   :class:`~mapping.store.Conflict` (409), unless the tags merge key by key as iD merges them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import math
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mapping import store
+from mapping.models import ElementType, Node, Revision
+from mapping.validation import Issue, issues_by_field, tags_as_dict, validate_geometry, validate_tags
+from parties.models import Party, User
+
+logger = logging.getLogger(__name__)
+
+RATE_WINDOW = dt.timedelta(seconds=60)
+
+
+class EditRejected(ValueError):
+    """The change is refused (HTTP 400); ``issues`` say why, field by field."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        super().__init__("; ".join(i.message for i in issues))
+
+    @property
+    def by_field(self) -> dict[str, list[str]]:
+        return issues_by_field(self.issues)
+
+
+class NotAllowed(PermissionError):
+    """The author may not edit in this party (HTTP 403)."""
+
+
+class RateLimited(Exception):
+    """Too many changes in the last minute (HTTP 429); retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(_("Too many changes in a minute: wait %(s)s s and save again.") % {"s": retry_after})
+
+
+class TagConflict(store.Conflict):
+    """The same keys were changed here and in the intervening version: the resident chooses."""
+
+    def __init__(
+        self,
+        element_type: str,
+        element_id: int,
+        current_version: int,
+        current: dict,
+        *,
+        base: dict[str, str],
+        mine: dict[str, str],
+        theirs: dict[str, str],
+        keys: list[str],
+    ):
+        super().__init__(element_type, element_id, current_version, current)
+        self.base, self.mine, self.theirs, self.keys = base, mine, theirs, keys
+
+
+def _reject(field: str, code: str, message: str) -> EditRejected:
+    return EditRejected([Issue(field, code, message)])
+
+
+def check_can_edit(author: User, party: Party) -> None:
+    """Raise NotAllowed unless ``author`` is a resident of ``party``."""
+    if not (
+        getattr(author, "is_authenticated", False)
+        and author.role == User.Role.RESIDENT
+        and author.party_id == party.pk
+        and author.town_id == party.town_id
+    ):
+        raise NotAllowed(_("Only residents who joined this party can edit its map."))
+
+
+def _check_open(party: Party) -> None:
+    now = timezone.now()
+    if now < party.starts_at:
+        raise _reject("party", "not_started", _("This party has not started yet."))
+    if now > party.ends_at:
+        raise _reject("party", "ended", _("This party is over: changes are closed."))
+
+
+def _check_rate(author: User, party: Party) -> None:
+    """At most party.rate_limit_per_minute revisions in any 60 s by one resident."""
+    limit = party.rate_limit_per_minute
+    since = timezone.now() - RATE_WINDOW
+    recent = list(
+        Revision.objects.filter(author=author, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if limit and len(recent) >= limit:
+        oldest = recent[-1]
+        wait = (oldest + RATE_WINDOW - timezone.now()).total_seconds()
+        raise RateLimited(max(1, math.ceil(wait)))
+
+
+def _normalise_after(element_type: str, after: Any) -> dict[str, Any]:
+    """Validate a create/modify payload; returns it in the store's format (tags as a dict)."""
+    if not isinstance(after, dict):
+        raise _reject("geometry", "format", _("The change has no shape."))
+    issues = validate_tags(after.get("tags", {})) + validate_geometry(element_type, after)
+    if issues:
+        raise EditRejected(issues)
+    tags = tags_as_dict(after.get("tags", {}))
+    if element_type == ElementType.NODE:
+        lon, lat = after["geometry"]["coordinates"][:2]
+        return {"tags": tags, "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]}}
+    if element_type == ElementType.WAY:
+        return {
+            "tags": tags,
+            "nodes": [[ref, float(lon), float(lat)] for ref, lon, lat in after["nodes"]],
+            "closed": bool(after.get("closed")),
+        }
+    return {"tags": tags, "members": list(after["members"])}
+
+
+def _check_node_refs(party: Party, after: dict[str, Any]) -> None:
+    refs = {n[0] for n in after.get("nodes", []) if n[0] is not None}
+    if not refs:
+        return
+    found = Node.objects.filter(town_id=party.town_id, osm_id__in=refs, visible=True).count()
+    if found != len(refs):
+        raise _reject("geometry", "unknown_node", _("A point of this shape no longer exists: reload the map."))
+
+
+def _shape(element_type: str, state: dict | None) -> Any:
+    """The geometry part of a state, for comparing versions (tags aside)."""
+    if not state:
+        return None
+    if element_type == ElementType.NODE:
+        return [round(float(c), 7) for c in state["geometry"]["coordinates"][:2]]
+    if element_type == ElementType.WAY:
+        return [[n[0], round(float(n[1]), 7), round(float(n[2]), 7)] for n in state.get("nodes", [])] + [
+            bool(state.get("closed"))
+        ]
+    return state.get("members")
+
+
+def _base_state(party: Party, element_type: str, element_id: int, version: int | None) -> dict | None:
+    """The element as it was at ``version``: the ``before`` of any revision that started from it."""
+    if version is None:
+        return None
+    revision = (
+        Revision.objects.filter(
+            town_id=party.town_id,
+            element_type=element_type,
+            element_id=element_id,
+            before__version=version,
+        )
+        .only("before")
+        .first()
+    )
+    return revision.before if revision else None
+
+
+def merge_tags(
+    base: dict[str, str], mine: dict[str, str], theirs: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Three-way merge key by key, as iD does: (merged tags, keys changed differently on both sides)."""
+    merged: dict[str, str] = {}
+    conflicts: list[str] = []
+    for key in sorted(set(base) | set(mine) | set(theirs)):
+        b, m, t = base.get(key), mine.get(key), theirs.get(key)
+        if m == b:
+            value = t
+        elif t in (b, m):
+            value = m
+        else:
+            conflicts.append(key)
+            continue
+        if value is not None:
+            merged[key] = value
+    return merged, conflicts
+
+
+def _merge_or_conflict(
+    party: Party, element_type: str, element_id: int, base_version: int | None, after: dict, current: dict
+) -> dict:
+    """Rebase ``after`` (started from ``base_version``) onto ``current``, or raise a Conflict."""
+    current_version = current["version"]
+    base = _base_state(party, element_type, element_id, base_version)
+    if base is None:
+        raise store.Conflict(element_type, element_id, current_version, current)
+    mine_shape, base_shape, theirs_shape = (
+        _shape(element_type, after),
+        _shape(element_type, base),
+        _shape(element_type, current),
+    )
+    if mine_shape != base_shape and theirs_shape != base_shape and mine_shape != theirs_shape:
+        raise store.Conflict(element_type, element_id, current_version, current)
+    merged, conflicts = merge_tags(base["tags"], after["tags"], current["tags"])
+    if conflicts:
+        raise TagConflict(
+            element_type,
+            element_id,
+            current_version,
+            current,
+            base=base["tags"],
+            mine=after["tags"],
+            theirs=current["tags"],
+            keys=conflicts,
+        )
+    rebased = dict(after, tags=merged)
+    if mine_shape == base_shape:  # only the other side moved it: keep their shape
+        for key in ("geometry", "nodes", "closed", "members"):
+            if key in current:
+                rebased[key] = current[key]
+    if element_type == ElementType.WAY:
+        rebased.pop("geometry", None)
+    return rebased
+
+
+def _quality_flags(revision: Revision) -> list[dict]:
+    """Automatic checks, when mapping.quality is installed (run_checks(revision) -> list of flags)."""
+    try:
+        quality = importlib.import_module("mapping.quality")
+    except ImportError:
+        return []
+    run_checks = getattr(quality, "run_checks", None)
+    return list(run_checks(revision)) if run_checks else []
+
+
+@transaction.atomic
+def submit_edit(
+    *,
+    author: User,
+    party: Party,
+    element_type: str,
+    element_id: int | None,
+    action: str,
+    after: dict | None,
+    base_version: int | None,
+    preset: str = "",
+    idempotency_key: str | None = None,
+) -> Revision:
+    """Store a resident's proposed change as a pending revision; the published map does not change.
+
+    Preconditions: ``party`` was looked up from the author's town. Runs in one transaction: either
+    the revision is saved with its flags, or nothing is. Raises NotAllowed (403), EditRejected (400),
+    RateLimited (429) or store.Conflict / TagConflict (409). The same ``idempotency_key`` from the
+    same author returns the revision saved the first time, whatever the payload.
+    """
+    check_can_edit(author, party)
+    if idempotency_key:
+        existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    _check_open(party)
+    if element_type not in ElementType.values:
+        raise _reject("element_type", "unknown", _("Unknown element type."))
+    if action not in Revision.Action.values:
+        raise _reject("action", "unknown", _("Unknown action: create, modify or delete."))
+    _check_rate(author, party)
+
+    new_after = None if action == Revision.Action.DELETE else _normalise_after(element_type, after)
+    current = None
+    before = None
+    if action == Revision.Action.CREATE:
+        element_id = store.next_local_id()
+        base_version = None
+    else:
+        if element_id is None:
+            raise _reject("element_id", "required", _("Which feature? The element id is missing."))
+        element = store.get_element(party.town, element_type, element_id)
+        if element is None or not element.visible:
+            raise store.Conflict(element_type, element_id, None, None)
+        before = current = store.element_state(element)
+        if base_version != element.version:
+            if new_after is None:
+                raise store.Conflict(element_type, element_id, element.version, current)
+            new_after = _merge_or_conflict(party, element_type, element_id, base_version, new_after, current)
+            base_version = element.version
+    if new_after is not None:
+        _check_node_refs(party, new_after)
+
+    geom_after = store.payload_geometry(element_type, new_after)
+    geom_before = store.payload_geometry(element_type, before) if before else None
+    shape = geom_after or geom_before
+    if shape is not None and not party.area.intersects(shape):
+        raise _reject("geometry", "outside_area", _("This is outside the party's area."))
+
+    revision = Revision(
+        town_id=party.town_id,
+        party=party,
+        author=author,
+        element_type=element_type,
+        element_id=element_id,
+        action=action,
+        base_version=base_version,
+        before=before,
+        after=new_after,
+        geom_before=geom_before,
+        geom_after=geom_after,
+        preset=preset[:100],
+        idempotency_key=idempotency_key or None,
+    )
+    try:
+        with transaction.atomic():
+            revision.save()
+    except IntegrityError:
+        # The same key was saved concurrently (a retried request): answer with that revision.
+        existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
+    flags = _quality_flags(revision)
+    if flags:
+        revision.flags = flags
+        revision.save(update_fields=["flags"])
+    return revision
+
+
+@transaction.atomic
+def undo_last_edit(author: User) -> Revision | None:
+    """Withdraw the author's latest pending revision; None when nothing is pending.
+
+    Only the status changes (revisions are append-only); the published map was never touched.
+    """
+    revision = (
+        Revision.objects.select_for_update()
+        .filter(author=author, status=Revision.Status.PENDING)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if revision is None:
+        return None
+    revision.status = Revision.Status.WITHDRAWN
+    revision.save(update_fields=["status"])
+    return revision

@@ -1,0 +1,53 @@
+"""Fixtures shared by the editing tests: a small party with a bench and a footway inside its area."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.gis.geos import LineString, Point
+
+from mapping.models import Way
+from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory
+
+
+@pytest.fixture
+def party(db):
+    return PartyFactory()
+
+
+@pytest.fixture
+def resident(party):
+    return ResidentFactory(party=party)
+
+
+@pytest.fixture
+def bench(party):
+    """A published bench in the party area (Vaduz, Städtle)."""
+    return NodeFactory(town=party.town, tags={"amenity": "bench"})
+
+
+@pytest.fixture
+def footway(party):
+    """A published footway of three untagged nodes in the party area."""
+    coords = [(9.5200, 47.1400), (9.5205, 47.1402), (9.5210, 47.1401)]
+    nodes = [NodeFactory(town=party.town, tags={}, geom=Point(x, y, srid=4326)) for x, y in coords]
+    return Way.objects.create(
+        town=party.town,
+        osm_id=5_000_000 + nodes[0].osm_id,
+        version=1,
+        base_version=1,
+        tags={"highway": "footway"},
+        nodes=[n.osm_id for n in nodes],
+        geom=LineString(coords, srid=4326),
+        geom_status="ok",
+    )
+
+
+@pytest.fixture
+def other_party(db):
+    """A party of another town."""
+    return PartyFactory()
+
+
+@pytest.fixture
+def agent(party):
+    return AgentFactory(town=party.town)
