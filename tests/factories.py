@@ -8,7 +8,8 @@ import factory
 from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
-from mapping.models import Node
+from mapping.models import Node, Revision
+from mapping.store import element_state, next_local_id, payload_geometry
 from parties.models import Party, Town, User
 
 
@@ -68,3 +69,56 @@ class NodeFactory(factory.django.DjangoModelFactory):
     base_version = 1
     tags = factory.LazyFunction(lambda: {"amenity": "bench"})
     geom = factory.LazyFunction(lambda: Point(9.5209, 47.1410, srid=4326))  # Vaduz, Städtle
+
+
+def _bench_payload() -> dict:
+    return {"tags": {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [9.5209, 47.1410]}}
+
+
+class RevisionFactory(factory.django.DjangoModelFactory):
+    """A pending revision: by default a party's resident proposes a new bench (a node creation).
+
+    ``RevisionFactory.modify(element, after)`` / ``.delete(element)`` propose changes of a published
+    element, with ``before`` taken from the store as submit_edit does.
+    """
+
+    class Meta:
+        model = Revision
+
+    party = factory.SubFactory(PartyFactory)
+    town = factory.SelfAttribute("party.town")
+    author = factory.SubFactory(ResidentFactory, party=factory.SelfAttribute("..party"))
+    element_type = "node"
+    element_id = factory.LazyFunction(lambda: next_local_id())
+    action = "create"
+    base_version = None
+    before = None
+    after = factory.LazyFunction(_bench_payload)
+    geom_before = factory.LazyAttribute(lambda o: payload_geometry(o.element_type, o.before))
+    geom_after = factory.LazyAttribute(lambda o: payload_geometry(o.element_type, o.after))
+
+    @classmethod
+    def modify(cls, element, after: dict, **kwargs) -> Revision:
+        return cls(
+            town=element.town,
+            element_type=element.element_type,
+            element_id=element.osm_id,
+            action="modify",
+            base_version=element.version,
+            before=element_state(element),
+            after=after,
+            **kwargs,
+        )
+
+    @classmethod
+    def delete(cls, element, **kwargs) -> Revision:
+        return cls(
+            town=element.town,
+            element_type=element.element_type,
+            element_id=element.osm_id,
+            action="delete",
+            base_version=element.version,
+            before=element_state(element),
+            after=None,
+            **kwargs,
+        )

@@ -1,0 +1,698 @@
+"""Review services: agents accept, reject, request changes, fix then accept, bulk-decide and revert.
+
+Only reviewed data is published: a pending revision never touches the store, so the published
+version stays live while it waits. Accepting goes through :func:`mapping.store.apply_change` (the one
+writer of published data) inside the same transaction as the status change and the decision log row,
+so an accept is all or nothing.
+
+Rules enforced here (views only translate exceptions into HTTP statuses):
+
+* only agents of the revision's town decide (:class:`NotAllowed`, 403; another town's revisions are
+  never even looked up by the views, which answer 404);
+* nobody reviews their own edits (reverts excepted: a revert is the agent's own decision, logged);
+* a revision is decided once: the revision row is locked (``SELECT ... FOR UPDATE``), so of two agents
+  deciding at once exactly one wins and the other gets :class:`AlreadyReviewed` (a 409 Conflict);
+  an accept racing a newer change of the same element loses in ``apply_change``'s element lock and
+  version check (Conflict, 409);
+* every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mapping.derived import (
+    dependents_of_nodes,
+    rebuild_relation_geometries,
+    rebuild_way_geometries,
+    relations_of_ways,
+)
+from mapping.models import ElementType, Node, ReviewDecision, Revision, Way
+from mapping.signals import published_change
+from mapping.store import (
+    Conflict,
+    StoreError,
+    apply_change,
+    element_state,
+    get_element,
+    next_local_id,
+    payload_geometry,
+)
+from mapping.validation import validate_payload
+from parties.models import Party, Town, User
+from parties.permissions import is_agent_of
+
+Status = Revision.Status
+Decision = ReviewDecision.Decision
+
+# Canned reasons, shown to residents in their own language (the free comment is shown as written).
+REASONS: dict[str, Any] = {
+    "duplicate": gettext_lazy("This feature is already on the map."),
+    "not_verifiable": gettext_lazy("We could not verify this on the ground."),
+    "wrong_place": gettext_lazy("The position or shape is not right."),
+    "wrong_tags": gettext_lazy("The kind of feature or its details are not right."),
+    "outside_area": gettext_lazy("This is outside the party's area."),
+    "private": gettext_lazy("This is private information that cannot be published."),
+    "other": gettext_lazy("Another reason (see the comment)."),
+}
+
+
+class ReviewError(ValueError):
+    """The request cannot be carried out as asked (missing reason, wrong status...): HTTP 400."""
+
+
+class NotAllowed(PermissionError):
+    """The user may not take this decision (not an agent of the town, own edit): HTTP 403."""
+
+
+class AlreadyReviewed(Conflict):
+    """Someone decided this revision first (HTTP 409): reload the queue."""
+
+    def __init__(self, revision: Revision):
+        Exception.__init__(
+            self,
+            _("Revision #%(id)s was already reviewed by someone else (%(status)s): the queue was refreshed.")
+            % {"id": revision.pk, "status": revision.get_status_display()},
+        )
+        self.element_type, self.element_id = revision.element_type, revision.element_id
+        self.current_version, self.current = None, None
+
+
+def reason_text(code: str, comment: str = "") -> str:
+    """The reason as stored on the revision: the comment, or the canned reason (in the current language)."""
+    if comment.strip():
+        return comment.strip()
+    return str(REASONS.get(code, "")) if code else ""
+
+
+# --- Selectors ---------------------------------------------------------------------------------
+
+
+def revisions_for_reviewer(user: User) -> QuerySet[Revision]:
+    """Every revision an agent may see: their own town's, nothing else (the start of every lookup)."""
+    if not (user.is_authenticated and user.role == User.Role.AGENT and user.town_id):
+        return Revision.objects.none()
+    return Revision.objects.filter(town_id=user.town_id)
+
+
+def pending_selection(
+    town: Town,
+    *,
+    ids: Iterable[int] | None = None,
+    author: int | None = None,
+    party: int | None = None,
+) -> QuerySet[Revision]:
+    """Pending revisions of ``town`` narrowed to a selection, a contributor or a party."""
+    qs = Revision.objects.filter(town=town, status=Status.PENDING)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    if author is not None:
+        qs = qs.filter(author_id=author)
+    if party is not None:
+        qs = qs.filter(party_id=party)
+    return qs
+
+
+def applied_payload(revision: Revision) -> dict | None:
+    """What accepting this revision actually published: the agent's fix if any, else the proposal."""
+    fixed = revision.decisions.filter(decision=Decision.FIXED).order_by("-pk").first()
+    return fixed.amended_after if fixed else revision.after
+
+
+# --- Single decisions --------------------------------------------------------------------------
+
+
+def _check_reviewer(revision: Revision, reviewer: User, *, own_allowed: bool = False) -> None:
+    if not is_agent_of(reviewer, revision.town):
+        raise NotAllowed(_("Only the town's agents review its edits."))
+    if not own_allowed and revision.author_id == reviewer.pk:
+        raise NotAllowed(_("Nobody reviews their own edits: ask another agent."))
+
+
+def _lock_pending(revision: Revision, reviewer: User) -> Revision:
+    """Lock the revision row and check it still waits for a decision (precondition: in a transaction)."""
+    _check_reviewer(revision, reviewer)
+    locked = Revision.objects.select_for_update(of=("self",)).select_related("town").get(pk=revision.pk)
+    if locked.status != Status.PENDING:
+        raise AlreadyReviewed(locked)
+    return locked
+
+
+def _decide(
+    revision: Revision,
+    reviewer: User,
+    status: str,
+    decision: str,
+    *,
+    reason: str = "",
+    reason_code: str = "",
+    **log: Any,
+) -> ReviewDecision:
+    now = timezone.now()
+    Revision.objects.filter(pk=revision.pk).update(
+        status=status, reviewer=reviewer, reviewed_at=now, review_reason=reason
+    )
+    revision.status, revision.reviewer, revision.reviewed_at, revision.review_reason = (
+        status,
+        reviewer,
+        now,
+        reason,
+    )
+    return ReviewDecision.objects.create(
+        town_id=revision.town_id,
+        revision=revision,
+        decision=decision,
+        reviewer=reviewer,
+        reason_code=reason_code,
+        reason=reason,
+        **log,
+    )
+
+
+@transaction.atomic
+def accept_revision(revision: Revision, reviewer: User) -> ReviewDecision:
+    """Publish a pending revision: applied to the store, status accepted, decision logged, atomically.
+
+    Preconditions: ``reviewer`` is an agent of the revision's town and not its author. Raises
+    :class:`AlreadyReviewed` or :class:`~mapping.store.Conflict` (409) when another decision or a
+    newer change of the element won the race, :class:`~mapping.store.StoreError` when the change
+    cannot be applied; nothing is changed then.
+    """
+    rev = _lock_pending(revision, reviewer)
+    element = apply_change(
+        town=rev.town,
+        element_type=rev.element_type,
+        element_id=rev.element_id,
+        action=rev.action,
+        after=rev.after,
+        base_version=rev.base_version,
+    )
+    return _decide(rev, reviewer, Status.ACCEPTED, Decision.ACCEPTED, version_after=element.version)
+
+
+def _require_reason(reason: str, reason_code: str) -> str:
+    if reason_code and reason_code not in REASONS:
+        raise ReviewError(_("Unknown reason."))
+    text = reason_text(reason_code, reason)
+    if not text:
+        raise ReviewError(_("Give a reason: the contributor will read it."))
+    return text
+
+
+@transaction.atomic
+def reject_revision(revision: Revision, reviewer: User, reason: str, reason_code: str = "") -> ReviewDecision:
+    """Refuse a pending revision with a reason (a canned ``reason_code`` and/or a comment; required).
+
+    Nothing is published. Same permission and race rules as :func:`accept_revision`.
+    """
+    text = _require_reason(reason, reason_code)
+    rev = _lock_pending(revision, reviewer)
+    return _decide(rev, reviewer, Status.REJECTED, Decision.REJECTED, reason=text, reason_code=reason_code)
+
+
+@transaction.atomic
+def request_changes(revision: Revision, reviewer: User, reason: str, reason_code: str = "") -> ReviewDecision:
+    """Send a pending revision back to its author with a reason; they may amend it (:func:`amend_revision`)."""
+    text = _require_reason(reason, reason_code)
+    rev = _lock_pending(revision, reviewer)
+    return _decide(
+        rev, reviewer, Status.NEEDS_CHANGES, Decision.NEEDS_CHANGES, reason=text, reason_code=reason_code
+    )
+
+
+def _validated(element_type: str, after: Any) -> dict:
+    issues = validate_payload(element_type, after)
+    if issues:
+        raise ReviewError("; ".join(f"{i.field}: {i.message}" for i in issues))
+    return after
+
+
+@transaction.atomic
+def fix_and_accept(revision: Revision, reviewer: User, after: dict) -> ReviewDecision:
+    """Accept a pending revision with the agent's corrected payload, in one step.
+
+    The revision keeps the resident's proposal (history is append-only); the decision row keeps the
+    agent's payload (``amended_after``), so the change is credited to both. Deletions cannot be
+    fixed (accept or reject them). Raises :class:`ReviewError` for an invalid payload.
+    """
+    if revision.action == Revision.Action.DELETE:
+        raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
+    after = _validated(revision.element_type, after)
+    rev = _lock_pending(revision, reviewer)
+    element = apply_change(
+        town=rev.town,
+        element_type=rev.element_type,
+        element_id=rev.element_id,
+        action=rev.action,
+        after=after,
+        base_version=rev.base_version,
+    )
+    return _decide(
+        rev,
+        reviewer,
+        Status.ACCEPTED,
+        Decision.FIXED,
+        amended_after=after,
+        geom_amended=payload_geometry(rev.element_type, after),
+        version_after=element.version,
+    )
+
+
+@transaction.atomic
+def amend_revision(revision: Revision, author: User, after: dict) -> Revision:
+    """The author answers a request for changes: a new pending revision supersedes the old one.
+
+    Preconditions: ``author`` wrote ``revision`` and it is in ``needs_changes``. The old revision is
+    withdrawn and the log links it to its successor; quality checks run on the new one.
+    """
+    from mapping.quality import run_checks
+
+    locked = Revision.objects.select_for_update(of=("self",)).get(pk=revision.pk)
+    if locked.author_id != author.pk:
+        raise NotAllowed(_("Only the author can amend a contribution."))
+    if locked.status != Status.NEEDS_CHANGES:
+        raise AlreadyReviewed(locked)
+    after = _validated(locked.element_type, after)
+    new = Revision(
+        town_id=locked.town_id,
+        party_id=locked.party_id,
+        author=author,
+        element_type=locked.element_type,
+        element_id=locked.element_id,
+        action=locked.action,
+        base_version=locked.base_version,
+        before=locked.before,
+        after=after,
+        geom_before=locked.geom_before,
+        geom_after=payload_geometry(locked.element_type, after),
+        preset=locked.preset,
+    )
+    new.flags = run_checks(new)
+    new.save()
+    Revision.objects.filter(pk=locked.pk).update(status=Status.WITHDRAWN)
+    ReviewDecision.objects.create(
+        town_id=locked.town_id, revision=locked, decision=Decision.SUPERSEDED, reviewer=author, successor=new
+    )
+    return new
+
+
+# --- Revert ------------------------------------------------------------------------------------
+
+
+def _restorable_way_nodes(town: Town, nodes: list) -> list:
+    """Vertices to restore: nodes deleted since (orphans) come back as new vertices."""
+    refs = [n[0] for n in nodes if n[0] is not None]
+    alive = set(
+        Node.objects.filter(town=town, osm_id__in=refs, visible=True).values_list("osm_id", flat=True)
+    )
+    return [[n[0] if n[0] in alive else None, n[1], n[2]] for n in nodes]
+
+
+def _restore_payload(element_type: str, town: Town, state: dict) -> dict:
+    payload = {k: v for k, v in state.items() if k != "version"}
+    if element_type == ElementType.WAY:
+        payload["nodes"] = _restorable_way_nodes(town, payload.get("nodes", []))
+    return payload
+
+
+@transaction.atomic
+def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
+    """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
+
+    Preconditions: ``revision`` is accepted and is still the element's latest published change (its
+    version is current); otherwise :class:`~mapping.store.Conflict` (revert the later change first).
+    Reverting a creation deletes the feature; a modification restores the previous tags and shape;
+    a deletion is restored as a new feature (new local id: the store never reuses a deleted id).
+    """
+    _check_reviewer(revision, reviewer, own_allowed=True)
+    rev = Revision.objects.select_for_update(of=("self",)).select_related("town").get(pk=revision.pk)
+    if rev.status != Status.ACCEPTED:
+        raise ReviewError(_("Only an accepted revision can be reverted."))
+    if rev.decisions.filter(decision=Decision.REVERTED).exists():
+        raise AlreadyReviewed(rev)
+    applied = rev.decisions.filter(decision__in=ReviewDecision.APPLIED).order_by("-pk").first()
+    town = rev.town
+    element = get_element(town, rev.element_type, rev.element_id, lock=True)
+    if element is None or applied is None or element.version != applied.version_after:
+        raise Conflict(
+            rev.element_type,
+            rev.element_id,
+            element.version if element else None,
+            element_state(element) if element else None,
+        )
+    element_id, base_version, before = rev.element_id, element.version, element_state(element)
+    if rev.action == Revision.Action.CREATE:
+        action, after = Revision.Action.DELETE, None
+    elif rev.action == Revision.Action.MODIFY:
+        action, after = Revision.Action.MODIFY, _restore_payload(rev.element_type, town, rev.before)
+    else:
+        action, after, before = (
+            Revision.Action.CREATE,
+            _restore_payload(rev.element_type, town, rev.before),
+            None,
+        )
+        element_id, base_version = next_local_id(), None
+    new = Revision.objects.create(
+        town=town,
+        party_id=rev.party_id,
+        author=reviewer,
+        element_type=rev.element_type,
+        element_id=element_id,
+        action=action,
+        base_version=base_version,
+        before=before,
+        after=after,
+        geom_before=payload_geometry(rev.element_type, before),
+        geom_after=payload_geometry(rev.element_type, after),
+        preset=rev.preset,
+        reverts=rev,
+    )
+    result = apply_change(
+        town=town,
+        element_type=new.element_type,
+        element_id=new.element_id,
+        action=action,
+        after=after,
+        base_version=base_version,
+    )
+    text = reason.strip() or _("Revert of revision #%(id)s") % {"id": rev.pk}
+    _decide(new, reviewer, Status.ACCEPTED, Decision.ACCEPTED, reason=text, version_after=result.version)
+    ReviewDecision.objects.create(
+        town=town, revision=rev, decision=Decision.REVERTED, reviewer=reviewer, reason=text, successor=new
+    )
+    return new
+
+
+# --- Bulk decisions ----------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    """Per-revision outcome of a bulk decision: never all-or-nothing."""
+
+    decided: list[int] = field(default_factory=list)
+    conflicts: dict[int, str] = field(default_factory=dict)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decided": self.decided,
+            "conflicts": {str(k): v for k, v in self.conflicts.items()},
+            "skipped": {str(k): v for k, v in self.skipped.items()},
+        }
+
+
+_BULK_COLUMNS = (
+    "pk",
+    "author_id",
+    "element_type",
+    "element_id",
+    "action",
+    "base_version",
+    "before",
+    "after",
+)
+
+
+def _locked_selection(town: Town, reviewer: User, result: BulkResult, **selection: Any) -> list[tuple]:
+    """Lock the selected pending revisions (oldest first) and drop the reviewer's own edits."""
+    if not is_agent_of(reviewer, town):
+        raise NotAllowed(_("Only the town's agents review its edits."))
+    rows = list(
+        pending_selection(town, **selection)
+        .select_for_update(of=("self",))
+        .order_by("created_at", "pk")
+        .values_list(*_BULK_COLUMNS)
+    )
+    mine = [r for r in rows if r[1] == reviewer.pk]
+    for r in mine:
+        result.skipped[r[0]] = _("Nobody reviews their own edits.")
+    return [r for r in rows if r[1] != reviewer.pk]
+
+
+def _log_bulk(
+    town: Town,
+    reviewer: User,
+    decided: list[tuple[int, int | None]],
+    status: str,
+    decision: str,
+    reason: str = "",
+    reason_code: str = "",
+) -> None:
+    """One UPDATE of the revisions and one INSERT of their decision rows."""
+    if not decided:
+        return
+    ids = [d[0] for d in decided]
+    versions = [d[1] for d in decided]
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            WITH v AS (SELECT * FROM unnest(%(ids)s::bigint[], %(versions)s::int[]) AS v(id, version)),
+            upd AS (
+              UPDATE mapping_revision r SET status = %(status)s, reviewer_id = %(reviewer)s,
+                     reviewed_at = now(), review_reason = %(reason)s
+              FROM v WHERE r.id = v.id RETURNING r.id
+            )
+            INSERT INTO mapping_reviewdecision
+              (town_id, revision_id, decision, reviewer_id, reason_code, reason, version_after, created_at)
+            SELECT %(town)s, v.id, %(decision)s, %(reviewer)s, %(code)s, %(reason)s, v.version, now()
+            FROM v JOIN upd ON upd.id = v.id
+            """,
+            {
+                "ids": ids,
+                "versions": versions,
+                "status": status,
+                "decision": decision,
+                "reviewer": reviewer.pk,
+                "reason": reason,
+                "code": reason_code,
+                "town": town.pk,
+            },
+        )
+
+
+def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bool:
+    if not before or not after:
+        return False
+    if element_type == ElementType.WAY:
+        return after.get("nodes") == before.get("nodes") and bool(after.get("closed")) == bool(
+            before.get("closed")
+        )
+    return element_type == ElementType.RELATION and after.get("members") == before.get("members")
+
+
+NODE_CREATE_SQL = """
+INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
+SELECT %(town)s, v.id, 1, NULL, v.tags::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
+FROM unnest(%(ids)s::bigint[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[]) AS v(id, tags, lon, lat)
+ON CONFLICT (town_id, osm_id) DO NOTHING
+RETURNING osm_id, version
+"""
+
+NODE_MODIFY_SQL = """
+UPDATE mapping_node n SET tags = v.tags::jsonb, geom = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326),
+       version = n.version + 1, updated_at = now()
+FROM unnest(%(ids)s::bigint[], %(base)s::int[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[])
+     AS v(id, base, tags, lon, lat)
+WHERE n.town_id = %(town)s AND n.osm_id = v.id AND n.visible AND n.version = v.base
+RETURNING n.osm_id, n.version
+"""
+
+TAGS_MODIFY_SQL = """
+UPDATE {table} e SET tags = v.tags::jsonb, version = e.version + 1, updated_at = now()
+FROM unnest(%(ids)s::bigint[], %(base)s::int[], %(tags)s::text[]) AS v(id, base, tags)
+WHERE e.town_id = %(town)s AND e.osm_id = v.id AND e.visible AND e.version = v.base
+RETURNING e.osm_id, e.version, e.id
+"""
+
+
+def _run(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _bulk_apply(town: Town, rows: list[tuple], result: BulkResult) -> list[tuple[int, int | None]]:
+    """Apply accepted changes set-based where the store allows it, one by one elsewhere.
+
+    Node creations and modifications, and tag-only changes of ways and relations, are applied with a
+    few set-based statements (same version check as ``apply_change``: a row whose version moved is a
+    conflict). Everything else (deletions, reshaped ways, a second change of the same element in the
+    batch) goes through ``apply_change`` one by one, each in its own savepoint.
+    """
+    seen: set[tuple[str, int]] = set()
+    node_create: list[tuple] = []
+    node_modify: list[tuple] = []
+    tag_modify: dict[str, list[tuple]] = {ElementType.WAY: [], ElementType.RELATION: []}
+    slow: list[tuple] = []
+    for row in rows:
+        pk, _author, etype, eid, action, base, before, after = row
+        key = (etype, eid)
+        if key in seen:
+            slow.append(row)
+            continue
+        seen.add(key)
+        if etype == ElementType.NODE and action == Revision.Action.CREATE:
+            node_create.append(row)
+        elif etype == ElementType.NODE and action == Revision.Action.MODIFY:
+            node_modify.append(row)
+        elif action == Revision.Action.MODIFY and _tags_only(etype, before, after):
+            tag_modify[etype].append(row)
+        else:
+            slow.append(row)
+
+    decided: list[tuple[int, int | None]] = []
+
+    def settle(group: list[tuple], returned: list[tuple]) -> None:
+        versions = {r[0]: r[1] for r in returned}
+        for pk, _a, etype, eid, *_rest in group:
+            if eid in versions:
+                decided.append((pk, versions[eid]))
+            else:
+                result.conflicts[pk] = _("%(type)s %(id)s has changed since this edit: review it alone.") % {
+                    "type": etype,
+                    "id": eid,
+                }
+
+    def coords(after: dict) -> tuple[float, float]:
+        lon, lat = after["geometry"]["coordinates"][:2]
+        return float(lon), float(lat)
+
+    if node_create:
+        returned = _run(
+            NODE_CREATE_SQL,
+            {
+                "town": town.pk,
+                "ids": [r[3] for r in node_create],
+                "tags": [json.dumps(r[7].get("tags", {})) for r in node_create],
+                "lon": [coords(r[7])[0] for r in node_create],
+                "lat": [coords(r[7])[1] for r in node_create],
+            },
+        )
+        settle(node_create, returned)
+    moved: list[int] = []
+    if node_modify:
+        returned = _run(
+            NODE_MODIFY_SQL,
+            {
+                "town": town.pk,
+                "ids": [r[3] for r in node_modify],
+                "base": [r[5] for r in node_modify],
+                "tags": [json.dumps(r[7].get("tags", {})) for r in node_modify],
+                "lon": [coords(r[7])[0] for r in node_modify],
+                "lat": [coords(r[7])[1] for r in node_modify],
+            },
+        )
+        settle(node_modify, returned)
+        moved = [r[0] for r in returned]
+    way_pks: set[int] = set()
+    relation_pks: set[int] = set()
+    for etype, group in tag_modify.items():
+        if not group:
+            continue
+        table = "mapping_way" if etype == ElementType.WAY else "mapping_relation"
+        returned = _run(
+            TAGS_MODIFY_SQL.format(table=table),
+            {
+                "town": town.pk,
+                "ids": [r[3] for r in group],
+                "base": [r[5] for r in group],
+                "tags": [json.dumps(r[7].get("tags", {})) for r in group],
+            },
+        )
+        settle(group, returned)
+        (way_pks if etype == ElementType.WAY else relation_pks).update(r[2] for r in returned)
+    # Derived geometry of everything the set-based part touched (tags decide line vs area, too).
+    if moved:
+        dependent_ways, _rels = dependents_of_nodes(town.pk, moved)
+        way_pks.update(dependent_ways)
+    rebuild_way_geometries(sorted(way_pks))
+    relation_pks.update(relations_of_ways(town.pk, sorted(way_pks)))
+    rebuild_relation_geometries(sorted(relation_pks))
+    _announce_bulk(town, [r[3] for r in node_create + node_modify], sorted(way_pks), sorted(relation_pks))
+
+    for pk, _a, etype, eid, action, base, _before, after in slow:
+        try:
+            element = apply_change(
+                town=town, element_type=etype, element_id=eid, action=action, after=after, base_version=base
+            )
+        except (Conflict, StoreError) as exc:
+            result.conflicts[pk] = str(exc)
+        else:
+            decided.append((pk, element.version))
+    return decided
+
+
+def _announce_bulk(town: Town, node_ids: list[int], way_pks: list[int], relation_pks: list[int]) -> None:
+    """One published_change for the set-based part (apply_change announces its own changes)."""
+    if not (node_ids or way_pks or relation_pks):
+        return
+    row = _run(
+        """
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e FROM (
+          SELECT geom AS g FROM mapping_node WHERE town_id = %(town)s AND osm_id = ANY(%(nodes)s::bigint[])
+          UNION ALL SELECT geom FROM mapping_way WHERE id = ANY(%(ways)s::bigint[])
+          UNION ALL SELECT geom FROM mapping_relation WHERE id = ANY(%(rels)s::bigint[])) s) x
+        """,
+        {"town": town.pk, "nodes": node_ids, "ways": way_pks, "rels": relation_pks},
+    )[0]
+    if row[0] is None:
+        return
+    bbox = tuple(float(v) for v in row)
+    transaction.on_commit(lambda: published_change.send(sender=Way, town=town, bbox=bbox))
+
+
+def bulk_accept(
+    town: Town,
+    reviewer: User,
+    *,
+    ids: Iterable[int] | None = None,
+    author: int | None = None,
+    party: Party | int | None = None,
+) -> BulkResult:
+    """Accept many pending revisions at once: a selection (``ids``), one contributor's, or a party's.
+
+    Preconditions: ``reviewer`` is an agent of ``town`` (else :class:`NotAllowed`); runs in one
+    transaction with the selected revision rows locked. Set-based where possible (see
+    :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile is reported
+    in ``conflicts`` and stays pending; the reviewer's own edits are reported in ``skipped``.
+    """
+    result = BulkResult()
+    party_id = party.pk if isinstance(party, Party) else party
+    with transaction.atomic():
+        rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
+        decided = _bulk_apply(town, rows, result)
+        _log_bulk(town, reviewer, decided, Status.ACCEPTED, Decision.ACCEPTED)
+    result.decided = sorted(d[0] for d in decided)
+    return result
+
+
+def bulk_reject(
+    town: Town,
+    reviewer: User,
+    reason: str,
+    *,
+    reason_code: str = "",
+    ids: Iterable[int] | None = None,
+    author: int | None = None,
+    party: Party | int | None = None,
+) -> BulkResult:
+    """Reject many pending revisions with one reason (required); same selection rules as bulk_accept."""
+    text = _require_reason(reason, reason_code)
+    result = BulkResult()
+    party_id = party.pk if isinstance(party, Party) else party
+    with transaction.atomic():
+        rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
+        decided = [(r[0], None) for r in rows]
+        _log_bulk(town, reviewer, decided, Status.REJECTED, Decision.REJECTED, text, reason_code)
+    result.decided = sorted(d[0] for d in decided)
+    return result
