@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django import forms
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
-from parties.services import NICKNAME_MAX_LENGTH
+from django import forms
+from django.contrib.gis import forms as gis_forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from leaflet.forms.widgets import LeafletWidget
+
+from parties import services
+from parties.models import Party, Town
 
 
 class JoinForm(forms.Form):
@@ -13,7 +19,7 @@ class JoinForm(forms.Form):
 
     nickname = forms.CharField(
         label=_("Your nickname"),
-        max_length=NICKNAME_MAX_LENGTH,
+        max_length=services.NICKNAME_MAX_LENGTH,
         help_text=_("Shown next to your contributions. No e-mail, no password."),
         widget=forms.TextInput(attrs={"autocomplete": "nickname", "autocapitalize": "off"}),
     )
@@ -24,3 +30,90 @@ class JoinForm(forms.Form):
         ),
         required=False,  # the service refuses without it, with its own message
     )
+
+
+class AreaWidget(LeafletWidget):
+    """django-leaflet's drawing widget (Leaflet.draw), rendered without inline script.
+
+    The map is set up by static/parties/js/area-widget.js from data-* attributes, so the page works
+    under a strict Content-Security-Policy.
+    """
+
+    template_name = "parties/widgets/area.html"
+    geom_type = "POLYGON"
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["town_boundary"] = self.attrs.get("town_boundary", "")
+        return context
+
+
+DATETIME_WIDGET_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class PartyForm(forms.Form):
+    """An agent's party: labels and parsing only; parties.services.create_party/update_party decide."""
+
+    title_fr = forms.CharField(label=_("Title in French"), max_length=200)
+    title_en = forms.CharField(label=_("Title in English"), max_length=200, required=False)
+    description_fr = forms.CharField(
+        label=_("Description in French"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    description_en = forms.CharField(
+        label=_("Description in English"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    use_town_boundary = forms.BooleanField(
+        label=_("Use the town's boundary as the area"),
+        required=False,
+        help_text=_("Or draw the area on the map below."),
+    )
+    area = gis_forms.PolygonField(label=_("Area"), srid=4326, required=False, widget=AreaWidget)
+    starts_at = forms.DateTimeField(
+        label=_("Starts at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_WIDGET_FORMAT),
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_WIDGET_FORMAT),
+    )
+    preset_set = forms.ChoiceField(label=_("Presets offered"), choices=services.preset_set_choices)
+    hashtag = forms.CharField(
+        label=_("Hashtag"),
+        max_length=100,
+        required=False,
+        help_text=_("Used in exports. Leave empty for #cartoparty-<town>-<date>."),
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        label=_("Edits per minute per resident"),
+        min_value=1,
+        max_value=services.MAX_RATE_LIMIT_PER_MINUTE,
+        initial=30,
+        help_text=_("Above this, a resident is asked to wait a little."),
+    )
+
+    def __init__(self, *args: Any, town: Town, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].widget.attrs["town_boundary"] = town.boundary.geojson if town.boundary else ""
+        if town.boundary is None:
+            self.fields["use_town_boundary"].disabled = True
+            self.fields["use_town_boundary"].help_text = _("This town has no boundary yet: draw the area.")
+
+    @staticmethod
+    def initial_for(party: Party) -> dict[str, Any]:
+        """The form's initial values for an existing party."""
+        names = [
+            "title_fr",
+            "title_en",
+            "description_fr",
+            "description_en",
+            "area",
+            "starts_at",
+            "ends_at",
+            "preset_set",
+            "hashtag",
+            "rate_limit_per_minute",
+        ]
+        initial = {name: getattr(party, name) for name in names}
+        for name in ("starts_at", "ends_at"):
+            initial[name] = timezone.localtime(initial[name])
+        return initial

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -119,6 +120,14 @@ class Party(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("parties:dashboard", kwargs={"party_id": self.pk})
+
+    @property
+    def phase(self) -> str:
+        """"upcoming", "running" or "ended", right now."""
+        now = timezone.now()
+        if now < self.starts_at:
+            return "upcoming"
+        return "running" if now < self.ends_at else "ended"
 
     @property
     def title(self) -> str:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import unicodedata
+from dataclasses import dataclass, fields
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from parties.models import Party, User
+from parties import permissions
+from parties.models import Party, Town, User
+
+DEFAULT_PRESET_SET = "cartoparty"
+
+
+def preset_set_choices() -> list[tuple[str, str]]:
+    """The preset sets an agent may offer at a party (value, label)."""
+    return [(DEFAULT_PRESET_SET, gettext_lazy("Cartoparty: street furniture, health, shops, leisure, paths"))]
+
 
 # Residents may join this long before the start, so they can settle in while the agent explains.
 JOIN_OPENS_BEFORE = dt.timedelta(hours=1)
@@ -99,3 +114,150 @@ def join_party(party: Party, nickname: str, consent: bool, *, now: dt.datetime |
     except IntegrityError as exc:
         raise ValidationError({"nickname": taken}) from exc
     return user
+
+
+# --- Agents set up parties -------------------------------------------------------------------------
+
+MAX_PARTY_DURATION = dt.timedelta(days=14)
+MAX_RATE_LIMIT_PER_MINUTE = 600
+HASHTAG_RE = re.compile(r"^#[\w-]{1,99}$")
+
+
+@dataclass
+class PartyInput:
+    """What an agent chooses for a party (a form's or serializer's cleaned data)."""
+
+    title_fr: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    title_en: str = ""
+    description_fr: str = ""
+    description_en: str = ""
+    area: GEOSGeometry | None = None
+    use_town_boundary: bool = False
+    preset_set: str = DEFAULT_PRESET_SET
+    hashtag: str = ""
+    rate_limit_per_minute: int = 30
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PartyInput:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names and v is not None})
+
+
+def default_hashtag(town: Town, starts_at: dt.datetime) -> str:
+    """#cartoparty-<town>-<local date>: ties exported changesets to the evening they come from."""
+    day = timezone.localtime(starts_at).date().isoformat()
+    return f"#cartoparty-{town.slug}-{day}"[:100]
+
+
+def town_area(town: Town) -> Polygon:
+    """The town's boundary as one polygon (the hull when it has several parts); ValidationError if none."""
+    if town.boundary is None or town.boundary.empty:
+        raise ValidationError(
+            {"area": ValidationError(_("This town has no boundary yet: draw the area."), code="no_boundary")}
+        )
+    boundary = town.boundary
+    area = boundary[0].clone() if len(boundary) == 1 else boundary.convex_hull
+    area.srid = settings.CARTOPARTY_SRID
+    return area
+
+
+def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
+    """Check an agent's choices against the party rules; the model fields to save, or ValidationError."""
+    errors: dict[str, list[ValidationError]] = {}
+
+    def fail(field: str, message: str, code: str) -> None:
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
+
+    title_fr, title_en = data.title_fr.strip(), data.title_en.strip()
+    if not title_fr:
+        fail("title_fr", _("Give the party a French title."), "title_required")
+    if data.ends_at <= data.starts_at:
+        fail("ends_at", _("The party must end after it starts."), "ends_before_start")
+    elif data.ends_at - data.starts_at > MAX_PARTY_DURATION:
+        fail(
+            "ends_at",
+            _("A party lasts at most %(days)d days.") % {"days": MAX_PARTY_DURATION.days},
+            "too_long",
+        )
+    area = None
+    if data.use_town_boundary:
+        try:
+            area = town_area(town)
+        except ValidationError as exc:
+            errors.setdefault("use_town_boundary", []).extend(exc.error_dict["area"])
+    elif data.area is None or data.area.empty:
+        fail("area", _("Draw the party's area on the map, or use the town's boundary."), "area_required")
+    else:
+        area = data.area
+        if area.srid is None:
+            area.srid = settings.CARTOPARTY_SRID
+        elif area.srid != settings.CARTOPARTY_SRID:
+            area = area.transform(settings.CARTOPARTY_SRID, clone=True)
+        if area.geom_type != "Polygon":
+            fail("area", _("The area must be one polygon."), "area_not_polygon")
+            area = None
+        elif not area.valid:
+            fail(
+                "area",
+                _("The area crosses itself: redraw it. (%(reason)s)") % {"reason": area.valid_reason},
+                "area_invalid",
+            )
+            area = None
+        elif town.boundary is not None and not area.intersects(town.boundary):
+            fail("area", _("The area is outside the town."), "area_outside_town")
+    if data.preset_set not in dict(preset_set_choices()):
+        fail("preset_set", _("Choose one of the offered preset sets."), "preset_set_unknown")
+    hashtag = (data.hashtag or "").strip()
+    if not hashtag and not errors.get("starts_at"):
+        hashtag = default_hashtag(town, data.starts_at)
+    if hashtag and not hashtag.startswith("#"):
+        hashtag = "#" + hashtag
+    if hashtag and not HASHTAG_RE.match(hashtag):
+        fail(
+            "hashtag", _("A hashtag is # followed by letters, digits, - or _ (no spaces)."), "hashtag_invalid"
+        )
+    if not 1 <= data.rate_limit_per_minute <= MAX_RATE_LIMIT_PER_MINUTE:
+        fail(
+            "rate_limit_per_minute",
+            _("Choose between 1 and %(max)d edits per minute.") % {"max": MAX_RATE_LIMIT_PER_MINUTE},
+            "rate_limit_range",
+        )
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title_fr": title_fr,
+        "title_en": title_en,
+        "description_fr": data.description_fr.strip(),
+        "description_en": data.description_en.strip(),
+        "area": area,
+        "starts_at": data.starts_at,
+        "ends_at": data.ends_at,
+        "preset_set": data.preset_set,
+        "hashtag": hashtag,
+        "rate_limit_per_minute": data.rate_limit_per_minute,
+    }
+
+
+def create_party(agent: User, data: PartyInput) -> Party:
+    """Create a party in the agent's own town (the town always comes from the agent, never the input).
+
+    Preconditions: ``agent`` is an agent of a town (PermissionDenied otherwise). Raises ValidationError
+    keyed by field when a rule is broken: nothing is saved.
+    """
+    if not permissions.is_agent(agent):
+        raise PermissionDenied
+    town = agent.town
+    return Party.objects.create(town=town, created_by=agent, **_clean_party(town, data))
+
+
+def update_party(agent: User, party: Party, data: PartyInput) -> Party:
+    """Change a party of the agent's town; same rules as ``create_party``. The join code never changes,
+    so printed posters keep working."""
+    if not permissions.can_manage_party(agent, party):
+        raise PermissionDenied
+    for name, value in _clean_party(party.town, data).items():
+        setattr(party, name, value)
+    party.save()
+    return party

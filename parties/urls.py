@@ -6,4 +6,8 @@ app_name = "parties"
 urlpatterns = [
     path("join/<str:join_code>/", views.join, name="join"),
     path("parties/<int:party_id>/map/", views.party_map, name="map"),
+    path("manage/", views.manage, name="manage"),
+    path("manage/parties/new/", views.party_create, name="party-create"),
+    path("manage/parties/<int:party_id>/", views.dashboard, name="dashboard"),
+    path("manage/parties/<int:party_id>/edit/", views.party_edit, name="party-edit"),
 ]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from parties import permissions, services
-from parties.forms import JoinForm
+from parties import permissions, selectors, services
+from parties.forms import JoinForm, PartyForm
 from parties.models import Party
 
 
@@ -59,3 +62,65 @@ def party_map(request: HttpRequest, party_id: int) -> HttpResponse:
         "is_resident": permissions.is_resident_of(request.user, party),
     }
     return render(request, "parties/party_map.html", context)
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Agents only: anonymous visitors are sent to sign in, anyone else gets 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not permissions.is_agent(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@agent_required
+def manage(request: HttpRequest) -> HttpResponse:
+    """The agent's home: their town's parties, soonest first."""
+    parties = selectors.parties_for_user(request.user).order_by("-starts_at")
+    return render(request, "parties/manage.html", {"town": request.user.town, "parties": parties})
+
+
+def _party_form(request: HttpRequest, party: Party | None) -> HttpResponse:
+    town = party.town if party else request.user.town
+    initial = PartyForm.initial_for(party) if party else {}
+    form = PartyForm(request.POST or None, town=town, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = services.PartyInput.from_data(form.cleaned_data)
+        try:
+            if party is None:
+                party = services.create_party(request.user, data)
+            else:
+                party = services.update_party(request.user, party, data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect(party)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "party": party, "town": town}
+    return render(request, "parties/party_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def party_create(request: HttpRequest) -> HttpResponse:
+    return _party_form(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def party_edit(request: HttpRequest, party_id: int) -> HttpResponse:
+    return _party_form(request, selectors.party_for_agent(request.user, party_id))
+
+
+@require_GET
+@agent_required
+def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
+    """The live dashboard of a party for its town's agents."""
+    party = selectors.party_for_agent(request.user, party_id)
+    return render(request, "parties/party_dashboard.html", {"party": party})

@@ -1,0 +1,71 @@
+"""Permission matrix: every parties endpoint for anonymous, a resident, an agent of another town and an
+agent of the party's town."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import AgentFactory, PartyFactory, ResidentFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+
+# (url name, takes party_id) -> expected status for anonymous, resident, other-town agent, agent.
+AGENT_PAGES = [
+    ("parties:manage", False, {"anonymous": 302, "resident": 403, "other_agent": 200, "agent": 200}),
+    ("parties:party-create", False, {"anonymous": 302, "resident": 403, "other_agent": 200, "agent": 200}),
+    ("parties:dashboard", True, {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}),
+    ("parties:party-edit", True, {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}),
+    ("parties:map", True, {"anonymous": 302, "resident": 200, "other_agent": 404, "agent": 200}),
+]
+
+
+@pytest.fixture
+def people():
+    party = PartyFactory()
+    return party, {
+        "anonymous": None,
+        "resident": ResidentFactory(party=party),
+        "other_agent": AgentFactory(),
+        "agent": AgentFactory(town=party.town),
+    }
+
+
+@pytest.mark.parametrize(("name", "with_party", "expected"), AGENT_PAGES)
+@pytest.mark.parametrize("who", ["anonymous", "resident", "other_agent", "agent"])
+def test_html_pages(client, people, name, with_party, expected, who):
+    party, users = people
+    if users[who]:
+        client.force_login(users[who])
+    url = reverse(name, kwargs={"party_id": party.pk} if with_party else None)
+    resp = client.get(url)
+    assert resp.status_code == expected[who]
+    if resp.status_code == 302:
+        assert resp["Location"].startswith(LOGIN)
+
+
+def test_resident_of_another_party_cannot_open_this_map(client, people):
+    party, _users = people
+    client.force_login(ResidentFactory(party=PartyFactory(town=party.town)))
+    assert client.get(reverse("parties:map", kwargs={"party_id": party.pk})).status_code == 404
+
+
+def test_other_town_agent_cannot_post_an_edit(client, people):
+    party, users = people
+    client.force_login(users["other_agent"])
+    resp = client.post(reverse("parties:party-edit", kwargs={"party_id": party.pk}), {"title_fr": "Hijack"})
+    assert resp.status_code == 404
+    party.refresh_from_db()
+    assert party.title_fr != "Hijack"
+
+
+def test_agent_signs_in_and_lands_on_their_parties(client):
+    agent = AgentFactory()
+    page = client.get(LOGIN)
+    assert page.status_code == 200 and "Agent sign-in" in page.content.decode()
+    resp = client.post(
+        LOGIN, {"username": agent.username, "password": "agent-password-123", "next": "/manage/"}
+    )
+    assert resp.status_code == 302 and resp["Location"] == reverse("parties:manage")
