@@ -1,0 +1,39 @@
+"""The export formats: name -> writer class, media type, file extension, label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from exports.writers.base import Writer
+from exports.writers.geojson import GeoJsonWriter
+from exports.writers.osm_xml import OsmXmlWriter
+from exports.writers.osmchange import OsmChangeWriter
+from exports.writers.pbf import PbfWriter
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    writer: type[Writer]
+    label: str
+
+    @property
+    def extension(self) -> str:
+        return self.writer.extension
+
+    @property
+    def media_type(self) -> str:
+        return self.writer.media_type
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("pbf", PbfWriter, _("OpenStreetMap PBF (for osmium, osm2pgsql, routing engines)")),
+        Format("osm", OsmXmlWriter, _("OpenStreetMap XML 0.6 (for JOSM and most OSM tools)")),
+        Format("osc", OsmChangeWriter, _("osmChange of the local changes (to upload to OpenStreetMap)")),
+        Format("geojson", GeoJsonWriter, _("GeoJSON (for QGIS, web maps and spreadsheets)")),
+    )
+}

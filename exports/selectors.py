@@ -1,0 +1,293 @@
+"""Read side of the exports: PostgreSQL serialises elements in bulk, Python only moves chunks.
+
+Every query starts from one town. A :class:`Scope` narrows the town to a party's accepted changes,
+a bounding box and/or the changes accepted since a date; a narrowed scope is materialised once into
+temporary tables ``exp_node``/``exp_way``/``exp_relation`` (with the nodes every selected way needs,
+so ways are always complete).
+
+Elements come out in osmium's order (the order ``osmium sort`` and ``apply-changes`` write): by
+type, negative ids first by absolute value, then positive ids ascending. Chunks are keyset-paged
+(one index range scan each), so memory stays at one chunk whatever the town's size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+
+from mapping.models import Revision
+from mapping.selectors import BBox
+from parties.models import Town
+
+KINDS = ("node", "way", "relation")
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of a town to export; all None means the whole town."""
+
+    party_id: int | None = None
+    bbox: BBox | None = None
+    since: dt.datetime | None = None
+
+    @property
+    def whole_town(self) -> bool:
+        return self.party_id is None and self.bbox is None and self.since is None
+
+    def slug(self) -> str:
+        """A short, file-name-safe description (part of cache keys and download names)."""
+        parts = []
+        if self.party_id is not None:
+            parts.append(f"party-{self.party_id}")
+        if self.bbox is not None:
+            b = self.bbox
+            parts.append(f"bbox-{b.west:.5f}_{b.south:.5f}_{b.east:.5f}_{b.north:.5f}")
+        if self.since is not None:
+            parts.append("since-" + self.since.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
+        return "-".join(parts) or "all"
+
+
+# --- OPL serialisation in SQL (https://osmcode.org/opl-file-format/) ---------------------------
+# Characters OPL gives a meaning to are written as %<hex>%; libosmium decodes them when reading.
+_OPL_ESCAPES = [("%", "%25%"), (" ", "%20%"), (",", "%2c%"), ("=", "%3d%"), ("@", "%40%")]
+_OPL_ESCAPES += [("\\", "%5c%"), ("\n", "%a%"), ("\r", "%d%"), ("\t", "%9%")]
+
+
+def _esc(expr: str) -> str:
+    for char, code in _OPL_ESCAPES:
+        literal = char.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        # %% because these queries run with parameters (psycopg placeholders).
+        expr = f"replace({expr}, E'{literal.replace('%', '%%')}', '{code.replace('%', '%%')}')"
+    return expr
+
+
+_TAGS = (
+    "CASE WHEN e.tags = '{}'::jsonb THEN '' ELSE (SELECT string_agg("
+    + _esc("t.key")
+    + " || '=' || "
+    + _esc("t.value")
+    + ", ',') FROM jsonb_each_text(e.tags) t) END"
+)
+_TS = "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+_MEMBERS = (
+    "COALESCE((SELECT string_agg(substr(m->>'type', 1, 1) || (m->>'ref') || '@' || "
+    + _esc("(m->>'role')")
+    + ", ',' ORDER BY o) FROM jsonb_array_elements(e.members) WITH ORDINALITY AS mm(m, o)), '')"
+)
+
+
+def _opl_line(kind: str, version: str = "e.version") -> str:
+    """SQL for one element's OPL line; invisible elements are written as deletions (no body)."""
+    head = (
+        f"'{kind[0]}' || e.osm_id || ' v' || {version} || ' d' || CASE WHEN e.visible THEN 'V' ELSE 'D' END"
+    )
+    head += f" || ' c0 t' || {_TS} || ' i0 u T' || CASE WHEN e.visible THEN {_TAGS} ELSE '' END"
+    if kind == "node":
+        body = "CASE WHEN e.visible THEN ' x' || ST_X(e.geom) || ' y' || ST_Y(e.geom) ELSE ' x y' END"
+    elif kind == "way":
+        body = (
+            "' N' || CASE WHEN e.visible AND cardinality(e.nodes) > 0 "
+            "THEN 'n' || array_to_string(e.nodes, ',n') ELSE '' END"
+        )
+    else:
+        body = f"' M' || CASE WHEN e.visible THEN {_MEMBERS} ELSE '' END"
+    return f"{head} || {body} || E'\\n'"
+
+
+# Which rows a file holds. "change": what differs from the OSM base, written with the base version.
+FULL_FILTER = "e.visible"
+CHANGE_FILTER = (
+    "((e.osm_id < 0 AND e.visible) OR "
+    "(e.osm_id > 0 AND e.base_version IS NOT NULL AND e.version <> e.base_version))"
+)
+CHANGE_VERSION = "CASE WHEN e.osm_id < 0 THEN 1 ELSE e.base_version END"
+
+
+def _chunk_sql(kind: str, table: str, where: str, line: str, negative: bool) -> str:
+    sign, order = ("<", "DESC") if negative else (">", "ASC")
+    return f"""
+        SELECT count(*), {"min" if negative else "max"}(s.osm_id), string_agg(s.line, '' ORDER BY s.osm_id {order})
+        FROM (SELECT e.osm_id, {line} AS line FROM {table} e
+              WHERE e.town_id = %(town)s AND {where} AND e.osm_id {sign} %(after)s
+              {"AND e.osm_id > 0" if not negative else ""}
+              ORDER BY e.osm_id {order} LIMIT %(limit)s) s
+    """
+
+
+def _keyset(cur, sql: str, town_id: int, chunk: int) -> Iterator[tuple[int, bytes]]:
+    after = 0
+    while True:
+        cur.execute(sql, {"town": town_id, "after": after, "limit": chunk})
+        count, last, data = cur.fetchone()
+        if not count:
+            return
+        yield count, data.encode()
+        if count < chunk:
+            return
+        after = last
+
+
+def _where(kind: str, base: str, scoped: bool) -> str:
+    return f"{base} AND e.osm_id IN (SELECT osm_id FROM exp_{kind})" if scoped else base
+
+
+def opl_chunks_for_town(
+    town: Town, kind: str, *, changes: bool = False, scoped: bool = False, chunk: int = CHUNK
+) -> Iterator[tuple[int, bytes]]:
+    """(count, OPL bytes) chunks of one element kind, in osmium's order.
+
+    ``changes``: only what differs from the OSM base, with the base version (osmChange rules).
+    ``scoped``: limited to the temporary tables :func:`materialise_scope` made on this connection.
+    """
+    table = f"mapping_{kind}"
+    where = _where(kind, CHANGE_FILTER if changes else FULL_FILTER, scoped)
+    line = _opl_line(kind, CHANGE_VERSION if changes else "e.version")
+    with connection.cursor() as django_cur:
+        cur = django_cur.cursor
+        for negative in (True, False):
+            yield from _keyset(cur, _chunk_sql(kind, table, where, line, negative), town.pk, chunk)
+
+
+# --- GeoJSON, built by PostGIS ---------------------------------------------------------------
+def _feature(kind: str) -> str:
+    props = f"(e.tags || jsonb_build_object('@id', '{kind}/' || e.osm_id, '@version', e.version))::text"
+    return (
+        f'\'{{"type":"Feature","id":"{kind}/\' || e.osm_id || \'","properties":\' || {props} || '
+        "',\"geometry\":' || ST_AsGeoJSON(e.geom, 7) || '}'"
+    )
+
+
+def geojson_chunks_for_town(
+    town: Town, kind: str, *, scoped: bool = False, chunk: int = CHUNK
+) -> Iterator[tuple[int, bytes]]:
+    """(count, bytes) chunks of GeoJSON features (tagged nodes, ways and relations with a geometry)."""
+    base = "e.visible AND e.geom IS NOT NULL AND e.tags <> '{}'::jsonb"
+    where = _where(kind, base, scoped)
+    with connection.cursor() as django_cur:
+        cur = django_cur.cursor
+        for negative in (True, False):
+            sql = _chunk_sql(kind, f"mapping_{kind}", where, _feature(kind), negative)
+            sql = sql.replace("string_agg(s.line, ''", "string_agg(s.line, E',\\n'")
+            yield from _keyset(cur, sql, town.pk, chunk)
+
+
+# --- Scopes ----------------------------------------------------------------------------------
+SCOPE_TABLES = """
+DROP TABLE IF EXISTS exp_node, exp_way, exp_relation;
+CREATE TEMP TABLE exp_node (osm_id bigint PRIMARY KEY);
+CREATE TEMP TABLE exp_way (osm_id bigint PRIMARY KEY);
+CREATE TEMP TABLE exp_relation (osm_id bigint PRIMARY KEY);
+"""
+
+
+def materialise_scope(town: Town, scope: Scope) -> None:
+    """Fill exp_node/exp_way/exp_relation with the scope's elements (plus the nodes ways need).
+
+    Precondition: call inside a transaction (the tables live on this connection; drop them with
+    :func:`drop_scope`). Revision-based scopes (party, since) take the elements of the *accepted*
+    revisions, and for ways the vertices before and after (so moved and orphaned nodes are in).
+    """
+    params = {"town": town.pk}
+    with connection.cursor() as cur:
+        cur.execute(SCOPE_TABLES)
+        if scope.party_id is not None or scope.since is not None:
+            revs = ["r.town_id = %(town)s", "r.status = %(accepted)s"]
+            params["accepted"] = Revision.Status.ACCEPTED
+            if scope.party_id is not None:
+                revs.append("r.party_id = %(party)s")
+                params["party"] = scope.party_id
+            if scope.since is not None:
+                revs.append("COALESCE(r.reviewed_at, r.created_at) >= %(since)s")
+                params["since"] = scope.since
+            cond = " AND ".join(revs)
+            cur.execute(
+                f"""
+                CREATE TEMP TABLE exp_rev ON COMMIT DROP AS
+                SELECT r.element_type, r.element_id, r.before, r.after FROM mapping_revision r WHERE {cond};
+                INSERT INTO exp_node SELECT DISTINCT element_id FROM exp_rev WHERE element_type = 'node';
+                INSERT INTO exp_way SELECT DISTINCT element_id FROM exp_rev WHERE element_type = 'way';
+                INSERT INTO exp_relation SELECT DISTINCT element_id FROM exp_rev WHERE element_type = 'relation';
+                INSERT INTO exp_node
+                  SELECT DISTINCT (v->>0)::bigint FROM exp_rev,
+                    jsonb_array_elements(COALESCE(before->'nodes', '[]') || COALESCE(after->'nodes', '[]')) v
+                  WHERE element_type = 'way' AND v->>0 IS NOT NULL
+                ON CONFLICT DO NOTHING;
+                DROP TABLE exp_rev;
+                """,
+                params,
+            )
+            if scope.bbox is not None:
+                _narrow_to_bbox(cur, scope.bbox, params)
+        elif scope.bbox is not None:
+            _select_bbox(cur, scope.bbox, params)
+        # Complete ways: every node a selected way uses.
+        cur.execute(
+            """
+            INSERT INTO exp_node
+              SELECT DISTINCT unnest(w.nodes) FROM mapping_way w
+              WHERE w.town_id = %(town)s AND w.osm_id IN (SELECT osm_id FROM exp_way)
+            ON CONFLICT DO NOTHING;
+            ANALYZE exp_node; ANALYZE exp_way; ANALYZE exp_relation;
+            """,
+            params,
+        )
+
+
+def _bbox_params(bbox: BBox, params: dict) -> None:
+    params.update(w=bbox.west, s=bbox.south, e=bbox.east, n=bbox.north)
+
+
+ENV = "ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+
+
+def _select_bbox(cur, bbox: BBox, params: dict) -> None:
+    """Like OSM's map call: nodes inside, ways using them or crossing, relations using either."""
+    _bbox_params(bbox, params)
+    cur.execute(
+        f"""
+        INSERT INTO exp_node SELECT osm_id FROM mapping_node
+          WHERE town_id = %(town)s AND geom && {ENV};
+        INSERT INTO exp_way SELECT osm_id FROM mapping_way
+          WHERE town_id = %(town)s AND (geom && {ENV}
+            OR nodes && COALESCE((SELECT array_agg(osm_id) FROM exp_node), '{{}}'));
+        INSERT INTO exp_relation SELECT r.osm_id FROM mapping_relation r
+          WHERE r.town_id = %(town)s AND (r.geom && {ENV} OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(r.members) m
+            WHERE (m->>'type' = 'node' AND (m->>'ref')::bigint IN (SELECT osm_id FROM exp_node))
+               OR (m->>'type' = 'way' AND (m->>'ref')::bigint IN (SELECT osm_id FROM exp_way))));
+        """,
+        params,
+    )
+
+
+def _narrow_to_bbox(cur, bbox: BBox, params: dict) -> None:
+    """Keep revision-scoped elements whose geometry (or, deleted, last geometry) meets the bbox."""
+    _bbox_params(bbox, params)
+    for kind in KINDS:
+        cur.execute(
+            f"""
+            DELETE FROM exp_{kind} x WHERE NOT EXISTS (
+              SELECT 1 FROM mapping_{kind} e WHERE e.town_id = %(town)s AND e.osm_id = x.osm_id
+                AND e.geom && {ENV})
+            """,
+            params,
+        )
+
+
+def drop_scope() -> None:
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS exp_node, exp_way, exp_relation")
+
+
+def count_elements(town: Town, kind: str, *, changes: bool = False, scoped: bool = False) -> int:
+    """How many rows an export of this kind holds (for progress and for the checks in tests)."""
+    where = _where(kind, CHANGE_FILTER if changes else FULL_FILTER, scoped)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT count(*) FROM mapping_{kind} e WHERE e.town_id = %(town)s AND {where}", {"town": town.pk}
+        )
+        return cur.fetchone()[0]

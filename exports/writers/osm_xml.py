@@ -1,0 +1,45 @@
+"""OSM XML 0.6 (``.osm``), written by libosmium, with the OSM API's attribution attributes.
+
+libosmium writes ``<osm version="0.6" generator="...">``; the OSM API's own answers also carry
+``copyright``, ``attribution`` and ``license`` on that element, so the file is written to a
+temporary path and copied once with that one line replaced (a streaming copy, constant memory).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from exports.writers.osmium_file import OsmiumFileWriter
+
+
+def osm_root_tag(name: str, generator: str, copyright: str, attribution: str, license: str) -> bytes:
+    return (
+        f'<{name} version="0.6" generator={quoteattr(generator)} copyright={quoteattr(copyright)} '
+        f"attribution={quoteattr(attribution)} license={quoteattr(license)}>\n"
+    ).encode()
+
+
+class OsmXmlWriter(OsmiumFileWriter):
+    extension = "osm"
+    osmium_format = "osm"
+    media_type = "application/vnd.openstreetmap.data+xml"
+
+    def _output_path(self) -> Path:
+        return self.target.with_name(self.target.name + ".part.osm")  # type: ignore[union-attr]
+
+    def _end(self) -> None:
+        assert self._writer is not None
+        self._writer.close()
+        self._writer = None
+        a = self.attribution
+        root = osm_root_tag("osm", a.generator, a.copyright, a.attribution, a.license)
+        part = self._output_path()
+        with part.open("rb") as src, self.target.open("wb") as dst:  # type: ignore[union-attr]
+            dst.write(src.readline())  # <?xml ...?>
+            src.readline()  # libosmium's <osm ...> line
+            dst.write(root)
+            shutil.copyfileobj(src, dst, 1 << 20)
+        part.unlink()
+        self.stats.bytes = self.target.stat().st_size  # type: ignore[union-attr]
