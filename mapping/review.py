@@ -37,6 +37,7 @@ from mapping.derived import (
     relations_of_ways,
 )
 from mapping.models import ElementType, Node, ReviewDecision, Revision, Way
+from mapping.quality import run_checks
 from mapping.signals import published_change
 from mapping.store import (
     Conflict,
@@ -274,8 +275,6 @@ def amend_revision(revision: Revision, author: User, after: dict) -> Revision:
     Preconditions: ``author`` wrote ``revision`` and it is in ``needs_changes``. The old revision is
     withdrawn and the log links it to its successor; quality checks run on the new one.
     """
-    from mapping.quality import run_checks
-
     locked = Revision.objects.select_for_update(of=("self",)).get(pk=revision.pk)
     if locked.author_id != author.pk:
         raise NotAllowed(_("Only the author can amend a contribution."))
