@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("mapping.api.urls", namespace="mapping-api")),
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
 ]

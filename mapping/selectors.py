@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.contrib.gis.geos import Polygon
 from django.db import connection
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from parties.models import Town
+from mapping.models import Revision
+from parties.models import Party, Town
 
 MAX_BBOX_DEGREES = 2.0
 
@@ -135,3 +140,53 @@ def features_geojson_for_town(town: Town, bbox: BBox, zoom: int = 18, cap: int |
             _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
         )
     return body
+
+
+def pending_features_for_author(author: Any, party: Party, bbox: BBox) -> dict[str, Any]:
+    """The author's own revisions of ``party`` still waiting for review in ``bbox``, as GeoJSON.
+
+    Shown on the resident's map over the published data, styled apart; a deletion shows the shape
+    that would go. Newest first, so the page can keep only the latest change of each element.
+    """
+    envelope = Polygon.from_bbox((bbox.west, bbox.south, bbox.east, bbox.north))
+    envelope.srid = 4326
+    revisions = (
+        Revision.objects.filter(
+            party=party,
+            author=author,
+            status__in=[Revision.Status.PENDING, Revision.Status.NEEDS_CHANGES],
+        )
+        .filter(Q(geom_after__bboverlaps=envelope) | Q(geom_before__bboverlaps=envelope))
+        .only(
+            "id",
+            "element_type",
+            "element_id",
+            "action",
+            "status",
+            "after",
+            "before",
+            "geom_after",
+            "geom_before",
+        )
+        .order_by("-created_at", "-pk")[:1000]
+    )
+    features = []
+    for rev in revisions:
+        geom = rev.geom_after or rev.geom_before
+        state = rev.after or rev.before or {}
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"revision/{rev.pk}",
+                "geometry": json.loads(geom.geojson),
+                "properties": {
+                    "revision_id": rev.pk,
+                    "osm_type": rev.element_type,
+                    "osm_id": rev.element_id,
+                    "action": rev.action,
+                    "status": rev.status,
+                    "tags": state.get("tags", {}),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

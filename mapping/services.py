@@ -140,7 +140,9 @@ def _check_node_refs(party: Party, after: dict[str, Any]) -> None:
         return
     found = Node.objects.filter(town_id=party.town_id, osm_id__in=refs, visible=True).count()
     if found != len(refs):
-        raise _reject("geometry", "unknown_node", _("A point of this shape no longer exists: reload the map."))
+        raise _reject(
+            "geometry", "unknown_node", _("A point of this shape no longer exists: reload the map.")
+        )
 
 
 def _shape(element_type: str, state: dict | None) -> Any:
@@ -258,12 +260,14 @@ def submit_edit(
     Preconditions: ``party`` was looked up from the author's town. Runs in one transaction: either
     the revision is saved with its flags, or nothing is. Raises NotAllowed (403), EditRejected (400),
     RateLimited (429) or store.Conflict / TagConflict (409). The same ``idempotency_key`` from the
-    same author returns the revision saved the first time, whatever the payload.
+    same author returns the revision saved the first time, whatever the payload, marked
+    ``replayed = True`` (the API answers 200 instead of 201).
     """
     check_can_edit(author, party)
     if idempotency_key:
         existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is not None:
+            existing.replayed = True
             return existing
     _check_open(party)
     if element_type not in ElementType.values:
@@ -322,6 +326,7 @@ def submit_edit(
         existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
+        existing.replayed = True
         return existing
     flags = _quality_flags(revision)
     if flags:

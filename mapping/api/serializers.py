@@ -1,0 +1,94 @@
+"""API serializers: explicit fields; the change payload format is documented in mapping.store."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mapping.models import ElementType, Revision
+
+
+class EditSerializer(serializers.Serializer):
+    """A proposed change. ``after`` is a payload in mapping.store's format (tags may be [key, value] pairs)."""
+
+    element_type = serializers.ChoiceField(choices=ElementType.choices)
+    element_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Omitted for a creation."
+    )
+    action = serializers.ChoiceField(choices=Revision.Action.choices)
+    after = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='node: {"tags", "geometry": Point}; way: {"tags", "nodes": [[id|null, lon, lat]], "closed"}',
+    )
+    base_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="The version the change started from."
+    )
+    preset = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    idempotency_key = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="A fresh UUID per change; resending it returns the same revision instead of a duplicate.",
+    )
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    """A resident's revision, with its review status and the reviewer's reason when there is one."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revision
+        fields = [
+            "id",
+            "element_type",
+            "element_id",
+            "action",
+            "action_label",
+            "status",
+            "status_label",
+            "base_version",
+            "after",
+            "preset",
+            "name",
+            "review_reason",
+            "flags",
+            "created_at",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_name(self, obj: Revision) -> str:
+        state = obj.after or obj.before or {}
+        return (state.get("tags") or {}).get("name", "")
+
+
+class ElementSerializer(serializers.Serializer):
+    """The current published state of one element (see mapping.store.element_state)."""
+
+    element_type = serializers.CharField()
+    element_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    tags = serializers.DictField(child=serializers.CharField())
+    geometry = serializers.JSONField(allow_null=True)
+    nodes = serializers.ListField(child=serializers.ListField(), required=False)
+    closed = serializers.BooleanField(required=False)
+    members = serializers.ListField(child=serializers.DictField(), required=False)
+    preset = serializers.CharField(allow_blank=True)
+
+
+class ConflictSerializer(serializers.Serializer):
+    """409: the element changed. ``tags`` is present when the same keys changed on both sides."""
+
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField(allow_null=True)
+    current = serializers.JSONField(allow_null=True)
+    tags = serializers.DictField(required=False, help_text='{"keys": [...], "base", "mine", "theirs"}')
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

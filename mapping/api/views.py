@@ -1,0 +1,228 @@
+"""Thin API views for the resident mapping page: parse, call one service or selector, answer.
+
+Every lookup starts from the parties the requester may see (parties.selectors.parties_for_user):
+another town's party, or another party for a resident, is a 404; anonymous requests are 403.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mapping import presets, services, store
+from mapping.api.serializers import (
+    ConflictSerializer,
+    EditSerializer,
+    ElementSerializer,
+    ErrorSerializer,
+    RevisionSerializer,
+)
+from mapping.models import ElementType, Revision
+from mapping.selectors import (
+    BadRequest,
+    BBox,
+    features_geojson_for_town,
+    parse_zoom,
+    pending_features_for_author,
+)
+from mapping.validation import issues_by_field
+from parties.models import Party
+from parties.selectors import parties_for_user
+
+PARTY_ID = OpenApiParameter("party_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+def party_for(request: Request, party_id: int) -> Party:
+    """The party, if the requester may see it (its residents, its town's agents)."""
+    if not request.user.is_authenticated:
+        raise NotAuthenticated
+    party = parties_for_user(request.user).filter(pk=party_id).first()
+    if party is None:
+        raise NotFound(_("No such party."))
+    return party
+
+
+def conflict_response(exc: store.Conflict) -> Response:
+    body = {"detail": str(exc), "current_version": exc.current_version, "current": exc.current}
+    if isinstance(exc, services.TagConflict):
+        body["tags"] = {"keys": exc.keys, "base": exc.base, "mine": exc.mine, "theirs": exc.theirs}
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+class PartyFeatures(APIView):
+    @extend_schema(
+        summary="Map data of a party",
+        description=(
+            "Published features in ?bbox=w,s,e,n (GeoJSON, as the town map) plus the requester's own "
+            "pending revisions there, as {published: FeatureCollection, pending: FeatureCollection}."
+        ),
+        parameters=[
+            PARTY_ID,
+            OpenApiParameter("bbox", OpenApiTypes.STR, required=True, description="west,south,east,north"),
+            OpenApiParameter("zoom", OpenApiTypes.INT),
+        ],
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, party_id: int) -> HttpResponse:
+        party = party_for(request, party_id)
+        try:
+            bbox = BBox.parse(request.query_params.get("bbox"))
+            zoom = parse_zoom(request.query_params.get("zoom"))
+            published = features_geojson_for_town(party.town, bbox, zoom)
+        except BadRequest as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        pending = pending_features_for_author(request.user, party, bbox)
+        body = f'{{"published":{published},"pending":{json.dumps(pending, separators=(",", ":"))}}}'
+        return HttpResponse(body, content_type="application/json")
+
+
+class PartyEdits(APIView):
+    @extend_schema(
+        summary="Propose a change",
+        description=(
+            "Stores a pending revision (the published map does not change until review). 400 answers "
+            "{field: [messages]} (fields: tags.<key>, geometry, party...); 409 the current version and "
+            "state, with the three tag versions when the same keys changed; 429 sets Retry-After."
+        ),
+        parameters=[PARTY_ID],
+        request=EditSerializer,
+        responses={
+            201: RevisionSerializer,
+            200: OpenApiResponse(
+                RevisionSerializer, description="Same idempotency key: the revision saved before."
+            ),
+            400: OpenApiTypes.OBJECT,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ConflictSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        serializer = EditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+        try:
+            revision = services.submit_edit(
+                author=request.user,
+                party=party,
+                element_type=data["element_type"],
+                element_id=data.get("element_id"),
+                action=data["action"],
+                after=data.get("after"),
+                base_version=data.get("base_version"),
+                preset=data.get("preset", ""),
+                idempotency_key=key,
+            )
+        except services.NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except services.EditRejected as exc:
+            return Response(issues_by_field(exc.issues), status=status.HTTP_400_BAD_REQUEST)
+        except services.RateLimited as exc:
+            return Response(
+                {"detail": str(exc), "retry_after": exc.retry_after},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        except store.Conflict as exc:
+            return conflict_response(exc)
+        replayed = getattr(revision, "replayed", False)
+        return Response(
+            RevisionSerializer(revision).data,
+            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+        )
+
+
+class UndoLastEdit(APIView):
+    @extend_schema(
+        summary="Undo my last change",
+        description="Withdraws the requester's latest pending revision (its status becomes withdrawn).",
+        parameters=[PARTY_ID],
+        request=None,
+        responses={200: RevisionSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        try:
+            services.check_can_edit(request.user, party)
+        except services.NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        revision = services.undo_last_edit(request.user)
+        if revision is None:
+            raise NotFound(_("Nothing to undo: you have no pending change."))
+        return Response(RevisionSerializer(revision).data)
+
+
+class MyContributions(APIView):
+    @extend_schema(
+        summary="My contributions",
+        description="The requester's revisions in this party, newest first, with status and reviewer's reason.",
+        parameters=[PARTY_ID],
+        responses={200: RevisionSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        revisions = Revision.objects.filter(party=party, author=request.user).order_by("-created_at", "-pk")[
+            :500
+        ]
+        return Response(RevisionSerializer(revisions, many=True).data)
+
+
+class ElementDetail(APIView):
+    @extend_schema(
+        summary="One published element",
+        description="Current tags and version (and a way's node ids with their locations) to start an edit from.",
+        parameters=[
+            PARTY_ID,
+            OpenApiParameter(
+                "element_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=ElementType.values
+            ),
+            OpenApiParameter("element_id", OpenApiTypes.INT, OpenApiParameter.PATH),
+        ],
+        responses={200: ElementSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, party_id: str, element_type: str, element_id: str) -> Response:
+        party = party_for(request, int(party_id))
+        element_id = int(element_id)
+        element = store.get_element(party.town, element_type, element_id)
+        if element is None or not element.visible:
+            raise NotFound(_("This feature no longer exists."))
+        state = store.element_state(element)
+        state.setdefault("geometry", None)
+        state.update(
+            element_type=element_type,
+            element_id=element_id,
+            preset=presets.match_preset(state["tags"], party.preset_set),
+        )
+        return Response(ElementSerializer(state).data)
+
+
+class PartyPresets(APIView):
+    @extend_schema(
+        summary="The party's presets",
+        description="The preset set the agent chose, in the requester's language (groups, presets, fields).",
+        parameters=[PARTY_ID],
+        responses={200: OpenApiTypes.OBJECT, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        response = Response(presets.presets_for(party.preset_set, get_language()))
+        response["Cache-Control"] = "private, max-age=300"
+        return response
