@@ -194,6 +194,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every layout step at INFO: one line per step per PDF.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # GDAL < 3.9 (Debian 12 ships 3.6) cannot block file/network access when parsing spatial

@@ -123,7 +123,7 @@ class Party(models.Model):
 
     @property
     def phase(self) -> str:
-        """"upcoming", "running" or "ended", right now."""
+        """ "upcoming", "running" or "ended", right now."""
         now = timezone.now()
         if now < self.starts_at:
             return "upcoming"

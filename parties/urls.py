@@ -10,4 +10,6 @@ urlpatterns = [
     path("manage/parties/new/", views.party_create, name="party-create"),
     path("manage/parties/<int:party_id>/", views.dashboard, name="dashboard"),
     path("manage/parties/<int:party_id>/edit/", views.party_edit, name="party-edit"),
+    path("manage/parties/<int:party_id>/qr.<str:kind>", views.party_qr, name="qr"),
+    path("manage/parties/<int:party_id>/poster.pdf", views.party_poster, name="poster"),
 ]

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from parties import permissions, selectors, services
+from parties import permissions, poster, selectors, services
 from parties.forms import JoinForm, PartyForm
 from parties.models import Party
 
@@ -123,4 +123,27 @@ def party_edit(request: HttpRequest, party_id: int) -> HttpResponse:
 def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
     """The live dashboard of a party for its town's agents."""
     party = selectors.party_for_agent(request.user, party_id)
-    return render(request, "parties/party_dashboard.html", {"party": party})
+    context = {"party": party, "join_url": poster.join_url(party)}
+    return render(request, "parties/party_dashboard.html", context)
+
+
+@require_GET
+@agent_required
+def party_qr(request: HttpRequest, party_id: int, kind: str) -> HttpResponse:
+    """The join link's QR code, SVG or PNG."""
+    party = selectors.party_for_agent(request.user, party_id)
+    if kind not in poster.QR_KINDS:
+        raise Http404
+    response = HttpResponse(poster.qr_code(party, kind), content_type=poster.QR_KINDS[kind])
+    response["Content-Disposition"] = f'inline; filename="cartoparty-{party.pk}-qr.{kind}"'
+    return response
+
+
+@require_GET
+@agent_required
+def party_poster(request: HttpRequest, party_id: int) -> HttpResponse:
+    """The printable A4 poster (PDF) with the QR code and a bilingual how-to."""
+    party = selectors.party_for_agent(request.user, party_id)
+    response = HttpResponse(poster.poster_pdf(party), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="cartoparty-{party.pk}-poster.pdf"'
+    return response

@@ -19,6 +19,7 @@ AGENT_PAGES = [
     ("parties:dashboard", True, {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}),
     ("parties:party-edit", True, {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}),
     ("parties:map", True, {"anonymous": 302, "resident": 200, "other_agent": 404, "agent": 200}),
+    ("parties:poster", True, {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}),
 ]
 
 
@@ -44,6 +45,15 @@ def test_html_pages(client, people, name, with_party, expected, who):
     assert resp.status_code == expected[who]
     if resp.status_code == 302:
         assert resp["Location"].startswith(LOGIN)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "resident", "other_agent", "agent"])
+def test_qr_code(client, people, who):
+    party, users = people
+    if users[who]:
+        client.force_login(users[who])
+    resp = client.get(reverse("parties:qr", kwargs={"party_id": party.pk, "kind": "svg"}))
+    assert resp.status_code == {"anonymous": 302, "resident": 403, "other_agent": 404, "agent": 200}[who]
 
 
 def test_resident_of_another_party_cannot_open_this_map(client, people):

@@ -1,0 +1,50 @@
+"""The join link as a QR code (segno) and the printable A4 poster (WeasyPrint, real text in the PDF)."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from parties.models import Party
+
+QR_KINDS = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def join_url(party: Party) -> str:
+    """The absolute join link printed on posters: CARTOPARTY_PUBLIC_URL is where phones reach the site."""
+    path = reverse("parties:join", kwargs={"join_code": party.join_code})
+    return settings.CARTOPARTY_PUBLIC_URL.rstrip("/") + path
+
+
+def qr_code(party: Party, kind: str, scale: int = 10) -> bytes:
+    """The join link's QR code as SVG or PNG bytes; error correction M survives a creased poster."""
+    if kind not in QR_KINDS:
+        raise ValueError(kind)
+    qr = segno.make(join_url(party), error="m")
+    buf = io.BytesIO()
+    if kind == "svg":
+        qr.save(buf, kind="svg", scale=scale, border=4, xmldecl=False, title=party.title)
+    else:
+        qr.save(buf, kind="png", scale=scale, border=4)
+    return buf.getvalue()
+
+
+def poster_pdf(party: Party) -> bytes:
+    """The A4 poster: bilingual title, dates, QR code, link and how-to. Text stays extractable.
+
+    The poster is bilingual by design (French and English side by side whatever the agent's language),
+    so both texts live in the template rather than in the UI catalogues.
+    """
+    # Imported here: WeasyPrint loads Pango at import, which only this page needs.
+    from weasyprint import HTML
+
+    qr = segno.make(join_url(party), error="m")
+    html = render_to_string(
+        "parties/party_poster.html",
+        {"party": party, "join_url": join_url(party), "qr_data_uri": qr.svg_data_uri(scale=10, border=2)},
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
