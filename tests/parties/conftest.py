@@ -1,0 +1,11 @@
+"""Fixtures for the parties tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Agents have passwords; the production hasher's cost is pointless in tests (about 0.3 s each)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
