@@ -70,7 +70,7 @@ _TAGS = (
     + _esc("t.key")
     + " || '=' || "
     + _esc("t.value")
-    + ", ',') FROM jsonb_each_text(e.tags) t) END"
+    + ", ',' ORDER BY t.key) FROM jsonb_each_text(e.tags) t) END"
 )
 _TS = "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 _MEMBERS = (
@@ -80,21 +80,34 @@ _MEMBERS = (
 )
 
 
-def _opl_line(kind: str, version: str = "e.version") -> str:
-    """SQL for one element's OPL line; invisible elements are written as deletions (no body)."""
-    head = (
-        f"'{kind[0]}' || e.osm_id || ' v' || {version} || ' d' || CASE WHEN e.visible THEN 'V' ELSE 'D' END"
-    )
+# osm2pgsql (and most loaders) refuse negative ids; PBF files give local elements this offset.
+LOCAL_ID_OFFSET = 1_000_000_000_000_000
+
+
+def _id(expr: str, positive: bool) -> str:
+    return f"(CASE WHEN {expr} < 0 THEN {LOCAL_ID_OFFSET} - {expr} ELSE {expr} END)" if positive else expr
+
+
+def _opl_line(kind: str, version: str = "e.version", positive: bool = False) -> str:
+    """SQL for one element's OPL line; invisible elements are written as deletions (no body).
+
+    ``positive``: local (negative) ids, in the element and in its references, are written as
+    ``LOCAL_ID_OFFSET + |id|`` (for the loaders that refuse negative ids).
+    """
+    head = f"'{kind[0]}' || {_id('e.osm_id', positive)} || ' v' || {version} || ' d' || "
+    head += "CASE WHEN e.visible THEN 'V' ELSE 'D' END"
     head += f" || ' c0 t' || {_TS} || ' i0 u T' || CASE WHEN e.visible THEN {_TAGS} ELSE '' END"
     if kind == "node":
         body = "CASE WHEN e.visible THEN ' x' || ST_X(e.geom) || ' y' || ST_Y(e.geom) ELSE ' x y' END"
     elif kind == "way":
-        body = (
-            "' N' || CASE WHEN e.visible AND cardinality(e.nodes) > 0 "
-            "THEN 'n' || array_to_string(e.nodes, ',n') ELSE '' END"
-        )
+        refs = "'n' || array_to_string(e.nodes, ',n')"
+        if positive:
+            mapped = f"(SELECT string_agg('n' || {_id('r', True)}, ',' ORDER BY o) FROM unnest(e.nodes) WITH ORDINALITY AS u(r, o))"
+            refs = f"CASE WHEN array_to_string(e.nodes, ',') LIKE '%%-%%' THEN {mapped} ELSE {refs} END"
+        body = f"' N' || CASE WHEN e.visible AND cardinality(e.nodes) > 0 THEN {refs} ELSE '' END"
     else:
-        body = f"' M' || CASE WHEN e.visible THEN {_MEMBERS} ELSE '' END"
+        members = _MEMBERS.replace("(m->>'ref')", _id("(m->>'ref')::bigint", True)) if positive else _MEMBERS
+        body = f"' M' || CASE WHEN e.visible THEN {members} ELSE '' END"
     return f"{head} || {body} || E'\\n'"
 
 
@@ -136,19 +149,26 @@ def _where(kind: str, base: str, scoped: bool) -> str:
 
 
 def opl_chunks_for_town(
-    town: Town, kind: str, *, changes: bool = False, scoped: bool = False, chunk: int = CHUNK
+    town: Town,
+    kind: str,
+    *,
+    changes: bool = False,
+    scoped: bool = False,
+    positive_ids: bool = False,
+    chunk: int = CHUNK,
 ) -> Iterator[tuple[int, bytes]]:
     """(count, OPL bytes) chunks of one element kind, in osmium's order.
 
     ``changes``: only what differs from the OSM base, with the base version (osmChange rules).
     ``scoped``: limited to the temporary tables :func:`materialise_scope` made on this connection.
+    ``positive_ids``: local elements get ``LOCAL_ID_OFFSET + |id|`` and come last (id order).
     """
     table = f"mapping_{kind}"
     where = _where(kind, CHANGE_FILTER if changes else FULL_FILTER, scoped)
-    line = _opl_line(kind, CHANGE_VERSION if changes else "e.version")
+    line = _opl_line(kind, CHANGE_VERSION if changes else "e.version", positive_ids)
     with connection.cursor() as django_cur:
         cur = django_cur.cursor
-        for negative in (True, False):
+        for negative in (False, True) if positive_ids else (True, False):
             yield from _keyset(cur, _chunk_sql(kind, table, where, line, negative), town.pk, chunk)
 
 

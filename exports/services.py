@@ -108,7 +108,8 @@ def build_export(
         done = 0
         source = geojson_chunks_for_town if fmt == "geojson" else opl_chunks_for_town
         for kind in KINDS:
-            for count, data in source(town, kind, scoped=scoped):
+            extra = {"positive_ids": True} if fmt == "pbf" else {}
+            for count, data in source(town, kind, scoped=scoped, **extra):
                 writer.write_chunk(kind, data)
                 done += count
                 progress(
