@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("mapping.api.urls", namespace="mapping-api")),
+    path("api/", include("parties.api.urls", namespace="parties-api")),
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
 ]

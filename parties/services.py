@@ -14,18 +14,19 @@ from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from mapping import presets
 from parties import permissions
 from parties.models import Party, Town, User
 
-DEFAULT_PRESET_SET = "cartoparty"
+DEFAULT_PRESET_SET = presets.DEFAULT_SET
 
 
 def preset_set_choices() -> list[tuple[str, str]]:
-    """The preset sets an agent may offer at a party (value, label)."""
-    return [(DEFAULT_PRESET_SET, gettext_lazy("Cartoparty: street furniture, health, shops, leisure, paths"))]
+    """The preset sets an agent may offer at a party (value, label in the active language)."""
+    return presets.set_choices(get_language())
 
 
 # Residents may join this long before the start, so they can settle in while the agent explains.

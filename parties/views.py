@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mapping.models import Revision
 from parties import permissions, poster, selectors, services
 from parties.forms import JoinForm, PartyForm
 from parties.models import Party
@@ -123,7 +124,12 @@ def party_edit(request: HttpRequest, party_id: int) -> HttpResponse:
 def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
     """The live dashboard of a party for its town's agents."""
     party = selectors.party_for_agent(request.user, party_id)
-    context = {"party": party, "join_url": poster.join_url(party)}
+    context = {
+        "party": party,
+        "join_url": poster.join_url(party),
+        "area": json.loads(party.area.geojson),
+        "status_labels": dict(Revision.Status.choices),
+    }
     return render(request, "parties/party_dashboard.html", context)
 
 
