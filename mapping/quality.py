@@ -527,3 +527,16 @@ def repaired_geometry(flags: list[Flag]) -> dict | None:
         if flag.get("code") == "geometry_repaired":
             return flag["data"].get("repaired")
     return None
+
+
+def repaired_payload(after: dict, flags: list[Flag]) -> dict | None:
+    """A way payload using the repaired shape's outer ring (largest part); vertices that did not move
+    keep their node ids. None when no repaired shape is offered."""
+    repaired = repaired_geometry(flags)
+    if repaired is None:
+        return None
+    polygons = [repaired["coordinates"]] if repaired["type"] == "Polygon" else repaired["coordinates"]
+    ring = max(polygons, key=lambda p: shapely.Polygon(p[0]).area)[0]
+    refs = {(round(float(n[1]), 7), round(float(n[2]), 7)): n[0] for n in after.get("nodes", [])}
+    nodes = [[refs.get((round(lon, 7), round(lat, 7))), lon, lat] for lon, lat in ring[:-1]]
+    return {**after, "nodes": nodes, "closed": True}

@@ -159,14 +159,15 @@ def _decide(
     **log: Any,
 ) -> ReviewDecision:
     now = timezone.now()
+    shown = reason_text(reason_code, reason)
     Revision.objects.filter(pk=revision.pk).update(
-        status=status, reviewer=reviewer, reviewed_at=now, review_reason=reason
+        status=status, reviewer=reviewer, reviewed_at=now, review_reason=shown
     )
     revision.status, revision.reviewer, revision.reviewed_at, revision.review_reason = (
         status,
         reviewer,
         now,
-        reason,
+        shown,
     )
     return ReviewDecision.objects.create(
         town_id=revision.town_id,
@@ -174,7 +175,7 @@ def _decide(
         decision=decision,
         reviewer=reviewer,
         reason_code=reason_code,
-        reason=reason,
+        reason=reason.strip(),
         **log,
     )
 
@@ -200,13 +201,11 @@ def accept_revision(revision: Revision, reviewer: User) -> ReviewDecision:
     return _decide(rev, reviewer, Status.ACCEPTED, Decision.ACCEPTED, version_after=element.version)
 
 
-def _require_reason(reason: str, reason_code: str) -> str:
+def _require_reason(reason: str, reason_code: str) -> None:
     if reason_code and reason_code not in REASONS:
         raise ReviewError(_("Unknown reason."))
-    text = reason_text(reason_code, reason)
-    if not text:
+    if not reason_text(reason_code, reason):
         raise ReviewError(_("Give a reason: the contributor will read it."))
-    return text
 
 
 @transaction.atomic
@@ -215,18 +214,18 @@ def reject_revision(revision: Revision, reviewer: User, reason: str, reason_code
 
     Nothing is published. Same permission and race rules as :func:`accept_revision`.
     """
-    text = _require_reason(reason, reason_code)
+    _require_reason(reason, reason_code)
     rev = _lock_pending(revision, reviewer)
-    return _decide(rev, reviewer, Status.REJECTED, Decision.REJECTED, reason=text, reason_code=reason_code)
+    return _decide(rev, reviewer, Status.REJECTED, Decision.REJECTED, reason=reason, reason_code=reason_code)
 
 
 @transaction.atomic
 def request_changes(revision: Revision, reviewer: User, reason: str, reason_code: str = "") -> ReviewDecision:
     """Send a pending revision back to its author with a reason; they may amend it (:func:`amend_revision`)."""
-    text = _require_reason(reason, reason_code)
+    _require_reason(reason, reason_code)
     rev = _lock_pending(revision, reviewer)
     return _decide(
-        rev, reviewer, Status.NEEDS_CHANGES, Decision.NEEDS_CHANGES, reason=text, reason_code=reason_code
+        rev, reviewer, Status.NEEDS_CHANGES, Decision.NEEDS_CHANGES, reason=reason, reason_code=reason_code
     )
 
 
@@ -458,12 +457,12 @@ def _log_bulk(
             WITH v AS (SELECT * FROM unnest(%(ids)s::bigint[], %(versions)s::int[]) AS v(id, version)),
             upd AS (
               UPDATE mapping_revision r SET status = %(status)s, reviewer_id = %(reviewer)s,
-                     reviewed_at = now(), review_reason = %(reason)s
+                     reviewed_at = %(now)s, review_reason = %(shown)s
               FROM v WHERE r.id = v.id RETURNING r.id
             )
             INSERT INTO mapping_reviewdecision
               (town_id, revision_id, decision, reviewer_id, reason_code, reason, version_after, created_at)
-            SELECT %(town)s, v.id, %(decision)s, %(reviewer)s, %(code)s, %(reason)s, v.version, now()
+            SELECT %(town)s, v.id, %(decision)s, %(reviewer)s, %(code)s, %(reason)s, v.version, %(now)s
             FROM v JOIN upd ON upd.id = v.id
             """,
             {
@@ -472,7 +471,9 @@ def _log_bulk(
                 "status": status,
                 "decision": decision,
                 "reviewer": reviewer.pk,
-                "reason": reason,
+                "reason": reason.strip(),
+                "shown": reason_text(reason_code, reason),
+                "now": timezone.now(),
                 "code": reason_code,
                 "town": town.pk,
             },
@@ -686,12 +687,12 @@ def bulk_reject(
     party: Party | int | None = None,
 ) -> BulkResult:
     """Reject many pending revisions with one reason (required); same selection rules as bulk_accept."""
-    text = _require_reason(reason, reason_code)
+    _require_reason(reason, reason_code)
     result = BulkResult()
     party_id = party.pk if isinstance(party, Party) else party
     with transaction.atomic():
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
         decided = [(r[0], None) for r in rows]
-        _log_bulk(town, reviewer, decided, Status.REJECTED, Decision.REJECTED, text, reason_code)
+        _log_bulk(town, reviewer, decided, Status.REJECTED, Decision.REJECTED, reason, reason_code)
     result.decided = sorted(d[0] for d in decided)
     return result

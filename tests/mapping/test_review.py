@@ -112,8 +112,8 @@ def test_reject_requires_a_reason_and_stores_it(party, agent, resident):
 def test_reject_with_a_canned_reason(party, agent, resident):
     rev = RevisionFactory(party=party, author=resident)
     decision = review.reject_revision(rev, agent, "", reason_code="duplicate")
-    assert decision.reason_code == "duplicate"
-    assert decision.reason == "This feature is already on the map."
+    assert (decision.reason_code, decision.reason) == ("duplicate", "")
+    assert Revision.objects.get(pk=rev.pk).review_reason == "This feature is already on the map."
 
 
 def test_second_decision_is_a_conflict(party, agent, resident):

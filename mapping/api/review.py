@@ -1,0 +1,265 @@
+"""Review API for agents (and a resident's contributions across parties): thin views over mapping.review.
+
+Every lookup starts from :func:`mapping.review.revisions_for_reviewer`: another town's revision, or
+any revision for a non-agent, is a 404. A decision that lost a race answers 409 with the reason.
+Included from mapping/urls.py under /api/review/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mapping import review
+from mapping.models import Revision
+from mapping.review_selectors import (
+    QueueFilters,
+    contributions_for,
+    queue_counts,
+    queue_for_town,
+    reason_label,
+    tag_diff,
+    vertex_diff,
+)
+from mapping.review_views import localized_flags
+from mapping.store import Conflict, StoreError
+from parties.permissions import is_agent
+
+PAGE_SIZE = 100
+
+
+class ReviewRevisionSerializer(serializers.ModelSerializer):
+    author_name = serializers.CharField(source="author.display_name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    flags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revision
+        fields = [
+            "id",
+            "party",
+            "author",
+            "author_name",
+            "element_type",
+            "element_id",
+            "action",
+            "base_version",
+            "preset",
+            "status",
+            "status_label",
+            "review_reason",
+            "flags",
+            "created_at",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+    def get_flags(self, obj: Revision) -> list[dict]:
+        return localized_flags(obj.flags)
+
+
+class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
+    tag_diff = serializers.SerializerMethodField()
+    vertices = serializers.SerializerMethodField()
+
+    class Meta(ReviewRevisionSerializer.Meta):
+        fields = [*ReviewRevisionSerializer.Meta.fields, "before", "after", "tag_diff", "vertices"]
+        read_only_fields = fields
+
+    def get_tag_diff(self, obj: Revision) -> list[dict]:
+        return tag_diff(obj.before, obj.after)
+
+    def get_vertices(self, obj: Revision) -> list[dict]:
+        return vertex_diff(obj.element_type, obj.before, obj.after)
+
+
+class DecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason_code = serializers.ChoiceField(
+        choices=[("", "")] + [(k, k) for k in review.REASONS], required=False, default=""
+    )
+    after = serializers.JSONField(required=False, help_text="fix: the amended payload (mapping.store format)")
+
+
+class BulkSerializer(DecisionSerializer):
+    action = serializers.ChoiceField(choices=["accept", "reject"])
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=20000)
+    author = serializers.IntegerField(required=False)
+    party = serializers.IntegerField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if sum(k in attrs for k in ("ids", "author", "party")) != 1:
+            raise serializers.ValidationError(_("Choose exactly one of ids, author or party."))
+        return attrs
+
+
+class ContributionSerializer(serializers.ModelSerializer):
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    reason_label = serializers.SerializerMethodField()
+    reason_comment = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Revision
+        fields = [
+            "id",
+            "party",
+            "element_type",
+            "element_id",
+            "action",
+            "status",
+            "status_label",
+            "reason_label",
+            "reason_comment",
+            "created_at",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+    def get_reason_label(self, obj: Revision) -> str:
+        return reason_label(getattr(obj, "reason_code", None))
+
+
+def _revision(request: Request, pk: int) -> Revision:
+    rev = review.revisions_for_reviewer(request.user).select_related("author", "town").filter(pk=pk).first()
+    if rev is None:
+        raise NotFound(_("No such revision."))
+    return rev
+
+
+def _error(message: str, code: int) -> Response:
+    return Response({"detail": message}, status=code)
+
+
+class QueueAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Review queue",
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.STR)
+            for name in ("status", "party", "author", "preset", "flag", "page")
+        ],
+        responses={200: ReviewRevisionSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        if not is_agent(request.user):
+            raise NotFound(_("The review queue is for the town's agents."))
+        filters = QueueFilters.from_query(request.query_params)
+        qs = queue_for_town(request.user.town, filters)
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            page = 1
+        rows = qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return Response(
+            {
+                "count": qs.count(),
+                "counts": queue_counts(request.user.town, filters),
+                "results": ReviewRevisionSerializer(rows, many=True).data,
+            }
+        )
+
+
+class RevisionAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="One revision to review", responses={200: ReviewRevisionDetailSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ReviewRevisionDetailSerializer(_revision(request, pk)).data)
+
+
+class DecideAPI(APIView):
+    """POST accept | reject | request-changes | fix | revert."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Decide on a revision",
+        request=DecisionSerializer,
+        responses={200: ReviewRevisionSerializer, 400: None, 403: None, 404: None, 409: None},
+    )
+    def post(self, request: Request, pk: int, action: str) -> Response:
+        rev = _revision(request, pk)
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reason, code = data.validated_data["reason"], data.validated_data["reason_code"]
+        user = request.user
+        try:
+            if action == "accept":
+                review.accept_revision(rev, user)
+            elif action == "reject":
+                review.reject_revision(rev, user, reason, code)
+            elif action == "request-changes":
+                review.request_changes(rev, user, reason, code)
+            elif action == "fix":
+                if "after" not in data.validated_data:
+                    return _error(_("Send the amended payload as 'after'."), status.HTTP_400_BAD_REQUEST)
+                review.fix_and_accept(rev, user, data.validated_data["after"])
+            elif action == "revert":
+                rev = review.revert_revision(rev, user, reason)
+            else:
+                raise NotFound(_("Unknown action."))
+        except Conflict as exc:
+            return _error(str(exc), status.HTTP_409_CONFLICT)
+        except review.NotAllowed as exc:
+            return _error(str(exc), status.HTTP_403_FORBIDDEN)
+        except (review.ReviewError, StoreError) as exc:
+            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        rev.refresh_from_db()
+        return Response(ReviewRevisionSerializer(rev).data)
+
+
+class BulkAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Bulk accept or reject", request=BulkSerializer, responses={200: None})
+    def post(self, request: Request) -> Response:
+        if not is_agent(request.user):
+            raise NotFound(_("The review queue is for the town's agents."))
+        data = BulkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        selection = {k: v[k] for k in ("ids", "author", "party") if k in v}
+        try:
+            if v["action"] == "accept":
+                result = review.bulk_accept(request.user.town, request.user, **selection)
+            else:
+                result = review.bulk_reject(
+                    request.user.town, request.user, v["reason"], reason_code=v["reason_code"], **selection
+                )
+        except review.NotAllowed as exc:
+            return _error(str(exc), status.HTTP_403_FORBIDDEN)
+        except review.ReviewError as exc:
+            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        return Response(result.as_dict())
+
+
+class ContributionsAPI(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="My contributions (every party)",
+        description="Status and the reviewer's reason, in the requester's language.",
+        responses={200: ContributionSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ContributionSerializer(contributions_for(request.user)[:500], many=True).data)
+
+
+urlpatterns = [
+    path("revisions/", QueueAPI.as_view(), name="review-api-queue"),
+    path("revisions/<int:pk>/", RevisionAPI.as_view(), name="review-api-revision"),
+    path("revisions/<int:pk>/<str:action>/", DecideAPI.as_view(), name="review-api-decide"),
+    path("bulk/", BulkAPI.as_view(), name="review-api-bulk"),
+    path("my-contributions/", ContributionsAPI.as_view(), name="review-api-contributions"),
+]

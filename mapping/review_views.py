@@ -1,0 +1,322 @@
+"""Thin HTML views for review (agents), contributions (residents), element history and the map as of a date.
+
+Every review lookup starts from :func:`mapping.review.revisions_for_reviewer` (the agent's own town):
+another town's revision is a 404, and so is any revision for someone who is not an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from mapping import quality, review
+from mapping.models import Revision
+from mapping.review_selectors import (
+    QueueFilters,
+    contributions_for,
+    element_history,
+    features_as_of,
+    neighbours,
+    parse_as_of,
+    queue_counts,
+    queue_for_town,
+    reason_label,
+    revision_map_data,
+    tag_diff,
+)
+from mapping.selectors import BadRequest, BBox
+from mapping.store import Conflict, StoreError, get_element
+from parties.models import Town
+from parties.permissions import is_agent, is_agent_of
+
+PAGE_SIZE = 50
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in required; then only agents (of some town) may go on: others get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_agent(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def localized_flags(flags: list[dict]) -> list[dict]:
+    """Flags with ``message`` in the current language (both are stored)."""
+    lang = (get_language() or "en")[:2]
+    return [{**f, "message": f.get(f"message_{lang}") or f.get("message_en", "")} for f in flags or []]
+
+
+def _queue_page(
+    request: HttpRequest, filters: QueueFilters, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    town = request.user.town
+    page = Paginator(queue_for_town(town, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    for rev in page.object_list:
+        rev.localized_flags = localized_flags(rev.flags)
+    context = {
+        "town": town,
+        "filters": filters,
+        "query": filters.as_query(),
+        "counts": queue_counts(town, filters),
+        "page": page,
+        "reasons": review.REASONS,
+        "error": error,
+    }
+    return render(request, "mapping/review_queue.html", context, status=status)
+
+
+@require_GET
+@agent_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """The town's queue, filterable by party, contributor, preset, flag and status, with counts."""
+    return _queue_page(request, QueueFilters.from_query(request.GET))
+
+
+@require_GET
+@agent_required
+def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
+    """One revision: before/after map, tag diff, contributor, flags, decisions and the actions."""
+    rev = get_object_or_404(
+        review.revisions_for_reviewer(request.user).select_related("author", "party"), pk=pk
+    )
+    filters = QueueFilters.from_query(request.GET)
+    prev_id, next_id = neighbours(rev.town, rev, filters)
+    query = filters.as_query()
+    published = review.applied_payload(rev) if rev.status == Revision.Status.ACCEPTED else rev.after
+    flags = localized_flags(rev.flags)
+    after_tags = (rev.after or {}).get("tags") or {}
+    context = {
+        "rev": rev,
+        "query": query,
+        "prev_url": f"{reverse('mapping:review-revision', args=[prev_id])}?{query}" if prev_id else "",
+        "next_url": f"{reverse('mapping:review-revision', args=[next_id])}?{query}" if next_id else "",
+        "queue_url": f"{reverse('mapping:review-queue')}?{query}",
+        "diff": tag_diff(rev.before, published),
+        "map_data": revision_map_data(rev, published),
+        "flags": flags,
+        "decisions": rev.decisions.select_related("reviewer", "successor"),
+        "reasons": review.REASONS,
+        "can_decide": rev.status == Revision.Status.PENDING and rev.author_id != request.user.pk,
+        "own_edit": rev.author_id == request.user.pk,
+        "can_revert": rev.status == Revision.Status.ACCEPTED,
+        "can_fix": rev.status == Revision.Status.PENDING and rev.action != Revision.Action.DELETE,
+        "fix_tags": "\n".join(f"{k}={v}" for k, v in sorted(after_tags.items())),
+        "repaired": quality.repaired_geometry(rev.flags or []) is not None,
+    }
+    return render(request, "mapping/review_revision.html", context)
+
+
+def parse_tags_text(text: str) -> dict[str, str]:
+    """``key=value`` lines (as the fix form sends them) into tags; a line without ``=`` is an error."""
+    tags: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise review.ReviewError(_("Line %(n)s: write key=value.") % {"n": number})
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def fixed_payload(rev: Revision, tags_text: str, use_repaired: bool) -> dict:
+    """The agent's amended payload: the proposal with the edited tags (and the repaired shape)."""
+    after = dict(rev.after or {})
+    after["tags"] = parse_tags_text(tags_text)
+    if use_repaired:
+        repaired = quality.repaired_payload(after, rev.flags or [])
+        if repaired is None:
+            raise review.ReviewError(_("No repaired shape is offered for this revision."))
+        after = repaired
+    return after
+
+
+@require_POST
+@agent_required
+def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accept, reject, request changes, fix then accept, or revert; then on to the next in the queue.
+
+    A decision that lost a race (409) shows the refreshed queue with the reason.
+    """
+    rev = get_object_or_404(review.revisions_for_reviewer(request.user), pk=pk)
+    filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
+    query = filters.as_query()
+    _prev, next_id = neighbours(rev.town, rev, filters)
+    action = request.POST.get("action", "")
+    code, comment = request.POST.get("reason_code", ""), request.POST.get("comment", "")
+    user = request.user
+    try:
+        if action == "accept":
+            review.accept_revision(rev, user)
+            done = _("Revision #%(id)s accepted and published.")
+        elif action == "reject":
+            review.reject_revision(rev, user, comment, code)
+            done = _("Revision #%(id)s rejected.")
+        elif action == "request_changes":
+            review.request_changes(rev, user, comment, code)
+            done = _("Changes requested on revision #%(id)s.")
+        elif action == "fix":
+            after = fixed_payload(rev, request.POST.get("tags", ""), bool(request.POST.get("use_repaired")))
+            review.fix_and_accept(rev, user, after)
+            done = _("Revision #%(id)s fixed and accepted.")
+        elif action == "revert":
+            review.revert_revision(rev, user, comment)
+            done = _("Revision #%(id)s reverted.")
+        else:
+            return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
+    except Conflict as exc:
+        return _queue_page(request, filters, error=str(exc), status=409)
+    except review.NotAllowed as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
+    except (review.ReviewError, StoreError) as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
+    messages.success(request, done % {"id": rev.pk})
+    if action != "revert" and next_id:
+        return redirect(f"{reverse('mapping:review-revision', args=[next_id])}?{query}")
+    return redirect(f"{reverse('mapping:review-queue')}?{query}")
+
+
+@require_POST
+@agent_required
+def review_bulk(request: HttpRequest) -> HttpResponse:
+    """Bulk accept or reject: the ticked revisions, one contributor's or a whole party's pending edits."""
+    filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
+    town: Town = request.user.town
+    op = request.POST.get("op", "")
+    action, _sep, scope = op.partition(":")
+    selection: dict[str, Any] = {}
+    if scope == "selection":
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        if not ids:
+            messages.error(request, _("Tick the revisions to decide first."))
+            return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+        selection["ids"] = ids
+    elif scope == "author" and filters.author is not None:
+        selection["author"] = filters.author
+    elif scope == "party" and filters.party is not None:
+        selection["party"] = filters.party
+    else:
+        return HttpResponse(_("Unknown selection."), status=400, content_type="text/plain")
+    try:
+        if action == "accept":
+            result = review.bulk_accept(town, request.user, **selection)
+        elif action == "reject":
+            result = review.bulk_reject(
+                town,
+                request.user,
+                request.POST.get("comment", ""),
+                reason_code=request.POST.get("reason_code", ""),
+                **selection,
+            )
+        else:
+            return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
+    except review.ReviewError as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+    messages.success(
+        request,
+        _(
+            "%(decided)s decided, %(conflicts)s left pending (changed meanwhile), %(skipped)s skipped (your own)."
+        )
+        % {
+            "decided": len(result.decided),
+            "conflicts": len(result.conflicts),
+            "skipped": len(result.skipped),
+        },
+    )
+    for pk, reason in list(result.conflicts.items())[:10]:
+        messages.warning(request, f"#{pk}: {reason}")
+    return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+
+
+@require_GET
+@login_required
+def my_contributions(request: HttpRequest) -> HttpResponse:
+    """A resident's contributions: status and the reviewer's reason, in the resident's language."""
+    revisions = list(contributions_for(request.user)[:500])
+    for rev in revisions:
+        rev.reason_label = reason_label(rev.reason_code)
+        rev.tag_names = ((rev.after or rev.before or {}).get("tags") or {}).get("name", "")
+    return render(request, "mapping/review_contributions.html", {"revisions": revisions})
+
+
+@require_GET
+def history(request: HttpRequest, slug: str, element_type: str, element_id: str) -> HttpResponse:
+    """An element's timeline: every published version (agents of the town: every proposal too)."""
+    town = get_object_or_404(Town, slug=slug)
+    element_id = int(element_id)
+    agent = is_agent_of(request.user, town)
+    revisions = element_history(town, element_type, element_id, include_unpublished=agent)
+    element = get_element(town, element_type, element_id)
+    if element is None and not revisions:
+        return render(
+            request,
+            "mapping/review_history.html",
+            {"town": town, "missing": True, "element_type": element_type},
+            status=404,
+        )
+    return render(
+        request,
+        "mapping/review_history.html",
+        {
+            "town": town,
+            "element": element,
+            "element_type": element_type,
+            "element_id": element_id,
+            "revisions": revisions,
+            "agent": agent,
+            "base_version": element.base_version if element else None,
+        },
+    )
+
+
+@require_GET
+def town_as_of(request: HttpRequest, slug: str) -> HttpResponse:
+    """The town's map as it was on a date (?date=YYYY-MM-DD, or ?as_of=)."""
+    town = get_object_or_404(Town, slug=slug)
+    raw = request.GET.get("date") or request.GET.get("as_of") or ""
+    error = ""
+    if raw:
+        try:
+            parse_as_of(raw)
+        except BadRequest as exc:
+            error, raw = str(exc), ""
+    extent = town.boundary.extent if town.boundary else None
+    return render(
+        request,
+        "mapping/review_as_of.html",
+        {"town": town, "date": raw, "extent": extent, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@require_GET
+def as_of_features(request: HttpRequest, slug: str, date: str) -> HttpResponse:
+    """GeoJSON of the town as published at ``date`` in ?bbox=w,s,e,n; 400 with a reason otherwise."""
+    town = get_object_or_404(Town, slug=slug)
+    try:
+        at = parse_as_of(date)
+        bbox = BBox.parse(request.GET.get("bbox"))
+        body = features_as_of(town, at, bbox)
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return HttpResponse(body, content_type="application/geo+json")

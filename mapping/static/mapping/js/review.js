@@ -1,0 +1,76 @@
+// Review pages: keyboard shortcuts (a, r, n, p), "select all" in the queue, and the before/after map.
+// Tag values never reach the DOM as HTML: the map shows shapes only, labels are set with textContent.
+(function () {
+  "use strict";
+
+  // --- Queue: select every pending revision on the page ---
+  const selectAll = document.getElementById("select-all");
+  if (selectAll) {
+    selectAll.addEventListener("change", () => {
+      document.querySelectorAll('#bulk-form input[name="ids"]').forEach((box) => {
+        box.checked = selectAll.checked;
+      });
+    });
+  }
+
+  // --- Revision page: keyboard shortcuts ---
+  const page = document.getElementById("review-revision");
+  if (page) {
+    document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+      const target = event.target;
+      if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+      const accept = document.getElementById("accept-form");
+      if (event.key === "a" && accept) {
+        event.preventDefault();
+        accept.requestSubmit();
+      } else if (event.key === "r" && document.getElementById("reason-comment")) {
+        event.preventDefault();
+        document.getElementById("reason-comment").focus();
+      } else if (event.key === "n" && page.dataset.nextUrl) {
+        window.location.assign(page.dataset.nextUrl);
+      } else if (event.key === "p" && page.dataset.prevUrl) {
+        window.location.assign(page.dataset.prevUrl);
+      }
+    });
+  }
+
+  // --- Revision page: before (red, dashed) and after (green), changed vertices highlighted ---
+  const mapEl = document.getElementById("review-map");
+  const dataEl = document.getElementById("review-map-data");
+  if (!mapEl || !dataEl || typeof L === "undefined") return;
+  const data = JSON.parse(dataEl.textContent);
+  const map = L.map(mapEl, { zoomControl: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
+  L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+  const group = L.featureGroup().addTo(map);
+  const point = (style) => (feature, latlng) => L.circleMarker(latlng, { radius: 8, ...style });
+  const BEFORE = { color: "#c62828", weight: 3, dashArray: "6 6", fillOpacity: 0.1 };
+  const AFTER = { color: "#2e7d32", weight: 3, fillOpacity: 0.25 };
+  if (data.before) L.geoJSON(data.before, { style: BEFORE, pointToLayer: point(BEFORE) }).addTo(group);
+  if (data.after) L.geoJSON(data.after, { style: AFTER, pointToLayer: point(AFTER) }).addTo(group);
+  const COLOURS = { moved: "#ef6c00", added: "#2e7d32", removed: "#c62828" };
+  (data.vertices || []).forEach((v) => {
+    const colour = COLOURS[v.state] || "#607d8b";
+    if (v.state === "moved" && v.from && v.to) {
+      L.polyline([[v.from[1], v.from[0]], [v.to[1], v.to[0]]], { color: colour, weight: 2, dashArray: "2 4" }).addTo(group);
+    }
+    const at = v.to || v.from;
+    const marker = L.circleMarker([at[1], at[0]], { radius: 5, color: colour, fillColor: colour, fillOpacity: 0.9 });
+    marker.bindTooltip(() => {
+      const span = document.createElement("span");
+      span.textContent = mapEl.dataset["label" + v.state.charAt(0).toUpperCase() + v.state.slice(1)] || v.state;
+      return span;
+    });
+    marker.addTo(group);
+  });
+  const bounds = group.getBounds();
+  if (bounds.isValid()) {
+    map.fitBounds(bounds.pad(0.3), { maxZoom: 19 });
+  } else {
+    map.setView([47.14, 9.52], 13);
+  }
+  mapEl.dataset.state = "loaded";
+  mapEl.dataset.layers = String(group.getLayers().length);
+})();
