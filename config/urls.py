@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("mapping.api.urls", namespace="mapping-api")),
     path("api/", include("parties.api.urls", namespace="parties-api")),
+    path("", include("exports.urls", namespace="exports")),
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
 ]

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = _("Exports and prints")
+
+    def ready(self) -> None:
+        from exports import handlers  # noqa: F401  (registers the export job handler)

@@ -311,3 +311,50 @@ def count_elements(town: Town, kind: str, *, changes: bool = False, scoped: bool
             f"SELECT count(*) FROM mapping_{kind} e WHERE e.town_id = %(town)s AND {where}", {"town": town.pk}
         )
         return cur.fetchone()[0]
+
+
+# --- The open-data page ---------------------------------------------------------------------
+def changelog_for_town(town: Town):
+    """Published changes (accepted revisions), newest first, with who made them."""
+    return (
+        Revision.objects.filter(town=town, status=Revision.Status.ACCEPTED)
+        .select_related("author", "party")
+        .only(
+            "id",
+            "action",
+            "element_type",
+            "element_id",
+            "reviewed_at",
+            "created_at",
+            "author__nickname",
+            "author__username",
+            "party__title_en",
+            "party__title_fr",
+        )
+        .order_by("-reviewed_at", "-id")
+    )
+
+
+def parties_with_changes_for_town(town: Town) -> list[dict]:
+    """Parties with at least one accepted change, newest first, with their counts."""
+    from django.db.models import Count, Q
+
+    from parties.models import Party
+
+    return list(
+        Party.objects.filter(town=town)
+        .annotate(accepted=Count("revisions", filter=Q(revisions__status=Revision.Status.ACCEPTED)))
+        .filter(accepted__gt=0)
+        .order_by("-starts_at")
+        .values("id", "title_en", "title_fr", "hashtag", "starts_at", "accepted")
+    )
+
+
+def contributors_for_town(town: Town) -> list[str]:
+    names = {
+        nickname or username
+        for nickname, username in Revision.objects.filter(town=town, status=Revision.Status.ACCEPTED)
+        .values_list("author__nickname", "author__username")
+        .distinct()
+    }
+    return sorted(names, key=str.casefold)

@@ -6,17 +6,23 @@ file never mixes two states of the data. See docs/exports.md for the design and 
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import re
+import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from exports.formats import FORMATS
+from exports.models import Job
 from exports.selectors import (
     KINDS,
     Scope,
@@ -29,6 +35,7 @@ from exports.selectors import (
 from exports.writers.base import Attribution
 from exports.writers.osmchange import OsmChangeWriter
 from mapping.models import Revision
+from mapping.selectors import BBox
 from mapping.store import next_local_id
 from parties.models import Party, Town
 
@@ -329,4 +336,127 @@ def _build_osmchange(town: Town, path: Path, scope: Scope, progress: ProgressFn)
         paths=[changeset_path(path, n) for n in range(1, len(changesets) + 1)] + [companion],
         counts=counts,
         changesets=meta,
+    )
+
+
+# --- Cached downloads and background builds ----------------------------------------------------
+SYNC_MAX_ELEMENTS = 200_000  # smaller exports are built in the request; larger ones by the worker
+
+
+def data_version(town: Town) -> str:
+    """A token that changes whenever the town's published data changes (the cache key).
+
+    Every write bumps ``updated_at`` (apply_change and the importer both do), and a deletion
+    changes a count, so (latest update, counts) per table is enough.
+    """
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT (SELECT max(updated_at)::text || count(*) FROM mapping_node WHERE town_id = %(t)s),
+                   (SELECT max(updated_at)::text || count(*) FROM mapping_way WHERE town_id = %(t)s),
+                   (SELECT max(updated_at)::text || count(*) FROM mapping_relation WHERE town_id = %(t)s),
+                   (SELECT count(*) FROM mapping_revision WHERE town_id = %(t)s AND status = 'accepted')
+            """,
+            {"t": town.pk},
+        )
+        raw = "|".join(str(v) for v in cur.fetchone())
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def download_name(town: Town, fmt: str, scope: Scope) -> str:
+    """The stable file name of an export, e.g. ``vaduz.osm.pbf``, ``vaduz-party-3.osc``."""
+    stem = town.slug if scope.whole_town else f"{town.slug}-{scope.slug()}"
+    return f"{stem}.{FORMATS[fmt].extension}"
+
+
+def cached_path(town: Town, fmt: str, scope: Scope, version: str | None = None) -> Path:
+    version = version or data_version(town)
+    return Path(settings.CARTOPARTY_EXPORT_DIR) / town.slug / version / download_name(town, fmt, scope)
+
+
+def build_cached(town: Town, fmt: str, scope: Scope, progress: ProgressFn | None = None) -> Path:
+    """Build the export into the cache (atomic rename: readers never see half a file)."""
+    version = data_version(town)
+    final = cached_path(town, fmt, scope, version)
+    if final.exists():
+        return final
+    # Built in a private directory, then renamed into place: readers never see half a file.
+    work = final.parent / f".build-{uuid.uuid4().hex}"
+    work.mkdir(parents=True)
+    try:
+        result = build_export(town, fmt, work / final.name, scope, progress)
+        for built in result.paths[::-1]:  # the main file last: its presence means "complete"
+            built.replace(final.parent / built.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _prune_old_versions(town, version)
+    return final
+
+
+def _prune_old_versions(town: Town, keep: str) -> None:
+    """Old data versions are never served again: remove them (cache until the data changes)."""
+    root = Path(settings.CARTOPARTY_EXPORT_DIR) / town.slug
+    for child in root.iterdir() if root.exists() else ():
+        if child.is_dir() and child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def elements_in(town: Town, scope: Scope) -> int:
+    with _Snapshot(town, scope):
+        return sum(count_elements(town, k, scoped=not scope.whole_town) for k in KINDS)
+
+
+def request_export(town: Town, fmt: str, scope: Scope, user=None) -> tuple[Path | None, Job | None]:
+    """A cached file if there is one; else build it now (small) or queue a worker job (large).
+
+    Returns (path, None) or (None, job). An identical job already queued or running is reused,
+    so many visitors asking at once start one build.
+    """
+    path = cached_path(town, fmt, scope)
+    if path.exists():
+        return path, None
+    if elements_in(town, scope) <= SYNC_MAX_ELEMENTS and not getattr(
+        settings, "CARTOPARTY_EXPORTS_ALWAYS_ASYNC", False
+    ):
+        return build_cached(town, fmt, scope), None
+    params = scope_params(fmt, scope)
+    job = (
+        Job.objects.filter(
+            town=town, kind=Job.Kind.EXPORT, params=params, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if job is None:
+        job = Job.objects.create(
+            town=town,
+            kind=Job.Kind.EXPORT,
+            params=params,
+            created_by=user if user and user.is_authenticated else None,
+        )
+        from exports.tasks import run_job_task
+
+        transaction.on_commit(lambda: run_job_task.delay(job.pk))
+    return None, job
+
+
+def scope_params(fmt: str, scope: Scope) -> dict:
+    params: dict = {"format": fmt}
+    if scope.party_id is not None:
+        params["party"] = scope.party_id
+    if scope.bbox is not None:
+        b = scope.bbox
+        params["bbox"] = [b.west, b.south, b.east, b.north]
+    if scope.since is not None:
+        params["since"] = scope.since.isoformat()
+    return params
+
+
+def scope_from_params(params: dict) -> Scope:
+    bbox = params.get("bbox")
+    since = params.get("since")
+    return Scope(
+        party_id=params.get("party"),
+        bbox=BBox(*bbox) if bbox else None,
+        since=dt.datetime.fromisoformat(since) if since else None,
     )

@@ -1,0 +1,178 @@
+"""The open-data page, stable download URLs (ETag, Last-Modified, 304) and job progress polling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import http_date, parse_http_date_safe, quote_etag
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_safe
+
+from exports.formats import FORMATS
+from exports.models import Job
+from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
+from exports.services import cached_path, data_version, download_name, request_export
+from parties.models import Party, Town
+
+EXT_TO_FORMAT = {f".{f.extension}": name for name, f in FORMATS.items()}
+
+
+def _format_of(filename: str, stem: str) -> str | None:
+    for ext, fmt in EXT_TO_FORMAT.items():
+        if filename == stem + ext:
+            return fmt
+    return None
+
+
+@require_GET
+def open_data(request: HttpRequest, slug: str) -> HttpResponse:
+    """Public page: what the data is, licence, downloads (size, date), parties, changelog."""
+    town = get_object_or_404(Town, slug=slug)
+    version = data_version(town)
+    downloads = []
+    for name, fmt in FORMATS.items():
+        path = cached_path(town, name, Scope(), version)
+        stat = path.stat() if path.exists() else None
+        downloads.append(
+            {
+                "format": name,
+                "label": fmt.label,
+                "name": download_name(town, name, Scope()),
+                "url": reverse(
+                    "exports:download",
+                    kwargs={"slug": town.slug, "filename": download_name(town, name, Scope())},
+                ),
+                "size": stat.st_size if stat else None,
+                "date": dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC) if stat else None,
+            }
+        )
+    parties = parties_with_changes_for_town(town)
+    for party in parties:
+        scope = Scope(party_id=party["id"])
+        party["downloads"] = [
+            {
+                "format": name,
+                "url": reverse(
+                    "exports:party-download",
+                    kwargs={
+                        "slug": town.slug,
+                        "party_id": party["id"],
+                        "filename": download_name(town, name, scope),
+                    },
+                ),
+            }
+            for name in FORMATS
+        ]
+    page = Paginator(changelog_for_town(town), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "exports/town_data.html",
+        {
+            "town": town,
+            "downloads": downloads,
+            "parties": parties,
+            "changes": page,
+            "contributors": contributors_for_town(town),
+        },
+    )
+
+
+def _serve(request: HttpRequest, town: Town, fmt: str, scope: Scope, filename: str) -> HttpResponse:
+    path, job = request_export(town, fmt, scope, request.user)
+    if job is not None:
+        status_url = reverse("exports:job", kwargs={"slug": town.slug, "job_id": job.pk})
+        response = JsonResponse(
+            {
+                "status": job.status,
+                "progress": job.progress,
+                "status_url": status_url,
+                "message": _("The file is being built; it will be ready here when the job is done."),
+            },
+            status=202,
+        )
+        response["Retry-After"] = "5"
+        response["Location"] = status_url
+        return response
+    return file_response(request, path, fmt, filename)
+
+
+def file_response(request: HttpRequest, path: Path, fmt: str, filename: str) -> HttpResponse:
+    """A cached export with validators; answers 304 when the client's copy is current."""
+    stat = path.stat()
+    etag = quote_etag(
+        hashlib.sha256(f"{path.parent.name}/{path.name}/{stat.st_size}".encode()).hexdigest()[:24]
+    )
+    last_modified = int(stat.st_mtime)
+    if_none_match = request.headers.get("If-None-Match")
+    if_modified_since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    if if_none_match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
+        not_modified = if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]
+    else:
+        not_modified = if_modified_since is not None and last_modified <= if_modified_since
+    if not_modified:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = FileResponse(
+            path.open("rb"), as_attachment=True, filename=filename, content_type=FORMATS[fmt].media_type
+        )
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = "public, max-age=0, must-revalidate"
+    return response
+
+
+@require_safe
+def download(request: HttpRequest, slug: str, filename: str) -> HttpResponse:
+    town = get_object_or_404(Town, slug=slug)
+    fmt = _format_of(filename, town.slug)
+    if fmt is None:
+        raise Http404(_("No such file."))
+    return _serve(request, town, fmt, Scope(), filename)
+
+
+@require_safe
+def party_download(request: HttpRequest, slug: str, party_id: int, filename: str) -> HttpResponse:
+    town = get_object_or_404(Town, slug=slug)
+    party = get_object_or_404(Party, town=town, pk=party_id)  # tenant: the party must be this town's
+    scope = Scope(party_id=party.pk)
+    fmt = _format_of(filename, f"{town.slug}-{scope.slug()}")
+    if fmt is None:
+        raise Http404(_("No such file."))
+    return _serve(request, town, fmt, scope, filename)
+
+
+@require_GET
+def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
+    """Progress of a background export, polled by the page."""
+    town = get_object_or_404(Town, slug=slug)
+    job = get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT)
+    data = {"id": job.pk, "status": job.status, "progress": job.progress, "message": job.message}
+    if job.status == Job.Status.DONE:
+        data["download_url"] = (
+            reverse("exports:download", kwargs={"slug": town.slug, "filename": Path(job.result_path).name})
+            if not job.params.get("party")
+            else reverse(
+                "exports:party-download",
+                kwargs={
+                    "slug": town.slug,
+                    "party_id": job.params["party"],
+                    "filename": Path(job.result_path).name,
+                },
+            )
+        )
+    if job.status == Job.Status.FAILED:
+        data["error"] = _("The export failed; try again in a moment.")
+    return JsonResponse(data)

@@ -1,0 +1,155 @@
+"""The public open-data page, stable downloads with validators, the API, and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from exports.models import Job
+from exports.selectors import Scope
+from exports.services import request_export
+from tests.exports.conftest import make_edits
+from tests.factories import PartyFactory, TownFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def export_dir(settings, tmp_path):
+    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+    return settings.CARTOPARTY_EXPORT_DIR
+
+
+def test_page_is_public_with_licence_downloads_and_changelog(client, edited_centre):
+    url = reverse("exports:open-data", kwargs={"slug": "centre"})
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "ODbL" in html and "OpenStreetMap contributors" in html
+    assert "/towns/centre/data/centre.osm.pbf" in html
+    assert "/api/docs/" in html
+    assert "Anna" in html  # contributor credited and in the changelog
+    assert f"/towns/centre/data/parties/{edited_centre.party.pk}/" in html
+
+
+def test_empty_town_page_has_helpful_empty_states(client):
+    town = TownFactory()
+    html = client.get(reverse("exports:open-data", kwargs={"slug": town.slug})).content.decode()
+    assert "No published change yet" in html and "No mapping party has published changes yet" in html
+
+
+def test_download_has_etag_last_modified_and_304(client, centre_town):
+    url = reverse("exports:download", kwargs={"slug": "centre", "filename": "centre.osm.pbf"})
+    response = client.get(url)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert body[:4] != b"" and response["Content-Type"] == "application/vnd.openstreetmap.data+pbf"
+    etag, modified = response["ETag"], response["Last-Modified"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+
+def test_cache_is_reused_until_the_data_changes(centre_town):
+    first, _ = request_export(centre_town, "osm", Scope())
+    again, _ = request_export(centre_town, "osm", Scope())
+    assert first == again
+    make_edits(centre_town)
+    changed, _ = request_export(centre_town, "osm", Scope())
+    assert changed != first and not first.exists()
+
+
+def test_party_download_is_tenant_scoped(client, edited_centre):
+    other = PartyFactory(town=TownFactory())
+    url = reverse(
+        "exports:party-download",
+        kwargs={"slug": "centre", "party_id": other.pk, "filename": f"centre-party-{other.pk}.osm"},
+    )
+    assert client.get(url).status_code == 404
+    mine = edited_centre.party.pk
+    url = reverse(
+        "exports:party-download",
+        kwargs={"slug": "centre", "party_id": mine, "filename": f"centre-party-{mine}.osc"},
+    )
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"<osmChange" in b"".join(response.streaming_content)
+
+
+def test_api_lists_exports_and_changes(client, edited_centre):
+    rows = client.get(reverse("exports:api-exports", kwargs={"slug": "centre"})).json()
+    assert {r["format"] for r in rows} == {"pbf", "osm", "osc", "geojson"}
+    changes = client.get(reverse("exports:api-changes", kwargs={"slug": "centre"})).json()
+    assert changes["count"] == 6 and changes["results"][0]["author"] == "Anna"
+    done = client.post(
+        reverse("exports:api-export-jobs", kwargs={"slug": "centre"}),
+        {"format": "geojson"},
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["url"].endswith("/towns/centre/data/centre.geojson")
+    assert "/api/towns/{slug}/exports/" in client.get("/api/schema/").content.decode()
+
+
+@pytest.mark.transactional
+@pytest.mark.django_db(transaction=True)
+def test_large_export_is_built_by_a_real_celery_worker(client, settings, export_dir):
+    """A worker (started here, on this test database) builds the file; the page polls its progress."""
+    from mapping.osm_import import import_osm
+    from tests.conftest import CENTRE_PBF
+
+    import_osm(CENTRE_PBF, "centre", "Vaduz centre")
+    settings.CARTOPARTY_EXPORTS_ALWAYS_ASYNC = True
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}@%2F{db['HOST'].strip('/').replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
+        "CARTOPARTY_EXPORT_DIR": str(export_dir),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-l",
+            "WARNING",
+        ],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = reverse("exports:download", kwargs={"slug": "centre", "filename": "centre.osm.pbf"})
+        response = client.get(url)
+        assert response.status_code == 202
+        status_url = response["Location"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = client.get(status_url).json()
+            if job["status"] in ("done", "failed"):
+                break
+            time.sleep(0.5)
+        assert job["status"] == "done", job
+        assert Job.objects.get(pk=job["id"]).progress == 100
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["ETag"]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
