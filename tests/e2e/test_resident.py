@@ -1,0 +1,167 @@
+"""A resident maps from their phone: join, add a bench through the preset picker, see it pending;
+two residents edit the same bench and the second chooses in the conflict screen; French and English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.gis.geos import Point
+from playwright.sync_api import expect
+
+from mapping.models import Revision
+from mapping.store import apply_change
+from tests.factories import NodeFactory, PartyFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+BENCH = (9.5209, 47.1410)
+
+
+def real_errors(log) -> list[str]:
+    """Console errors, except missing base-map tiles (the tile server is not part of these tests)."""
+    return [e for e in log.errors if "/tiles/" not in e and "404" not in e]
+
+
+def join(page, live_server, party, nickname: str) -> None:
+    page.goto(f"{live_server.url}/join/{party.join_code}/")
+    page.locator("input[name=nickname]").fill(nickname)
+    page.locator("input[name=consent]").check()
+    page.locator("form.join-form button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"/parties/{party.pk}/map/"))
+
+
+def open_map_at(page, live_server, party, lon: float, lat: float, zoom: int = 19) -> None:
+    page.goto(f"{live_server.url}/parties/{party.pk}/map/#{zoom}/{lat}/{lon}")
+    page.wait_for_function("document.getElementById('party-map').dataset.features === '1'")
+
+
+def test_resident_adds_a_bench_on_a_phone_and_sees_it_pending(live_server, phone_page, browser_log):
+    party = PartyFactory()
+    page = phone_page
+    join(page, live_server, party, "Camille")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    # The map fills the phone screen above a one-thumb toolbar.
+    box = page.locator("#party-map").bounding_box()
+    assert box["width"] == 360 and box["height"] > 500
+    page.get_by_role("button", name="Point").click()
+    page.get_by_role("button", name="Place the point here").click()
+    page.get_by_label("What is it?").fill("bench")
+    page.get_by_role("button", name="Bench", exact=True).click()
+    page.get_by_label("Name", exact=True).fill("Banc des tilleuls")
+    page.get_by_label("Backrest").select_option("yes")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    page.wait_for_function("document.getElementById('party-map').dataset.pending === '1'")
+    assert page.locator('#party-map path[data-pending="create"]').count() == 1
+
+    revision = Revision.objects.get()
+    assert revision.status == "pending" and revision.preset == "amenity/bench"
+    assert revision.after["tags"] == {"amenity": "bench", "name": "Banc des tilleuls", "backrest": "yes"}
+    assert party.area.contains(revision.geom_after)
+
+    page.get_by_role("button", name="My contributions").click()
+    item = page.locator("#contribution-list li").first
+    expect(item).to_contain_text("Banc des tilleuls")
+    expect(item).to_contain_text("pending")
+
+    # Undo withdraws it; the pending marker goes away.
+    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#map-status")).to_have_text("Your last change was withdrawn.")
+    page.wait_for_function("document.getElementById('party-map').dataset.pending === '0'")
+    revision.refresh_from_db()
+    assert revision.status == "withdrawn"
+    assert browser_log.external_requests == []
+    assert real_errors(browser_log) == []
+
+
+def test_a_refused_tag_is_shown_next_to_the_field(live_server, phone_page, browser_log):
+    party = PartyFactory()
+    page = phone_page
+    join(page, live_server, party, "Alex")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    page.get_by_role("button", name="Point").click()
+    page.get_by_role("button", name="Place the point here").click()
+    page.get_by_label("What is it?").fill("defib")
+    page.get_by_role("button", name="Defibrillator").click()
+    page.get_by_label("Name", exact=True).fill("DAE de la mairie")
+    page.get_by_label("Expert mode (raw tags)").check()
+    page.get_by_role("button", name="Add a tag").click()
+    row = page.locator(".tag-row").last
+    row.get_by_label("Key").fill("name")
+    row.get_by_label("Value").fill("Another name")
+    page.get_by_role("button", name="Save").click()
+    field = page.locator('.field[data-key="name"]')
+    expect(field.locator(".field-error")).to_contain_text("The key “name” is used twice.")
+    expect(field.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert not Revision.objects.exists()
+    assert [e for e in real_errors(browser_log) if "400 (Bad Request)" not in e] == []
+
+
+def open_bench(page) -> None:
+    """Tap the bench, which the map is centred on."""
+    box = page.locator("#party-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#sheet")).to_be_visible()
+
+
+def test_two_residents_edit_the_same_bench_and_the_second_chooses(live_server, new_page, browser_log):
+    party = PartyFactory()
+    bench = NodeFactory(town=party.town, tags={"amenity": "bench"}, geom=Point(*BENCH, srid=4326))
+    first = new_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="en-GB")
+    second = new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    join(first, live_server, party, "First")
+    join(second, live_server, party, "Second")
+    for page in (first, second):
+        open_map_at(page, live_server, party, *BENCH)
+        open_bench(page)
+        expect(page.get_by_label("Name", exact=True)).to_be_visible()
+
+    first.get_by_label("Name", exact=True).fill("Banc du premier")
+    first.get_by_role("button", name="Save").click()
+    expect(first.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    accepted = Revision.objects.get(author__nickname="First")
+    apply_change(  # an agent accepts the first change: the bench is now at version 2
+        town=party.town, element_type="node", element_id=bench.osm_id, action="modify",
+        after=accepted.after, base_version=accepted.base_version,
+    )  # fmt: skip
+
+    second.get_by_label("Name", exact=True).fill("Banc du second")
+    second.get_by_label("Backrest").select_option("no")
+    second.get_by_role("button", name="Save").click()
+    expect(second.get_by_role("heading", name="Someone else changed this")).to_be_visible()
+    conflict = second.locator("#conflict-rows fieldset")
+    expect(conflict).to_have_count(1)
+    expect(conflict).to_contain_text("Banc du premier")
+    conflict.get_by_label(re.compile("Theirs")).check()
+    second.get_by_role("button", name="Save my choices").click()
+    expect(second.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    mine = Revision.objects.get(author__nickname="Second")
+    assert mine.base_version == 2
+    assert mine.after["tags"] == {"amenity": "bench", "name": "Banc du premier", "backrest": "no"}
+    assert browser_log.external_requests == []
+    assert [e for e in real_errors(browser_log) if "409 (Conflict)" not in e] == []
+
+
+def test_the_page_speaks_french_and_english(live_server, new_page, browser_log):
+    party = PartyFactory()
+    page = new_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="fr-FR")
+    join(page, live_server, party, "Dominique")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    page.locator('[data-action="add-point"]').click()
+    page.locator('[data-action="place-point"]').click()
+    page.locator("#preset-search").fill("banc")
+    expect(page.locator('#preset-list button[data-preset="amenity/bench"]')).to_have_text(re.compile("Banc"))
+    page.locator('[data-action="close-sheet"]').click()
+
+    page.locator("#lang-select").select_option("en")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    page.get_by_role("button", name="Point").click()
+    page.get_by_role("button", name="Place the point here").click()
+    page.get_by_label("What is it?").fill("bench")
+    expect(page.locator('#preset-list button[data-preset="amenity/bench"]')).to_have_text(re.compile("Bench"))
+    assert browser_log.external_requests == []
+    assert real_errors(browser_log) == []
