@@ -69,7 +69,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Wrote {counts['node']:,} nodes, {counts['way']:,} ways, {counts['relation']:,} relations "
-                f"in {time.monotonic() - started:.1f} s"
+                f"in {time.monotonic() - started:.3f} s"
             )
         )
         for written in result.paths:
