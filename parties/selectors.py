@@ -44,16 +44,18 @@ RECENT_EDITS_LIMIT = 200
 
 
 def dashboard_version(party: Party) -> str:
-    """A token that changes whenever the dashboard would: new edits, reviews, new residents.
+    """A token that changes whenever the dashboard would: new edits, reviews, withdrawals, new residents.
 
-    One indexed aggregate query, so an unchanged dashboard costs almost nothing to poll (ETag/304).
+    Two small aggregates, so an unchanged dashboard costs almost nothing to poll (ETag/304). Counts
+    per status catch a withdrawal, which changes the status alone; reviewed_at catches a reviewer's
+    amendment (same status counts, new geometry or preset).
     """
-    row = Revision.objects.filter(party=party).aggregate(
-        n=Count("id"), last=Max("created_at"), reviewed=Max("reviewed_at")
+    per_status = {f"n_{value}": Count("id", filter=Q(status=value)) for value in Revision.Status.values}
+    edits = Revision.objects.filter(party=party).aggregate(
+        last=Max("created_at"), reviewed=Max("reviewed_at"), **per_status
     )
     residents = User.objects.filter(party=party).aggregate(n=Count("id"), last=Max("id"))
-    # Edits and residents in one round trip would need raw SQL; two aggregates keep it readable.
-    raw = f"{party.pk}:{row['n']}:{row['last']}:{row['reviewed']}:{residents['n']}:{residents['last']}"
+    raw = repr((party.pk, sorted(edits.items()), sorted(residents.items())))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

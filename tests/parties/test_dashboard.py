@@ -114,7 +114,14 @@ def test_etag_answers_304_until_something_changes(agent_client, party, django_as
     reviewed = agent_client.get(stats_url(party), HTTP_IF_NONE_MATCH=etag)
     assert reviewed.status_code == 200
     join_party(party, "Dora", True)
-    assert agent_client.get(stats_url(party), HTTP_IF_NONE_MATCH=reviewed["ETag"]).status_code == 200
+    joined = agent_client.get(stats_url(party), HTTP_IF_NONE_MATCH=reviewed["ETag"])
+    assert joined.status_code == 200
+    # A resident's undo changes the status alone (no review time): the ETag changes too.
+    Revision.objects.filter(pk=Revision.objects.filter(party=party, status="pending").first().pk).update(
+        status="withdrawn"
+    )
+    withdrawn = agent_client.get(stats_url(party), HTTP_IF_NONE_MATCH=joined["ETag"])
+    assert withdrawn.status_code == 200 and withdrawn.json()["by_status"]["withdrawn"] == 1
 
 
 def test_etag_depends_on_the_language(agent_client, party):

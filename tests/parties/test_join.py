@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -113,3 +114,15 @@ def test_join_view_for_ended_and_unknown_parties(client):
     assert client.post(url, {"nickname": "Anna", "consent": "on"}).status_code == 410
     assert not User.objects.filter(nickname="Anna").exists()
     assert client.get(reverse("parties:join", kwargs={"join_code": "nope"})).status_code == 404
+
+
+def test_two_phones_choosing_the_same_nickname_at_once(monkeypatch):
+    """The database settles the race the pre-check cannot see: the second one gets the usual message."""
+    party = PartyFactory()
+    join_party(party, "Anna", consent=True)
+    # As if both phones had passed the "is it taken?" check before either saved.
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    with pytest.raises(ValidationError) as exc:
+        join_party(party, "ANNA", consent=True)
+    assert codes(exc.value) == {"nickname_taken"}
+    assert User.objects.filter(party=party).count() == 1
