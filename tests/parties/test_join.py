@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from parties.models import User
 from parties.services import JOIN_OPENS_BEFORE, join_party
-from tests.factories import PartyFactory, ResidentFactory
+from tests.factories import AgentFactory, PartyFactory, ResidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,10 @@ def test_two_phones_choosing_the_same_nickname_at_once(monkeypatch):
         join_party(party, "ANNA", consent=True)
     assert codes(exc.value) == {"nickname_taken"}
     assert User.objects.filter(party=party).count() == 1
+
+
+def test_an_agent_opening_a_join_link_is_told_they_will_switch_accounts(client):
+    party = PartyFactory()
+    client.force_login(AgentFactory(town=party.town, username="mairie"))
+    page = client.get(reverse("parties:join", kwargs={"join_code": party.join_code}))
+    assert "You are signed in as mairie" in page.content.decode()
