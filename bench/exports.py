@@ -1,6 +1,10 @@
 """Export benchmark: our writers vs osmium-tool on the same data, in the same run.
 
-    .venv/bin/python bench/exports.py [--town vaduz] [--quick]
+    .venv/bin/python bench/exports.py [--quick]
+
+Data: a bench database (cartoparty_bench_exports, created and filled once, reused): the demo
+town, and a synthetic town of ~1,000,000 objects made in SQL from it (14 copies with fresh ids
+and coordinates shifted east, like neighbouring towns). --quick: the demo town only.
 
 Each of our exports runs as a child process (`manage.py export_osm`) so its peak memory (max RSS)
 is measured with resource.getrusage(RUSAGE_CHILDREN). Reference: `osmium cat` converting our own
@@ -10,6 +14,7 @@ is measured with resource.getrusage(RUSAGE_CHILDREN). Reference: `osmium cat` co
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import subprocess
@@ -17,9 +22,63 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+SOCKET = ROOT / "var" / "run"
+DB = "cartoparty_bench_exports"
+DEMO = ROOT / "tests" / "data" / "extract" / "liechtenstein-2013-08-03.osm.pbf"
+COPIES, ID_STRIDE, LON_SHIFT = 14, 10**9, 0.3
+ENV = {**os.environ, "DATABASE_URL": f"postgis://cartoparty@{quote(str(SOCKET), safe='')}:5433/{DB}"}
+
+
+def psql(sql: str, db: str = DB) -> str:
+    cmd = ["psql", "-h", str(SOCKET), "-p", "5433", "-U", "cartoparty", "-d", db, "-qtAX", "-v", "ON_ERROR_STOP=1"]
+    done = subprocess.run([*cmd, "-c", sql], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return done.stdout.strip()
+
+
+SYNTHETIC_SQL = """
+BEGIN;
+INSERT INTO parties_town (slug, name, created_at) VALUES ('synthetic', 'Synthetic', now());
+INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
+  SELECT t.id, n.osm_id + k * {stride}, n.version, n.base_version, n.tags, n.visible, n.updated_at,
+         ST_Translate(n.geom, k * {shift}, 0)
+  FROM mapping_node n, generate_series(0, {last}) k, parties_town t, parties_town v
+  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND n.town_id = v.id;
+INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, visible, updated_at, nodes, geom, geom_status)
+  SELECT t.id, w.osm_id + k * {stride}, w.version, w.base_version, w.tags, w.visible, w.updated_at,
+         (SELECT array_agg(r + k * {stride} ORDER BY o) FROM unnest(w.nodes) WITH ORDINALITY u(r, o)),
+         ST_Translate(w.geom, k * {shift}, 0), w.geom_status
+  FROM mapping_way w, generate_series(0, {last}) k, parties_town t, parties_town v
+  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND w.town_id = v.id;
+INSERT INTO mapping_relation (town_id, osm_id, version, base_version, tags, visible, updated_at, members, geom, geom_status)
+  SELECT t.id, r.osm_id + k * {stride}, r.version, r.base_version, r.tags, r.visible, r.updated_at,
+         COALESCE((SELECT jsonb_agg(jsonb_set(m, '{{ref}}', to_jsonb((m->>'ref')::bigint + k * {stride})) ORDER BY o)
+                   FROM jsonb_array_elements(r.members) WITH ORDINALITY mm(m, o)), '[]'),
+         ST_Translate(r.geom, k * {shift}, 0), r.geom_status
+  FROM mapping_relation r, generate_series(0, {last}) k, parties_town t, parties_town v
+  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND r.town_id = v.id;
+COMMIT;
+ANALYZE;
+"""
+
+
+def ensure_towns(quick: bool) -> list[str]:
+    """Create, migrate and fill the bench database once; later runs reuse it."""
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres") != "1":
+        psql(f"CREATE DATABASE {DB}", "postgres")
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True)
+    if psql("SELECT count(*) FROM parties_town WHERE slug = 'vaduz'") == "0":
+        subprocess.run([PY, "manage.py", "import_osm", str(DEMO), "--town", "vaduz"], cwd=ROOT, env=ENV, check=True)
+    if quick:
+        return ["vaduz"]
+    if psql("SELECT count(*) FROM parties_town WHERE slug = 'synthetic'") == "0":
+        psql(SYNTHETIC_SQL.format(stride=ID_STRIDE, shift=LON_SHIFT, last=COPIES - 1))
+    return ["vaduz", "synthetic"]
 
 
 def run(cmd: list[str]) -> tuple[float, int]:

@@ -25,6 +25,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from mapping.derived import GeometryReport, rebuild_relation_geometries, rebuild_way_geometries
+from mapping.models import Node
 from parties.models import Town
 
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2")
@@ -76,7 +77,7 @@ def _check_file(path: Path) -> None:
 
 
 TEMP_TABLES = """
-DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation;
+DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way;
 CREATE TEMP TABLE imp_node (osm_id bigint, version int, tags jsonb, lon float8, lat float8) ON COMMIT DROP;
 CREATE TEMP TABLE imp_way (osm_id bigint, version int, tags jsonb, nodes bigint[]) ON COMMIT DROP;
 CREATE TEMP TABLE imp_relation (osm_id bigint, version int, tags jsonb, members jsonb) ON COMMIT DROP;
@@ -214,35 +215,47 @@ def import_osm(
             _stream(path, cur, summary, progress)
             if not any(summary.read.values()):
                 raise ImportError_(_("The file contains no OSM data."))
+            first_import = not Node.objects.filter(town=town).exists()
             for kind in ("node", "way", "relation"):
+                cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
                 cur.execute(f"ANALYZE imp_{kind}")
                 cur.execute(MERGE_SQL[kind], {"town": town.pk})
                 summary.created[kind], summary.updated[kind] = cur.fetchone()
-                cur.execute(DELETE_SQL[kind], {"town": town.pk})
-                summary.deleted[kind] = cur.fetchone()[0]
+                if not first_import:  # nothing can have vanished from an empty town
+                    cur.execute(DELETE_SQL[kind], {"town": town.pk})
+                    summary.deleted[kind] = cur.fetchone()[0]
             if summary.changed:
-                # Ways whose row changed, plus ways using a node that changed.
+                # Fresh statistics, or the planner picks nested loops over a bulk load.
+                cur.execute("ANALYZE chg_node; ANALYZE chg_way; ANALYZE chg_relation")
+                cur.execute("ANALYZE mapping_node; ANALYZE mapping_way; ANALYZE mapping_relation")
+                # Ways whose row changed, plus ways using a node that changed (a hash join on
+                # the unnested node lists; not needed on a first import, where every way is new).
                 cur.execute(
                     """
                     SELECT id FROM chg_way
                     UNION
                     SELECT w.id FROM mapping_way w
-                    WHERE w.town_id = %(town)s AND (SELECT count(*) FROM chg_node) > 0
-                      AND w.nodes && (SELECT array_agg(osm_id) FROM chg_node)
+                    CROSS JOIN LATERAL unnest(w.nodes) AS r(ref)
+                    JOIN chg_node c ON c.osm_id = r.ref
+                    WHERE w.town_id = %(town)s AND NOT %(first)s
                     """,
-                    {"town": town.pk},
+                    {"town": town.pk, "first": first_import},
                 )
                 way_pks = [r[0] for r in cur.fetchall()]
                 rebuild_way_geometries(way_pks, summary.geometry)
+                cur.execute("CREATE TEMP TABLE bld_way (id bigint) ON COMMIT DROP")
+                cur.execute("INSERT INTO bld_way SELECT unnest(%s::bigint[])", [way_pks])
                 cur.execute(
                     """
                     SELECT id FROM chg_relation
                     UNION
-                    SELECT DISTINCT r.id FROM mapping_relation r, jsonb_array_elements(r.members) m, mapping_way w
-                    WHERE r.town_id = %(town)s AND w.id = ANY(%(ways)s) AND m->>'type' = 'way'
-                      AND (m->>'ref')::bigint = w.osm_id
+                    SELECT r.id FROM mapping_relation r
+                    CROSS JOIN LATERAL jsonb_array_elements(r.members) AS m
+                    JOIN mapping_way w ON w.town_id = r.town_id AND w.osm_id = (m->>'ref')::bigint
+                    JOIN bld_way b ON b.id = w.id
+                    WHERE r.town_id = %(town)s AND m->>'type' = 'way' AND NOT %(first)s
                     """,
-                    {"town": town.pk, "ways": way_pks},
+                    {"town": town.pk, "first": first_import},
                 )
                 rebuild_relation_geometries([r[0] for r in cur.fetchall()], summary.geometry)
                 cur.execute(
@@ -255,6 +268,8 @@ def import_osm(
                     {"town": town.pk},
                 )
             # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).
-            cur.execute("DROP TABLE imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation")
+            cur.execute(
+                "DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way"
+            )
     summary.seconds = time.monotonic() - started
     return summary

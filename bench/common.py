@@ -1,0 +1,68 @@
+"""Helpers shared by the benchmarks: a bench database on the private cluster, timed child processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+SOCKET_DIR = Path(os.environ.get("CARTOPARTY_VAR_DIR", ROOT / "var")) / "run"
+PG_PORT = "5433"
+
+
+def bench_db_url(name: str = "cartoparty_bench") -> str:
+    return f"postgis://cartoparty@{quote(str(SOCKET_DIR), safe='')}:{PG_PORT}/{name}"
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", "-h", str(SOCKET_DIR), "-p", PG_PORT, "-U", "cartoparty", "-d", db, "-qtAX", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def ensure_bench_db(name: str = "cartoparty_bench") -> dict[str, str]:
+    """Create (once) and migrate the bench database; return the environment to run Django against it."""
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+        psql(f"CREATE DATABASE {name}")
+    env = {**os.environ, "DATABASE_URL": bench_db_url(name)}
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+@dataclass
+class Timed:
+    seconds: float
+    peak_mib: float
+    output: str
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Timed:
+    """Run a command under GNU time: wall seconds and peak resident memory of the process."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "__PEAK_KB__ %M", *cmd], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"command failed: {' '.join(cmd)}")
+    peak = next(line for line in proc.stderr.splitlines() if line.startswith("__PEAK_KB__"))
+    return Timed(seconds, int(peak.split()[1]) / 1024, proc.stdout + proc.stderr)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = lambda cells: (
+        "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+    )  # noqa: E731
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])

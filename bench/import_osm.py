@@ -1,0 +1,82 @@
+"""Import benchmark: our `import_osm` against `osm2pgsql --slim`, same files, same PostGIS, same run.
+
+    .venv/bin/python bench/import_osm.py [--copies 20] [--quick]
+
+Prints wall time, ratio to osm2pgsql, and peak memory of each process, for the demo extract and a
+synthetic extract N times larger (bench/make_synthetic.py). Target: ≤ 2x osm2pgsql's wall time, and a
+peak memory that does not grow with the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+
+from common import OUT, PG_PORT, PYTHON, ROOT, SOCKET_DIR, ensure_bench_db, psql, table, timed
+
+DEMO = ROOT / "tests/data/extract/liechtenstein-2013-08-03.osm.pbf"
+DB = "cartoparty_bench_import"
+
+
+def count_objects(path) -> int:
+    out = subprocess.run(
+        ["osmium", "fileinfo", "-e", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    return sum(int(n) for n in re.findall(r"Number of (?:nodes|ways|relations): (\d+)", out))
+
+
+def run(files: list) -> list[list[str]]:
+    env = ensure_bench_db(DB)
+    rows = []
+    for path in files:
+        # Fresh state for both tools.
+        psql("TRUNCATE mapping_revision, mapping_node, mapping_way, mapping_relation CASCADE", DB)
+        ours = timed([PYTHON, "manage.py", "import_osm", str(path), "--town", "bench"], env=env)
+        o2p = timed(
+            ["osm2pgsql", "--slim", "-c", "-d", DB, "-H", str(SOCKET_DIR), "-P", PG_PORT, "-U", "cartoparty",
+             "--number-processes", "2", str(path)]
+        )  # fmt: skip
+        rows.append(
+            [
+                path.name,
+                f"{count_objects(path):,}",
+                f"{ours.seconds:.1f}",
+                f"{o2p.seconds:.1f}",
+                f"{ours.seconds / o2p.seconds:.2f}x",
+                f"{ours.peak_mib:.0f}",
+                f"{o2p.peak_mib:.0f}",
+            ]
+        )
+        print(f"  done {path.name}", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="2 copies instead of 20")
+    args = parser.parse_args()
+    copies = 2 if args.quick else args.copies
+    synthetic = OUT / f"synthetic-{copies}x.osm.pbf"
+    if not synthetic.exists():
+        subprocess.run(
+            [PYTHON, "bench/make_synthetic.py", "--copies", str(copies), "-o", str(synthetic)],
+            cwd=ROOT,
+            check=True,
+        )
+    rows = run([DEMO, synthetic])
+    print("\nImport: Cartoparty import_osm vs osm2pgsql --slim (same PostGIS, same run)\n")
+    print(
+        table(
+            ["file", "objects", "import_osm s", "osm2pgsql s", "ratio", "import_osm MiB", "osm2pgsql MiB"],
+            rows,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
