@@ -219,6 +219,35 @@ class DecideAPI(APIView):
         return Response(ReviewRevisionSerializer(rev).data)
 
 
+class AmendSerializer(serializers.Serializer):
+    after = serializers.JSONField(help_text="The amended payload (mapping.store format)")
+
+
+class AmendAPI(APIView):
+    """The author answers a request for changes with a new version (a new pending revision)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Amend my contribution",
+        request=AmendSerializer,
+        responses={201: ContributionSerializer, 400: None, 404: None, 409: None},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        rev = Revision.objects.filter(author=request.user, pk=pk).first()
+        if rev is None:
+            raise NotFound(_("No such revision."))
+        data = AmendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            new = review.amend_revision(rev, request.user, data.validated_data["after"])
+        except Conflict as exc:
+            return _error(str(exc), status.HTTP_409_CONFLICT)
+        except review.ReviewError as exc:
+            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        return Response(ContributionSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
 class BulkAPI(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -259,6 +288,7 @@ class ContributionsAPI(APIView):
 urlpatterns = [
     path("revisions/", QueueAPI.as_view(), name="review-api-queue"),
     path("revisions/<int:pk>/", RevisionAPI.as_view(), name="review-api-revision"),
+    path("revisions/<int:pk>/amend/", AmendAPI.as_view(), name="review-api-amend"),
     path("revisions/<int:pk>/<str:action>/", DecideAPI.as_view(), name="review-api-decide"),
     path("bulk/", BulkAPI.as_view(), name="review-api-bulk"),
     path("my-contributions/", ContributionsAPI.as_view(), name="review-api-contributions"),

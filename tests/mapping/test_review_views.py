@@ -279,3 +279,25 @@ def test_api_queue_detail_reject_fix_and_bulk(client, party, agent, resident, re
         content_type="application/json",
     )
     assert resp.json()["decided"] == [rev.pk]
+
+
+def test_api_resident_amends_after_a_request_for_changes(client, party, agent, resident, rev):
+    review.request_changes(rev, agent, "Which kind of bench?")
+    after = {
+        "tags": {"amenity": "bench", "backrest": "yes"},
+        "geometry": {"type": "Point", "coordinates": [9.52, 47.14]},
+    }
+    client.force_login(ResidentFactory(party=party))
+    url = f"/api/review/revisions/{rev.pk}/amend/"
+    assert client.post(url, {"after": after}, content_type="application/json").status_code == 404
+    client.force_login(resident)
+    resp = client.post(url, {"after": after}, content_type="application/json")
+    assert resp.status_code == 201 and resp.json()["status"] == "pending"
+    assert client.post(url, {"after": after}, content_type="application/json").status_code == 409
+    bad = RevisionFactory(party=party, author=resident)
+    review.request_changes(bad, agent, "Where?")
+    bad_after = {"tags": {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [500, 47.14]}}
+    resp = client.post(
+        f"/api/review/revisions/{bad.pk}/amend/", {"after": bad_after}, content_type="application/json"
+    )
+    assert resp.status_code == 400
