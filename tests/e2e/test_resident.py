@@ -3,13 +3,14 @@ two residents edit the same bench and the second chooses in the conflict screen;
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from playwright.sync_api import expect
 
-from mapping.models import Revision
+from mapping.models import Revision, Way
 from mapping.store import apply_change
 from tests.factories import NodeFactory, PartyFactory
 
@@ -163,5 +164,65 @@ def test_the_page_speaks_french_and_english(live_server, new_page, browser_log):
     page.get_by_role("button", name="Place the point here").click()
     page.get_by_label("What is it?").fill("bench")
     expect(page.locator('#preset-list button[data-preset="amenity/bench"]')).to_have_text(re.compile("Bench"))
+    assert browser_log.external_requests == []
+    assert real_errors(browser_log) == []
+
+
+def pixel(box: dict, centre: tuple[float, float], zoom: int, lon: float, lat: float) -> tuple[float, float]:
+    """Where (lon, lat) is on screen when the map shows ``centre`` at ``zoom`` (Web Mercator)."""
+
+    def project(lo: float, la: float) -> tuple[float, float]:
+        scale = 256 * 2**zoom
+        y = math.log(math.tan(math.pi / 4 + math.radians(la) / 2))
+        return (lo + 180) / 360 * scale, (1 - y / math.pi) / 2 * scale
+
+    (x0, y0), (x1, y1) = project(*centre), project(lon, lat)
+    return box["x"] + box["width"] / 2 + (x1 - x0), box["y"] + box["height"] / 2 + (y1 - y0)
+
+
+def test_draw_a_footpath_then_reshape_an_existing_one_keeping_its_nodes(
+    live_server, desktop_page, browser_log
+):
+    party = PartyFactory()
+    coords = [(9.5200, 47.1410), (9.5209, 47.1412), (9.5218, 47.1410)]
+    nodes = [NodeFactory(town=party.town, tags={}, geom=Point(x, y, srid=4326)) for x, y in coords]
+    Way.objects.create(
+        town=party.town, osm_id=77_000_001, version=1, tags={"highway": "footway"},
+        nodes=[n.osm_id for n in nodes], geom=LineString(coords, srid=4326), geom_status="ok",
+    )  # fmt: skip
+    page = desktop_page
+    centre, zoom = (9.5209, 47.1405), 18
+    join(page, live_server, party, "Sacha")
+    page.goto(f"{live_server.url}/parties/{party.pk}/map/#{zoom}/{centre[1]}/{centre[0]}")
+    page.wait_for_function("document.getElementById('party-map').dataset.features === '1'")
+    box = page.locator("#party-map").bounding_box()
+
+    # A new line: three taps, Finish, pick the preset, save: three new nodes.
+    page.get_by_role("button", name="Line").click()
+    for lon in (9.5203, 9.5209, 9.5215):
+        page.mouse.click(*pixel(box, centre, zoom, lon, 47.1400))
+    page.get_by_role("button", name="Finish").click()
+    page.get_by_label("What is it?").fill("foot")
+    page.get_by_role("button", name="Foot Path", exact=True).click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    created = Revision.objects.get(action="create")
+    assert created.element_type == "way" and created.after["tags"]["highway"] == "footway"
+    assert [n[0] for n in created.after["nodes"]] == [None, None, None] and created.after["closed"] is False
+
+    # Reshape the published footway: select it, drag its middle vertex, add a vertex, save.
+    page.mouse.click(*pixel(box, centre, zoom, 9.52045, 47.1411))
+    page.get_by_role("button", name="Move or reshape").click()
+    page.mouse.move(*pixel(box, centre, zoom, *coords[1]))
+    page.mouse.down()
+    page.mouse.move(*pixel(box, centre, zoom, 9.5209, 47.1415), steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="Done moving").click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    reshaped = Revision.objects.get(action="modify")
+    assert [n[0] for n in reshaped.after["nodes"]] == [n.osm_id for n in nodes]
+    assert reshaped.after["nodes"][1][2] > 47.1414  # the middle node moved north
+    assert reshaped.after["nodes"][0][1:] == [9.52, 47.141]  # the others stayed
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []

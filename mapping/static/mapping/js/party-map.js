@@ -115,14 +115,22 @@
   const published = L.geoJSON(null, {
     style: (f) => STYLES[f.properties.category] || STYLES.other,
     pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi) }),
-    onEachFeature: (f, layer) => layer.on("click", (e) => { L.DomEvent.stop(e); selectPublished(f); }),
+    onEachFeature: (f, layer) => layer.on("click", (e) => {
+      L.DomEvent.stop(e);
+      if (el.dataset.mode) mapTap(e.latlng);
+      else selectPublished(f);
+    }),
   }).addTo(map);
   const pending = L.geoJSON(null, {
     renderer: pendingRenderer,
     style: () => PENDING,
     pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 10, renderer: pendingRenderer, ...PENDING, color: "#e65100", weight: 3, dashArray: null }),
     onEachFeature: (f, layer) => {
-      layer.on("click", (e) => { L.DomEvent.stop(e); selectPending(f); });
+      layer.on("click", (e) => {
+        L.DomEvent.stop(e);
+        if (el.dataset.mode) mapTap(e.latlng);
+        else selectPending(f);
+      });
       layer.on("add", () => {
         const path = layer.getElement && layer.getElement();
         if (path) path.setAttribute("data-pending", f.properties.action);
@@ -546,7 +554,6 @@
 
   // ---------- drawing new features and editing shapes ----------
   const drawbar = $("drawbar");
-  let drawHandler = null;
   let editLayer = null;
   function showDrawbar(hint, buttons) {
     $("drawbar-hint").textContent = hint;
@@ -566,38 +573,51 @@
     showDrawbar(T.placeHint, ["place-point", "cancel-draw"]);
     el.dataset.mode = "add-point";
   }
+  // Lines and areas: each tap on the map adds a vertex (no double-tap needed, so it works one-handed).
+  let sketch = null;
   function startShape(kind) {
     closeSheet();
-    L.drawLocal.draw.handlers.polyline.tooltip = { start: T.lineHint, cont: T.lineHint, end: T.lineHint };
-    L.drawLocal.draw.handlers.polygon.tooltip = { start: T.areaHint, cont: T.areaHint, end: T.areaHint };
-    const opts = { shapeOptions: PENDING, showLength: false, showArea: false, allowIntersection: false, repeatMode: false };
-    drawHandler = kind === "line" ? new L.Draw.Polyline(map, opts) : new L.Draw.Polygon(map, opts);
-    drawHandler.enable();
+    map.doubleClickZoom.disable();
+    sketch = { kind, latlngs: [], layer: null, vertices: L.layerGroup().addTo(map) };
     showDrawbar(kind === "line" ? T.lineHint : T.areaHint, ["remove-vertex", "finish-shape", "cancel-draw"]);
     el.dataset.mode = `add-${kind}`;
   }
-  function cancelDraw() {
-    if (drawHandler) drawHandler.disable();
-    drawHandler = null;
-    stopGeometryEdit(true);
-    hideDrawbar();
-    delete el.dataset.mode;
+  function redrawSketch() {
+    if (sketch.layer) map.removeLayer(sketch.layer);
+    sketch.vertices.clearLayers();
+    const opts = { ...PENDING, renderer: pendingRenderer, interactive: false };
+    sketch.layer = (sketch.kind === "area" ? L.polygon(sketch.latlngs, opts) : L.polyline(sketch.latlngs, opts)).addTo(map);
+    sketch.latlngs.forEach((ll) => L.circleMarker(ll, { radius: 5, color: "#e65100", fillColor: "#fff", fillOpacity: 1, renderer: pendingRenderer, interactive: false }).addTo(sketch.vertices));
+    el.dataset.vertices = String(sketch.latlngs.length);
   }
-  map.on(L.Draw.Event.CREATED, async (e) => {
-    const kind = e.layerType === "polyline" ? "line" : "area";
-    let lls = e.layer.getLatLngs();
-    if (kind === "area") lls = lls[0];
-    drawHandler = null;
+  function endSketch() {
+    if (!sketch) return;
+    if (sketch.layer) map.removeLayer(sketch.layer);
+    map.removeLayer(sketch.vertices);
+    sketch = null;
+    map.doubleClickZoom.enable();
+  }
+  async function finishShape() {
+    if (!sketch) return;
+    if (sketch.latlngs.length < (sketch.kind === "area" ? 3 : 2)) return say(T.tooFew);
+    const { kind, latlngs } = sketch;
+    endSketch();
     hideDrawbar();
     delete el.dataset.mode;
     await presets();
     current = {
       action: "create", type: "way", id: null, version: null, pairs: [], preset: "", kind,
-      geometry: { nodes: lls.map((ll) => [null, +ll.lng.toFixed(7), +ll.lat.toFixed(7)]), closed: kind === "area" },
+      geometry: { nodes: latlngs.map((ll) => [null, +ll.lng.toFixed(7), +ll.lat.toFixed(7)]), closed: kind === "area" },
     };
     $("expert-mode").checked = false;
     openPicker(kind);
-  });
+  }
+  function cancelDraw() {
+    endSketch();
+    stopGeometryEdit(true);
+    hideDrawbar();
+    delete el.dataset.mode;
+  }
 
   async function placePoint() {
     const c = map.getCenter();
@@ -707,13 +727,8 @@
     "add-area": () => startShape("area"),
     contributions: showContributions,
     "place-point": placePoint,
-    "remove-vertex": () => drawHandler && drawHandler.deleteLastVertex(),
-    "finish-shape": () => {
-      if (!drawHandler) return;
-      const needed = drawHandler.type === "polygon" ? 3 : 2;
-      if ((drawHandler._markers || []).length < needed) return say(T.tooFew);
-      drawHandler.completeShape();
-    },
+    "remove-vertex": () => { if (sketch) { sketch.latlngs.pop(); redrawSketch(); } },
+    "finish-shape": finishShape,
     "finish-geometry": finishGeometry,
     "cancel-draw": () => { const editing = !!editLayer; cancelDraw(); if (editing && current) openEditor(); },
     "edit-geometry": startGeometryEdit,
@@ -721,9 +736,15 @@
   document.querySelectorAll("#toolbar [data-action], #drawbar [data-action], #editor [data-action='edit-geometry']").forEach((b) => {
     b.addEventListener("click", () => actions[b.dataset.action]());
   });
-  map.on("click", (e) => {
-    if (el.dataset.mode === "add-point") map.panTo(e.latlng);
-  });
+  // While drawing, a tap anywhere (on a feature too) places the cross or adds a vertex there.
+  function mapTap(latlng) {
+    if (el.dataset.mode === "add-point") map.panTo(latlng);
+    if (sketch) {
+      sketch.latlngs.push(latlng);
+      redrawSketch();
+    }
+  }
+  map.on("click", (e) => mapTap(e.latlng));
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";
   loadFeatures();
