@@ -233,7 +233,7 @@ def _merge_or_conflict(
 
 
 def _quality_flags(revision: Revision) -> list[dict]:
-    """Automatic checks, when mapping.quality is installed (run_checks(revision) -> list of flags)."""
+    """Automatic checks from mapping.quality (run_checks(revision) -> list of flags), when installed."""
     try:
         quality = importlib.import_module("mapping.quality")
     except ImportError:
@@ -318,6 +318,7 @@ def submit_edit(
         preset=preset[:100],
         idempotency_key=idempotency_key or None,
     )
+    revision.flags = _quality_flags(revision)  # the checks accept an unsaved revision: one INSERT
     try:
         with transaction.atomic():
             revision.save()
@@ -328,10 +329,6 @@ def submit_edit(
             raise
         existing.replayed = True
         return existing
-    flags = _quality_flags(revision)
-    if flags:
-        revision.flags = flags
-        revision.save(update_fields=["flags"])
     return revision
 
 

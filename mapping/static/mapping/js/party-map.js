@@ -207,7 +207,25 @@
     document.body.classList.add("sheet-open");
     sheet.dataset.panel = panel;
   }
+  // The shape being created, shown while the resident picks a preset and fills its fields.
+  let draft = null;
+  function showDraft() {
+    if (draft) map.removeLayer(draft);
+    draft = null;
+    if (!current || current.action !== "create") return;
+    const opts = { ...PENDING, renderer: pendingRenderer, interactive: false };
+    if (current.type === "node") {
+      const [lon, lat] = current.geometry.geometry.coordinates;
+      draft = L.circleMarker([lat, lon], { ...opts, radius: 10, dashArray: null });
+    } else {
+      const lls = current.geometry.nodes.map((n) => [n[2], n[1]]);
+      draft = current.geometry.closed ? L.polygon(lls, opts) : L.polyline(lls, opts);
+    }
+    draft.addTo(map);
+  }
   function closeSheet() {
+    if (draft) map.removeLayer(draft);
+    draft = null;
     sheet.hidden = true;
     document.body.classList.remove("sheet-open");
     stopGeometryEdit(true);
@@ -610,6 +628,7 @@
       geometry: { nodes: latlngs.map((ll) => [null, +ll.lng.toFixed(7), +ll.lat.toFixed(7)]), closed: kind === "area" },
     };
     $("expert-mode").checked = false;
+    showDraft();
     openPicker(kind);
   }
   function cancelDraw() {
@@ -629,6 +648,7 @@
       geometry: { geometry: { type: "Point", coordinates: [+c.lng.toFixed(7), +c.lat.toFixed(7)] } },
     };
     $("expert-mode").checked = false;
+    showDraft();
     openPicker("point");
   }
 
