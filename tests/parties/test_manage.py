@@ -164,3 +164,19 @@ def test_agent_edits_a_party(client, agent):
     assert resp.status_code == 302
     party.refresh_from_db()
     assert party.title_fr == "Renamed"
+
+
+def test_town_boundary_in_several_parts_gives_their_hull(agent):
+    # Two squares of Vaduz (lon/lat, WGS84) with a gap between them.
+    left, right = Polygon.from_bbox((9.50, 47.12, 9.51, 47.13)), Polygon.from_bbox((9.53, 47.12, 9.54, 47.13))
+    agent.town.boundary = MultiPolygon(left, right, srid=4326)
+    agent.town.save()
+    area = create_party(agent, data(area=None, use_town_boundary=True)).area
+    assert area.geom_type == "Polygon" and area.contains(left) and area.contains(right)
+
+
+def test_form_without_town_boundary_offers_only_drawing(client):
+    agent = AgentFactory(town=TownFactory(boundary=None))
+    client.force_login(agent)
+    form = client.get(reverse("parties:party-create")).context["form"]
+    assert form.fields["use_town_boundary"].disabled
