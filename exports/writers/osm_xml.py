@@ -30,9 +30,7 @@ class OsmXmlWriter(OsmiumFileWriter):
         return self.target.with_name(self.target.name + ".part.osm")  # type: ignore[union-attr]
 
     def _end(self) -> None:
-        assert self._writer is not None
-        self._writer.close()
-        self._writer = None
+        self._finish()
         a = self.attribution
         root = osm_root_tag("osm", a.generator, a.copyright, a.attribution, a.license)
         part = self._output_path()

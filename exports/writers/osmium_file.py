@@ -4,10 +4,16 @@ Each chunk (many elements as OPL lines, produced by PostgreSQL) is parsed by lib
 in-memory buffer (``osmium.io.FileBuffer``) and handed to a ``SimpleWriter`` by ``osmium.apply``.
 Both are C++ objects, so the per-element work never enters Python: reading, encoding and
 compression run at libosmium's speed, which is what ``osmium cat`` does too.
+
+Encoding runs in a thread of its own, fed through a two-chunk queue: while libosmium encodes
+chunk n, the caller is waiting on PostgreSQL for chunk n+1 (psycopg releases the GIL while it
+waits), so the database and the encoder work on two cores at once, and memory stays bounded.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
 
 import osmium
@@ -37,6 +43,9 @@ class OsmiumFileWriter(Writer):
             raise WriterError("OSM writers write to a file path")
         super().__init__(target, attribution)
         self._writer: osmium.SimpleWriter | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def _output_path(self) -> Path:
         return self.target  # type: ignore[return-value]
@@ -47,13 +56,33 @@ class OsmiumFileWriter(Writer):
             header=osmium_header(self.attribution, pbf=self.extension == "osm.pbf"),
             overwrite=True,
         )
+        self._thread = threading.Thread(target=self._encode, name="osmium-writer", daemon=True)
+        self._thread.start()
+
+    def _encode(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    osmium.apply(osmium.io.FileBuffer(data, "opl"), self._writer)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
 
     def _write(self, kind: str, data: bytes) -> None:
-        osmium.apply(osmium.io.FileBuffer(data, "opl"), self._writer)
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
         self.stats.counts[kind] += data.count(b"\n")
 
-    def _end(self) -> None:
-        assert self._writer is not None
+    def _finish(self) -> None:
+        """Wait for the encoder, close the file; raise what the encoder raised."""
+        assert self._writer is not None and self._thread is not None
+        self._queue.put(None)
+        self._thread.join()
         self._writer.close()
         self._writer = None
+        if self._error is not None:
+            raise self._error
+
+    def _end(self) -> None:
+        self._finish()
         self.stats.bytes = self.target.stat().st_size  # type: ignore[union-attr]
