@@ -36,7 +36,7 @@ from mapping.derived import (
     rebuild_way_geometries,
     relations_of_ways,
 )
-from mapping.models import ElementType, Node, ReviewDecision, Revision, Way
+from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
 from mapping.signals import published_change
 from mapping.store import (
@@ -648,7 +648,7 @@ def _announce_bulk(town: Town, node_ids: list[int], way_pks: list[int], relation
     if row[0] is None:
         return
     bbox = tuple(float(v) for v in row)
-    transaction.on_commit(lambda: published_change.send(sender=Way, town=town, bbox=bbox))
+    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
 
 
 def bulk_accept(

@@ -336,3 +336,29 @@ def test_decision_log_update_and_delete_are_refused_by_the_database(party, agent
     _refused("UPDATE mapping_reviewdecision SET decision = 'accepted' WHERE id = %s", [decision.pk])
     _refused("DELETE FROM mapping_reviewdecision WHERE id = %s", [decision.pk])
     assert ReviewDecision.objects.get(pk=decision.pk).reason == "no"
+
+
+def test_accept_and_bulk_accept_announce_the_published_change(
+    party, agent, resident, django_capture_on_commit_callbacks
+):
+    from mapping.signals import published_change
+
+    seen = []
+
+    def listener(sender, town, bbox, **kwargs):
+        seen.append((town.pk, bbox))
+
+    published_change.connect(listener, dispatch_uid="test-review-listener")
+    try:
+        revs = [RevisionFactory(party=party, author=resident, after=point(9.52 + i / 1e3)) for i in range(3)]
+        with django_capture_on_commit_callbacks(execute=True):
+            review.bulk_accept(party.town, agent, ids=[r.pk for r in revs])
+        assert len(seen) == 1
+        town_id, (west, south, east, north) = seen[0]
+        assert town_id == party.town.pk and (round(west, 3), round(east, 3)) == (9.52, 9.522)
+        pending = RevisionFactory(party=party, author=resident)
+        with django_capture_on_commit_callbacks(execute=True):
+            review.accept_revision(pending, agent)
+        assert len(seen) == 2
+    finally:
+        published_change.disconnect(dispatch_uid="test-review-listener")
