@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mapping.models import ReviewDecision, Revision
+from mapping.quality import repaired_geometry
 from mapping.review import REASONS
 from mapping.selectors import BadRequest, BBox, TooManyFeatures
 from parties.models import Town, User
@@ -203,6 +204,7 @@ def revision_map_data(revision: Revision, after: dict | None = None) -> dict[str
         "before": geojson(revision.geom_before),
         "after": geojson(revision.geom_after),
         "vertices": vertex_diff(revision.element_type, revision.before, after),
+        "repaired": repaired_geometry(revision.flags or []),
         "action": revision.action,
     }
 

@@ -177,6 +177,8 @@ def test_fix_with_the_repaired_shape(client, party, agent, resident):
     rev.flags = run_checks(rev)
     rev.save()
     client.force_login(agent)
+    page = client.get(reverse("mapping:review-revision", args=[rev.pk]))
+    assert page.context["repaired"] and page.context["map_data"]["repaired"]["type"] == "MultiPolygon"
     decide(client, rev, action="fix", tags="building=yes", use_repaired="1")
     rev.refresh_from_db()
     assert rev.status == Status.ACCEPTED

@@ -50,6 +50,9 @@
   const AFTER = { color: "#2e7d32", weight: 3, fillOpacity: 0.25 };
   if (data.before) L.geoJSON(data.before, { style: BEFORE, pointToLayer: point(BEFORE) }).addTo(group);
   if (data.after) L.geoJSON(data.after, { style: AFTER, pointToLayer: point(AFTER) }).addTo(group);
+  if (data.repaired) {
+    L.geoJSON(data.repaired, { style: { color: "#1565c0", weight: 2, dashArray: "3 5", fill: false } }).addTo(group);
+  }
   const COLOURS = { moved: "#ef6c00", added: "#2e7d32", removed: "#c62828" };
   (data.vertices || []).forEach((v) => {
     const colour = COLOURS[v.state] || "#607d8b";
