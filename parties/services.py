@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -262,3 +263,18 @@ def update_party(agent: User, party: Party, data: PartyInput) -> Party:
         setattr(party, name, value)
     party.save()
     return party
+
+
+def create_agent(username: str, town: Town, password: str) -> User:
+    """Create an agent account of ``town``. The password must pass the project's validators.
+
+    Raises ValidationError (password too weak, username taken). Agents are the only accounts with a
+    password; residents never get one.
+    """
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(_("This username is already taken."), code="username_taken")
+    user = User(username=username, role=User.Role.AGENT, town=town)
+    password_validation.validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    return user
