@@ -3,6 +3,8 @@ agent of the party's town."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -79,3 +81,22 @@ def test_agent_signs_in_and_lands_on_their_parties(client):
         LOGIN, {"username": agent.username, "password": "agent-password-123", "next": "/manage/"}
     )
     assert resp.status_code == 302 and resp["Location"] == reverse("parties:manage")
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>")
+
+
+def test_pages_have_no_inline_script(client, people):
+    """Content-Security-Policy friendly: scripts are static files, data travels in json_script/data-*."""
+    party, users = people
+    urls = [reverse("parties:join", kwargs={"join_code": party.join_code}), "/accounts/login/"]
+    client.force_login(users["agent"])
+    urls += [
+        reverse("parties:manage"),
+        reverse("parties:party-create"),
+        reverse("parties:party-edit", kwargs={"party_id": party.pk}),
+        reverse("parties:dashboard", kwargs={"party_id": party.pk}),
+    ]
+    for url in urls:
+        html = client.get(url).content.decode()
+        assert "<script" in html and not INLINE_SCRIPT.search(html), url

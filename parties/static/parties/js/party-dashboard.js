@@ -17,10 +17,11 @@
   const outline = L.geoJSON(area, { style: { color: "#00695c", weight: 2, fill: false, dashArray: "6 4" }, interactive: false }).addTo(map);
   map.fitBounds(outline.getBounds());
 
+  let presetNames = {};
   function popupFor(p) {
     const box = document.createElement("div");
     const title = document.createElement("strong");
-    title.textContent = p.preset || p.action;
+    title.textContent = presetNames[p.preset] || p.preset || p.action;
     const meta = document.createElement("div");
     meta.textContent = `${p.author || "?"} · ${statusLabels[p.status] || p.status} · ${new Date(p.created_at).toLocaleTimeString()}`;
     box.append(title, meta);
@@ -48,6 +49,7 @@
   }
 
   function render(data) {
+    presetNames = Object.fromEntries(data.by_preset.map((p) => [p.preset, p.name]));
     document.getElementById("contributors-count").textContent = String(data.contributors.length);
     document.getElementById("edits-total").textContent = String(data.edits_total);
     fillList(document.getElementById("contributors"), data.contributors.map((c) => [c.nickname, c.edits]));
