@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connection
 
 from mapping.models import Revision
@@ -114,17 +115,24 @@ def _opl_line(kind: str, version: str = "e.version", positive: bool = False) -> 
 
 # Which rows a file holds. "change": what differs from the OSM base, written with the base version.
 FULL_FILTER = "e.visible"
+# Elements with an open upstream conflict are held back until an agent chooses (exports.upstream).
 CHANGE_FILTER = (
     "((e.osm_id < 0 AND e.visible) OR "
-    "(e.osm_id > 0 AND e.base_version IS NOT NULL AND e.version <> e.base_version))"
+    "(e.osm_id > 0 AND e.base_version IS NOT NULL AND e.version <> e.base_version)) "
+    "AND NOT EXISTS (SELECT 1 FROM exports_upstreamconflict c WHERE c.town_id = e.town_id "
+    "AND c.element_type = '{kind}' AND c.element_id = e.osm_id AND c.status = 'open')"
 )
 CHANGE_VERSION = "CASE WHEN e.osm_id < 0 THEN 1 ELSE e.base_version END"
 
 
-def _chunk_sql(kind: str, table: str, where: str, line: str, negative: bool) -> str:
+def _chunk_sql(kind: str, table: str, where: str, line: str, negative: bool, sep: str = "''") -> str:
+    # No ORDER BY inside string_agg: its input is an index scan under a LIMIT, which PostgreSQL
+    # reads in index order (an ORDER BY there would sort every chunk again, about a tenth of the query).
+    # The osmium checks in tests/exports (check-refs, apply-changes + diff, golden files) pin it.
+    # convert_to(): the chunk comes back as bytes (binary protocol), never decoded to a str.
     sign, order = ("<", "DESC") if negative else (">", "ASC")
     return f"""
-        SELECT count(*), {"min" if negative else "max"}(s.osm_id), string_agg(s.line, '' ORDER BY s.osm_id {order})
+        SELECT count(*), {"min" if negative else "max"}(s.osm_id), convert_to(string_agg(s.line, {sep}), 'UTF8')
         FROM (SELECT e.osm_id, {line} AS line FROM {table} e
               WHERE e.town_id = %(town)s AND {where} AND e.osm_id {sign} %(after)s
               {"AND e.osm_id > 0" if not negative else ""}
@@ -132,14 +140,21 @@ def _chunk_sql(kind: str, table: str, where: str, line: str, negative: bool) -> 
     """
 
 
+def _binary_cursor():
+    """A psycopg cursor with server-side binding on Django's connection (same transaction and temp
+    tables), which can fetch results in binary: the chunks arrive as bytes, never decoded."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _keyset(cur, sql: str, town_id: int, chunk: int) -> Iterator[tuple[int, bytes]]:
     after = 0
     while True:
-        cur.execute(sql, {"town": town_id, "after": after, "limit": chunk})
+        cur.execute(sql, {"town": town_id, "after": after, "limit": chunk}, binary=True)
         count, last, data = cur.fetchone()
         if not count:
             return
-        yield count, data.encode()
+        yield count, data
         if count < chunk:
             return
         after = last
@@ -165,10 +180,9 @@ def opl_chunks_for_town(
     ``positive_ids``: local elements get ``LOCAL_ID_OFFSET + |id|`` and come last (id order).
     """
     table = f"mapping_{kind}"
-    where = _where(kind, CHANGE_FILTER if changes else FULL_FILTER, scoped)
+    where = _where(kind, CHANGE_FILTER.format(kind=kind) if changes else FULL_FILTER, scoped)
     line = _opl_line(kind, CHANGE_VERSION if changes else "e.version", positive_ids)
-    with connection.cursor() as django_cur:
-        cur = django_cur.cursor
+    with _binary_cursor() as cur:
         for negative in (False, True) if positive_ids else (True, False):
             yield from _keyset(cur, _chunk_sql(kind, table, where, line, negative), town.pk, chunk)
 
@@ -183,16 +197,14 @@ def _feature(kind: str) -> str:
 
 
 def geojson_chunks_for_town(
-    town: Town, kind: str, *, scoped: bool = False, chunk: int = CHUNK
+    town: Town, kind: str, *, scoped: bool = False, chunk: int = CHUNK // 5
 ) -> Iterator[tuple[int, bytes]]:
     """(count, bytes) chunks of GeoJSON features (tagged nodes, ways and relations with a geometry)."""
     base = "e.visible AND e.geom IS NOT NULL AND e.tags <> '{}'::jsonb"
     where = _where(kind, base, scoped)
-    with connection.cursor() as django_cur:
-        cur = django_cur.cursor
+    with _binary_cursor() as cur:
         for negative in (True, False):
-            sql = _chunk_sql(kind, f"mapping_{kind}", where, _feature(kind), negative)
-            sql = sql.replace("string_agg(s.line, ''", "string_agg(s.line, E',\\n'")
+            sql = _chunk_sql(kind, f"mapping_{kind}", where, _feature(kind), negative, sep="E',\\n'")
             yield from _keyset(cur, sql, town.pk, chunk)
 
 
@@ -306,7 +318,7 @@ def drop_scope() -> None:
 
 def count_elements(town: Town, kind: str, *, changes: bool = False, scoped: bool = False) -> int:
     """How many rows an export of this kind holds (for progress and for the checks in tests)."""
-    where = _where(kind, CHANGE_FILTER if changes else FULL_FILTER, scoped)
+    where = _where(kind, CHANGE_FILTER.format(kind=kind) if changes else FULL_FILTER, scoped)
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT count(*) FROM mapping_{kind} e WHERE e.town_id = %(town)s AND {where}", {"town": town.pk}
