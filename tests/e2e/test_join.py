@@ -10,7 +10,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from parties.models import Party, User
-from tests.factories import AgentFactory, PartyFactory, TownFactory
+from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory, TownFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +78,12 @@ def test_agent_signs_in_and_creates_a_party(live_server, desktop_page, browser_l
     page.wait_for_function("document.getElementById('dashboard').dataset.state === 'loaded'")
     assert page.locator("#contributors-count").text_content() == "0"
     assert page.get_by_role("link", name="Download the A4 poster (PDF)").is_visible()
+    # Live: a resident's edit shows up without reloading (the next poll; triggered now by refocusing).
+    RevisionFactory(party=party, author=ResidentFactory(party=party, nickname="Anna"), preset="amenity/bench")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_function("document.getElementById('dashboard').dataset.edits === '1'")
+    assert page.locator("#contributors").get_by_text("Anna").is_visible()
+    assert page.locator("#by-preset").get_by_text("Bench").is_visible()
     no_errors(browser_log)
 
 
