@@ -8,3 +8,8 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         from exports import handlers  # noqa: F401  (registers the export job handler)
+        from exports.upstream import reconcile_upstream
+        from mapping.osm_import import UPSTREAM_HANDLERS
+
+        if reconcile_upstream not in UPSTREAM_HANDLERS:
+            UPSTREAM_HANDLERS.append(reconcile_upstream)

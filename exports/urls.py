@@ -5,6 +5,8 @@ from exports import api, views
 app_name = "exports"
 urlpatterns = [
     path("towns/<slug:slug>/data/", views.open_data, name="open-data"),
+    path("towns/<slug:slug>/data/merge/", views.merge_list, name="merge"),
+    path("towns/<slug:slug>/data/merge/<int:conflict_id>/", views.merge_choose, name="merge-choose"),
     path("towns/<slug:slug>/data/jobs/<int:job_id>.json", views.job_status, name="job"),
     path(
         "towns/<slug:slug>/data/parties/<int:party_id>/<str:filename>",

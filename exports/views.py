@@ -6,6 +6,9 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -15,17 +18,19 @@ from django.http import (
     HttpResponseNotModified,
     JsonResponse,
 )
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from exports.formats import FORMATS
-from exports.models import Job
+from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import cached_path, data_version, download_name, request_export
+from exports.upstream import MergeError, open_conflicts_for_town, resolve_conflict
 from parties.models import Party, Town
+from parties.permissions import is_agent_of
 
 EXT_TO_FORMAT = {f".{f.extension}": name for name, f in FORMATS.items()}
 
@@ -176,3 +181,51 @@ def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     if job.status == Job.Status.FAILED:
         data["error"] = _("The export failed; try again in a moment.")
     return JsonResponse(data)
+
+
+def _agent_town(request: HttpRequest, slug: str) -> Town | HttpResponse:
+    town = get_object_or_404(Town, slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_agent_of(request.user, town):
+        raise PermissionDenied
+    return town
+
+
+@require_GET
+def merge_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """Agents: elements changed here and in OpenStreetMap that need a choice."""
+    town = _agent_town(request, slug)
+    if isinstance(town, HttpResponse):
+        return town
+    conflicts = list(open_conflicts_for_town(town))
+    for conflict in conflicts:
+        conflict.rows = _tag_rows(conflict)
+    return render(request, "exports/upstream_merge.html", {"town": town, "conflicts": conflicts})
+
+
+def _tag_rows(conflict: UpstreamConflict) -> list[dict]:
+    sides = {name: (getattr(conflict, name) or {}).get("tags", {}) for name in ("base", "local", "upstream")}
+    keys = sorted(set().union(*sides.values()))
+    return [
+        {"key": k, **{name: sides[name].get(k, "") for name in sides}, "clash": k in conflict.keys}
+        for k in keys
+    ]
+
+
+@require_POST
+def merge_choose(request: HttpRequest, slug: str, conflict_id: int) -> HttpResponse:
+    town = _agent_town(request, slug)
+    if isinstance(town, HttpResponse):
+        return town
+    conflict = get_object_or_404(UpstreamConflict, town=town, pk=conflict_id)
+    try:
+        resolve_conflict(conflict, request.POST.get("choice", ""), request.user)
+    except MergeError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Saved: %(element)s %(id)s.") % {"element": conflict.element_type, "id": conflict.element_id},
+        )
+    return redirect("exports:merge", slug=town.slug)

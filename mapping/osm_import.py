@@ -8,6 +8,12 @@ hostile file rolls back and changes nothing.
 Re-importing the same file changes nothing (rows are only written when the OSM version differs);
 importing a newer extract updates the base: new versions, new elements, and elements gone upstream
 marked invisible.
+
+Elements with accepted local changes (``version <> base_version``) that upstream changed or deleted
+are NOT overwritten: they are collected in temporary tables ``up_node``/``up_way``/``up_relation``
+(osm_id, old_base, new_version, gone, tags, shape) and handed, inside the import's transaction, to
+the functions in :data:`UPSTREAM_HANDLERS` (exports registers its three-way merge there; mapping
+never imports exports).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2")
 TYPE_NAMES = {"n": "node", "w": "way", "r": "relation"}
 # OSM XML never needs a DTD; refusing one is how we refuse entity-expansion and external entities.
 HOSTILE_XML_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+# handler(town, psycopg_cursor) called after the merge; see the module docstring.
+UPSTREAM_HANDLERS: list[Callable[[Town, object], None]] = []
 
 
 class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
@@ -134,6 +144,24 @@ MERGE_SQL = {
     """,
 }
 
+# Locally changed elements that upstream changed or deleted: set aside for the handlers, and
+# removed from imp_* so the merge does not overwrite them.
+SHAPE = {"node": "jsonb_build_array(i.lon, i.lat)", "way": "to_jsonb(i.nodes)", "relation": "i.members"}
+UPSTREAM_SQL = {
+    t: f"""
+        DROP TABLE IF EXISTS up_{t};
+        CREATE TEMP TABLE up_{t} ON COMMIT DROP AS
+        SELECT e.osm_id, e.base_version AS old_base, i.version AS new_version, i.osm_id IS NULL AS gone,
+               i.tags, {SHAPE[t]} AS shape
+        FROM mapping_{t} e LEFT JOIN imp_{t} i ON i.osm_id = e.osm_id
+        WHERE e.town_id = %(town)s AND e.osm_id > 0 AND e.base_version IS NOT NULL
+          AND e.version <> e.base_version
+          AND (i.osm_id IS NULL OR i.version <> e.base_version);
+        DELETE FROM imp_{t} i USING up_{t} u WHERE i.osm_id = u.osm_id;
+    """
+    for t in ("node", "way", "relation")
+}
+
 # Imported elements that are no longer in the extract were deleted upstream.
 DELETE_SQL = {
     t: f"""
@@ -141,6 +169,7 @@ DELETE_SQL = {
           UPDATE mapping_{t} e SET visible = false, updated_at = now()
           WHERE e.town_id = %(town)s AND e.osm_id > 0 AND e.visible
             AND NOT EXISTS (SELECT 1 FROM imp_{t} i WHERE i.osm_id = e.osm_id)
+            AND NOT EXISTS (SELECT 1 FROM up_{t} u WHERE u.osm_id = e.osm_id)
           RETURNING e.{"osm_id" if t == "node" else "id"} AS key
         ), keep AS (INSERT INTO chg_{t} SELECT key FROM gone)
         SELECT count(*) FROM gone
@@ -219,11 +248,15 @@ def import_osm(
             for kind in ("node", "way", "relation"):
                 cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
                 cur.execute(f"ANALYZE imp_{kind}")
+                cur.execute(UPSTREAM_SQL[kind], {"town": town.pk})
                 cur.execute(MERGE_SQL[kind], {"town": town.pk})
                 summary.created[kind], summary.updated[kind] = cur.fetchone()
                 if not first_import:  # nothing can have vanished from an empty town
                     cur.execute(DELETE_SQL[kind], {"town": town.pk})
                     summary.deleted[kind] = cur.fetchone()[0]
+            if not first_import:
+                for handler in UPSTREAM_HANDLERS:
+                    handler(town, cur)
             if summary.changed:
                 # Fresh statistics, or the planner picks nested loops over a bulk load.
                 cur.execute("ANALYZE chg_node; ANALYZE chg_way; ANALYZE chg_relation")
@@ -269,7 +302,8 @@ def import_osm(
                 )
             # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).
             cur.execute(
-                "DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way"
+                "DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way, "
+                "up_node, up_way, up_relation"
             )
     summary.seconds = time.monotonic() - started
     return summary
