@@ -178,7 +178,7 @@ def split_long_ways(lines: list[_Line], town: Town) -> list[_Line]:
         closed = refs[0] == refs[-1]
         tags = fields.get(b"T", b"")
         for n, (piece, way_id) in enumerate(zip(pieces, ids, strict=True)):
-            piece_fields = dict(fields, N=b",".join(piece))
+            piece_fields = {**fields, b"N": b",".join(piece)}
             if n:
                 piece_fields.update({b"v": b"1", b"d": b"V"})
             if closed:
@@ -309,7 +309,7 @@ def _build_osmchange(town: Town, path: Path, scope: Scope, progress: ProgressFn)
     progress(50, _("%(count)s changes read") % {"count": len(lines)})
     lines = split_long_ways(lines, town)
     contributors = contributors_for(town, scope)
-    changesets = pack_changesets(lines)
+    changesets = pack_changesets(lines, MAX_CHANGESET_CHANGES)
     if not changesets:
         changesets = [[]]
     counts = {k: 0 for k in KINDS}
