@@ -153,3 +153,25 @@ def test_large_export_is_built_by_a_real_celery_worker(client, settings, export_
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def test_page_and_api_query_budget(client, edited_centre, django_assert_num_queries):
+    """The page's queries do not grow with the number of changes or parties (no N+1)."""
+    url = reverse("exports:open-data", kwargs={"slug": "centre"})
+    client.get(url)  # warm the session/cache
+    with django_assert_num_queries(6):
+        assert client.get(url).status_code == 200
+    with django_assert_num_queries(3):
+        assert client.get(reverse("exports:api-changes", kwargs={"slug": "centre"})).status_code == 200
+
+
+def test_jobs_are_tenant_scoped(client, centre_town):
+    other = Job.objects.create(town=TownFactory(), kind=Job.Kind.EXPORT, params={"format": "pbf"})
+    assert (
+        client.get(reverse("exports:job", kwargs={"slug": "centre", "job_id": other.pk})).status_code == 404
+    )
+    url = reverse("exports:api-export-job", kwargs={"slug": "centre", "job_id": other.pk})
+    assert client.get(url).status_code == 404
+    mine = Job.objects.create(town=centre_town, kind=Job.Kind.EXPORT, params={"format": "pbf"})
+    url = reverse("exports:api-export-job", kwargs={"slug": "centre", "job_id": mine.pk})
+    assert client.get(url).json()["status"] == "queued"
