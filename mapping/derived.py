@@ -11,52 +11,60 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-WAY_SQL = """
-WITH target AS (SELECT unnest(%(ids)s::bigint[]) AS id),
+
+def way_geometry_ctes(source: str) -> str:
+    """SQL CTEs ending in ``labelled(key, geom, geom_status)`` for the ways of ``source``.
+
+    ``source`` is a table or CTE with columns ``key, town_id, tags, nodes``. The node lists are
+    unnested and joined to the nodes in one set-based join (a hash join for bulk loads), so the
+    importer can compute geometry while inserting instead of rewriting every row afterwards.
+    """
+    return f"""
+wn AS (
+  SELECT s.key, s.town_id, u.ref, u.ord FROM {source} s
+  CROSS JOIN LATERAL unnest(s.nodes) WITH ORDINALITY AS u(ref, ord)
+),
 built AS (
-  SELECT w.id,
-         ST_MakeLine(n.geom ORDER BY u.ord) AS line,
-         count(n.id) AS found,
-         cardinality(w.nodes) AS wanted,
-         cartoparty_is_area(w.tags) AS area
-  FROM mapping_way w
-  JOIN target t ON t.id = w.id
-  CROSS JOIN LATERAL unnest(w.nodes) WITH ORDINALITY AS u(ref, ord)
-  LEFT JOIN mapping_node n ON n.town_id = w.town_id AND n.osm_id = u.ref AND n.visible
-  GROUP BY w.id
+  SELECT wn.key, ST_MakeLine(n.geom ORDER BY wn.ord) AS line, count(n.id) AS found, count(*) AS wanted
+  FROM wn LEFT JOIN mapping_node n ON n.town_id = wn.town_id AND n.osm_id = wn.ref AND n.visible
+  GROUP BY wn.key
 ),
 shaped AS (
-  SELECT id, found, wanted,
-         CASE WHEN area AND found = wanted AND found >= 4 AND ST_IsClosed(line)
-              THEN ST_MakePolygon(line) ELSE line END AS g
-  FROM built
+  SELECT s.key, coalesce(b.found, 0) AS found, coalesce(b.wanted, 0) AS wanted,
+         CASE WHEN cartoparty_is_area(s.tags) AND b.found = b.wanted AND b.found >= 4 AND ST_IsClosed(b.line)
+              THEN ST_MakePolygon(b.line) ELSE b.line END AS g
+  FROM {source} s LEFT JOIN built b ON b.key = s.key
 ),
 checked AS (
-  SELECT id, found, wanted, g, (g IS NOT NULL AND ST_NPoints(g) >= 2 AND ST_IsValid(g)) AS valid
+  SELECT key, found, wanted, g, (g IS NOT NULL AND ST_NPoints(g) >= 2 AND ST_IsValid(g)) AS valid
   FROM shaped
 ),
-final AS (
-  SELECT id, found, wanted, valid,
-         CASE WHEN valid THEN g ELSE cartoparty_repair(g) END AS g
+repaired AS (
+  SELECT key, found, wanted, valid, CASE WHEN valid THEN g ELSE cartoparty_repair(g) END AS geom
   FROM checked
-)
-UPDATE mapping_way w SET
-  geom = f.g,
-  geom_status = CASE
-    WHEN f.g IS NULL THEN 'invalid'
-    WHEN f.found < f.wanted THEN 'incomplete'
-    WHEN NOT f.valid THEN 'repaired'
-    ELSE 'ok' END
-FROM final f WHERE w.id = f.id
+),
+labelled AS (
+  SELECT key, geom,
+         CASE WHEN geom IS NULL THEN 'invalid'
+              WHEN found < wanted THEN 'incomplete'
+              WHEN NOT valid THEN 'repaired'
+              ELSE 'ok' END AS geom_status
+  FROM repaired
+)"""
+
+
+WAY_SQL = (
+    """
+WITH src AS (
+  SELECT id AS key, town_id, tags, nodes FROM mapping_way WHERE id = ANY(%(ids)s::bigint[])
+),"""
+    + way_geometry_ctes("src")
+    + """
+UPDATE mapping_way w SET geom = l.geom, geom_status = l.geom_status
+FROM labelled l WHERE w.id = l.key
 RETURNING w.geom_status
 """
-
-# Ways with no node at all are not reached by the join above.
-EMPTY_WAY_SQL = """
-UPDATE mapping_way SET geom = NULL, geom_status = 'invalid'
-WHERE id = ANY(%(ids)s::bigint[]) AND cardinality(nodes) = 0
-RETURNING geom_status
-"""
+)
 
 RELATION_SQL = """
 WITH target AS (
@@ -113,8 +121,6 @@ def rebuild_way_geometries(way_pks: list[int], report: GeometryReport | None = N
         return report
     with connection.cursor() as cur:
         cur.execute(WAY_SQL, {"ids": way_pks})
-        report.add(cur.fetchall())
-        cur.execute(EMPTY_WAY_SQL, {"ids": way_pks})
         report.add(cur.fetchall())
     return report
 

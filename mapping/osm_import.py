@@ -30,7 +30,12 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from mapping.derived import GeometryReport, rebuild_relation_geometries, rebuild_way_geometries
+from mapping.derived import (
+    GeometryReport,
+    rebuild_relation_geometries,
+    rebuild_way_geometries,
+    way_geometry_ctes,
+)
 from mapping.models import Node
 from parties.models import Town
 
@@ -118,17 +123,32 @@ MERGE_SQL = {
         ), keep AS (INSERT INTO chg_node SELECT osm_id FROM up)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
     """,
+    # Ways get their derived geometry while they are inserted (see mapping.derived), from the
+    # nodes merged just before: no second pass rewriting every row.
     "way": """
-        WITH up AS (
-          INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, nodes, visible, updated_at, geom_status)
-          SELECT %(town)s, osm_id, version, version, tags, nodes, true, now(), 'none' FROM imp_way
+        WITH src AS (
+          SELECT i.osm_id AS key, %(town)s::bigint AS town_id, i.tags, i.nodes, i.version
+          FROM imp_way i
+          WHERE NOT EXISTS (SELECT 1 FROM mapping_way m
+                            WHERE m.town_id = %(town)s AND m.osm_id = i.osm_id AND m.base_version = i.version)
+        ),"""
+    + way_geometry_ctes("src")
+    + """,
+        up AS (
+          INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, nodes, visible, updated_at,
+                                   geom, geom_status)
+          SELECT %(town)s, s.key, s.version, s.version, s.tags, s.nodes, true, now(), l.geom, l.geom_status
+          FROM src s JOIN labelled l ON l.key = s.key
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            nodes = EXCLUDED.nodes, visible = true, updated_at = now()
-          WHERE mapping_way.base_version IS DISTINCT FROM EXCLUDED.base_version
-          RETURNING id, (xmax = 0) AS inserted
+            nodes = EXCLUDED.nodes, visible = true, updated_at = now(),
+            geom = EXCLUDED.geom, geom_status = EXCLUDED.geom_status
+          RETURNING id, (xmax = 0) AS inserted, geom_status
         ), keep AS (INSERT INTO chg_way SELECT id FROM up)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+               count(*) FILTER (WHERE geom_status = 'ok'), count(*) FILTER (WHERE geom_status = 'repaired'),
+               count(*) FILTER (WHERE geom_status = 'incomplete'), count(*) FILTER (WHERE geom_status = 'invalid')
+        FROM up
     """,
     "relation": """
         WITH up AS (
@@ -143,6 +163,12 @@ MERGE_SQL = {
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
     """,
 }
+
+FIRST_NODE_SQL = """
+    INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
+    SELECT %(town)s, osm_id, version, version, tags, ST_SetSRID(ST_MakePoint(lon, lat), 4326), true, now()
+    FROM imp_node
+"""
 
 # Locally changed elements that upstream changed or deleted: set aside for the handlers, and
 # removed from imp_* so the merge does not overwrite them.
@@ -249,8 +275,24 @@ def import_osm(
                 cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
                 cur.execute(f"ANALYZE imp_{kind}")
                 cur.execute(UPSTREAM_SQL[kind], {"town": town.pk})
+                if kind == "node" and first_import:
+                    cur.execute(FIRST_NODE_SQL, {"town": town.pk})
+                    summary.created[kind], summary.updated[kind] = cur.rowcount, 0
+                    cur.execute("ANALYZE mapping_node")  # the way merge joins to these nodes
+                    continue
                 cur.execute(MERGE_SQL[kind], {"town": town.pk})
-                summary.created[kind], summary.updated[kind] = cur.fetchone()
+                row = cur.fetchone()
+                summary.created[kind], summary.updated[kind] = row[:2]
+                if kind == "way":
+                    summary.geometry.add(
+                        [
+                            (status,)
+                            for status, n in zip(
+                                ("ok", "repaired", "incomplete", "invalid"), row[2:], strict=True
+                            )
+                            for _ in range(n)
+                        ]
+                    )
                 if not first_import:  # nothing can have vanished from an empty town
                     cur.execute(DELETE_SQL[kind], {"town": town.pk})
                     summary.deleted[kind] = cur.fetchone()[0]
@@ -261,23 +303,24 @@ def import_osm(
                 # Fresh statistics, or the planner picks nested loops over a bulk load.
                 cur.execute("ANALYZE chg_node; ANALYZE chg_way; ANALYZE chg_relation")
                 cur.execute("ANALYZE mapping_node; ANALYZE mapping_way; ANALYZE mapping_relation")
-                # Ways whose row changed, plus ways using a node that changed (a hash join on
-                # the unnested node lists; not needed on a first import, where every way is new).
+                # Ways using a node that changed, if the way itself did not (those got their
+                # geometry in the merge); none on a first import, where every way is new.
                 cur.execute(
                     """
-                    SELECT id FROM chg_way
-                    UNION
-                    SELECT w.id FROM mapping_way w
+                    SELECT DISTINCT w.id FROM mapping_way w
                     CROSS JOIN LATERAL unnest(w.nodes) AS r(ref)
                     JOIN chg_node c ON c.osm_id = r.ref
                     WHERE w.town_id = %(town)s AND NOT %(first)s
+                      AND NOT EXISTS (SELECT 1 FROM chg_way cw WHERE cw.id = w.id)
                     """,
                     {"town": town.pk, "first": first_import},
                 )
                 way_pks = [r[0] for r in cur.fetchall()]
                 rebuild_way_geometries(way_pks, summary.geometry)
                 cur.execute("CREATE TEMP TABLE bld_way (id bigint) ON COMMIT DROP")
-                cur.execute("INSERT INTO bld_way SELECT unnest(%s::bigint[])", [way_pks])
+                cur.execute(
+                    "INSERT INTO bld_way SELECT unnest(%s::bigint[]) UNION SELECT id FROM chg_way", [way_pks]
+                )
                 cur.execute(
                     """
                     SELECT id FROM chg_relation
