@@ -1,0 +1,549 @@
+"""Event load: a busy cartoparty evening against gunicorn on this machine, over real HTTP.
+
+    .venv/bin/python bench/event_load.py [--quick] [--residents 300] [--viewers 100] [--seconds 90]
+                                         [--workers 3] [--threads 8]
+
+1. Set-up: its own database (cartoparty_bench_event) on the private cluster, the Liechtenstein demo
+   extract imported once (reused by later runs), a party over central Vaduz, residents signed in
+   (one session cookie each, created in the database as the join page would).
+2. gunicorn (config.wsgi, gthread workers) on a free 127.0.0.1 port.
+3. Open-loop evening: every resident saves a change every ~10 s on average (exponential gaps; one
+   save in six starts a burst of three), and, like the page, reloads its map data after each save;
+   viewers pan the map (map data every 1-3 s at zoom 16-18). Writes are POST /api/parties/<id>/edits/
+   (85 % new points through the preset picker, 10 % tag changes of published features, 5 % undo);
+   reads are GET /api/parties/<id>/features/. The load tool is an asyncio HTTP/1.1 client with
+   keep-alive connections written here (no dependency), run in this process.
+4. Maximum sustained edits/s: closed-loop writers at rising concurrency, each saving as fast as the
+   server answers; the best rate whose p99 stays <= 1 s with no 5xx.
+5. References on the same machine in the same run: the same map-data read as the raw SQL query
+   (mapping.selectors, no HTTP or view), and GET /healthz (the HTTP + Django floor) through the same
+   client; ratios are printed.
+
+Targets (issue 3): writes p95 <= 300 ms and p99 <= 1 s, reads p95 <= 200 ms, zero 5xx; aim 200 edits/s.
+--quick: 60 residents, 20 viewers, 20 s, short throughput steps (< 2 minutes with the extract imported).
+The per-resident rate limit is raised for the bench party, so the server is measured, not the limiter
+(its counting query still runs on every save).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import OUT, ROOT, bench_db_url, ensure_bench_db, table  # noqa: E402
+
+DB = "cartoparty_bench_event"
+DEMO_PBF = ROOT / "tests" / "data" / "extract" / "liechtenstein-2013-08-03.osm.pbf"
+AREA = (9.515, 47.135, 9.530, 47.145)  # central Vaduz (west, south, east, north)
+
+
+# ---------------------------------------------------------------- set-up (Django against the bench DB)
+def setup_django() -> dict[str, str]:
+    env = ensure_bench_db(DB)
+    os.environ["DATABASE_URL"] = bench_db_url(DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return env
+
+
+@dataclass
+class World:
+    party_id: int
+    residents: list[tuple[str, str]]  # (sessionid, csrftoken)
+    viewers: list[tuple[str, str]]
+    nodes: list[tuple[int, int, list[float], dict]]  # published tagged nodes of the area
+
+
+def build_world(n_residents: int, n_viewers: int) -> World:
+    import datetime as dt
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.gis.geos import Polygon
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.utils import timezone
+
+    from mapping.models import Node
+    from mapping.osm_import import import_osm
+    from parties.models import Party, Town, User
+
+    town = Town.objects.filter(slug="vaduz").first()
+    if town is None:
+        started = time.perf_counter()
+        print("importing the demo extract once (reused by later runs)...", flush=True)
+        town = import_osm(DEMO_PBF, "vaduz", "Vaduz").town
+        print(f"  imported in {time.perf_counter() - started:.0f} s", flush=True)
+    with connection.cursor() as cur:  # forget the previous run's evening (the map data stays)
+        cur.execute(
+            "TRUNCATE mapping_revision, parties_party, parties_user, django_session RESTART IDENTITY CASCADE"
+        )
+    area = Polygon.from_bbox(AREA)
+    area.srid = 4326
+    party = Party.objects.create(
+        town=town,
+        title_fr="Cartopartie de charge",
+        title_en="Load party",
+        area=area,
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+        ends_at=timezone.now() + dt.timedelta(hours=4),
+        rate_limit_per_minute=100_000,
+    )
+    users = User.objects.bulk_create(
+        User(
+            username=f"bench-{i}",
+            nickname=f"Resident {i}",
+            role=User.Role.RESIDENT,
+            town=town,
+            party=party,
+            password="!",  # unusable: residents are passwordless  # noqa: S106
+        )
+        for i in range(n_residents + n_viewers)
+    )
+    cookies = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        cookies.append((store.session_key, _get_new_csrf_string()))
+    nodes = [
+        (n.osm_id, n.version, [n.geom.x, n.geom.y], n.tags)
+        for n in Node.objects.filter(town=town, visible=True, geom__within=area).exclude(tags={})[:500]
+    ]
+    return World(party.pk, cookies[:n_residents], cookies[n_residents:], nodes)
+
+
+# ---------------------------------------------------------------- gunicorn
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--worker-class=gthread",
+        f"--threads={threads}",
+        "--keep-alive=30",
+        "--backlog=2048",
+        "--log-level=warning",
+    ]
+    server_env = {
+        **env,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if b" 200 " in s.recv(100):
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- a small keep-alive HTTP/1.1 client
+class Pool:
+    """Keep-alive connections to one host:port, shared by the simulated people."""
+
+    def __init__(self, port: int, size: int):
+        self.port = port
+        self.idle: asyncio.Queue = asyncio.Queue()
+        self.slots = asyncio.Semaphore(size)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict, bytes]:
+        async with self.slots:
+            conn = None if self.idle.empty() else self.idle.get_nowait()
+            for attempt in range(2):
+                if conn is None:
+                    conn = await asyncio.open_connection("127.0.0.1", self.port)
+                reader, writer = conn
+                head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+                head += [f"{k}: {v}" for k, v in headers.items()]
+                try:
+                    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+                    status, resp_headers, data = await read_response(reader)
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    writer.close()
+                    conn = None
+                    if attempt:
+                        raise
+                    continue
+                if resp_headers.get("connection", "").lower() == "close":
+                    writer.close()
+                else:
+                    self.idle.put_nowait(conn)
+                return status, resp_headers, data
+        raise ConnectionError("unreachable")
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict, bytes]:
+    status_line = await reader.readuntil(b"\r\n")
+    status = int(status_line.split()[1])
+    headers = {}
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        if line == b"\r\n":
+            break
+        k, _, v = line.decode("latin-1").partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers:
+        data = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunks.append(await reader.readexactly(size + 2))
+            if size == 0:
+                break
+        data = b"".join(c[:-2] for c in chunks)
+    else:
+        data = await reader.read()
+    return status, headers, data
+
+
+# ---------------------------------------------------------------- the simulated evening
+@dataclass
+class Stats:
+    writes: list[float] = field(default_factory=list)
+    reads: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def count(self, status: int) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s >= 500)
+
+
+def auth_headers(cookie: tuple[str, str]) -> dict[str, str]:
+    session, csrf = cookie
+    return {
+        "Cookie": f"sessionid={session}; csrftoken={csrf}",
+        "X-CSRFToken": csrf,
+        "Referer": "http://127.0.0.1/",
+        "Accept": "application/json",
+    }
+
+
+def random_point() -> list[float]:
+    return [round(random.uniform(AREA[0], AREA[2]), 7), round(random.uniform(AREA[1], AREA[3]), 7)]
+
+
+def edit_body(world: World) -> dict:
+    roll = random.random()
+    if roll < 0.10 and world.nodes:
+        osm_id, version, coords, tags = random.choice(world.nodes)
+        return {
+            "element_type": "node", "element_id": osm_id, "action": "modify", "base_version": version,
+            "after": {"tags": {**tags, "check_date": "2026-11-22"}, "geometry": {"type": "Point", "coordinates": coords}},
+            "idempotency_key": str(uuid.uuid4()),
+        }  # fmt: skip
+    return {
+        "element_type": "node", "action": "create", "preset": "amenity/bench",
+        "after": {"tags": [["amenity", "bench"], ["backrest", random.choice(["yes", "no"])]],
+                  "geometry": {"type": "Point", "coordinates": random_point()}},
+        "idempotency_key": str(uuid.uuid4()),
+    }  # fmt: skip
+
+
+def bbox_around(lon: float, lat: float, zoom: int) -> str:
+    # A 360x740 phone screen at this zoom, in degrees (Web Mercator, ~47° N).
+    w = 360 * 360 / (256 * 2**zoom)
+    h = 740 * 360 / (256 * 2**zoom) * 0.68
+    return f"{lon - w / 2:.6f},{lat - h / 2:.6f},{lon + w / 2:.6f},{lat + h / 2:.6f}"
+
+
+async def timed(
+    pool: Pool, stats: Stats, bucket: list[float], method: str, path: str, headers: dict, body: bytes = b""
+) -> int:
+    started = time.perf_counter()
+    try:
+        status, _h, _data = await pool.request(method, path, headers, body)
+    except (OSError, asyncio.IncompleteReadError):
+        stats.errors += 1
+        return 0
+    bucket.append(time.perf_counter() - started)
+    stats.count(status)
+    return status
+
+
+def seconds_left(until: float) -> float:
+    return max(0.0, until - time.perf_counter())
+
+
+async def save(pool: Pool, world: World, stats: Stats, cookie, base: str) -> None:
+    headers = {**auth_headers(cookie), "Content-Type": "application/json"}
+    if random.random() < 0.05:
+        await timed(pool, stats, stats.writes, "POST", f"{base}/edits/undo/", headers)
+        return
+    body = edit_body(world)
+    await timed(pool, stats, stats.writes, "POST", f"{base}/edits/", headers, json.dumps(body).encode())
+    lon, lat = body["after"]["geometry"]["coordinates"]
+    await timed(
+        pool,
+        stats,
+        stats.reads,
+        "GET",
+        f"{base}/features/?bbox={bbox_around(lon, lat, 18)}&zoom=18",
+        auth_headers(cookie),
+    )
+
+
+async def resident(pool: Pool, world: World, stats: Stats, cookie, base: str, until: float) -> None:
+    await asyncio.sleep(random.uniform(0, min(10, seconds_left(until))))
+    while time.perf_counter() < until:
+        burst = 3 if random.random() < 1 / 6 else 1
+        for _ in range(burst):
+            await save(pool, world, stats, cookie, base)
+        await asyncio.sleep(min(random.expovariate(1 / (10 * burst)), seconds_left(until)))
+
+
+async def viewer(pool: Pool, stats: Stats, cookie, base: str, until: float) -> None:
+    lon, lat = random_point()
+    while time.perf_counter() < until:
+        zoom = random.choice([16, 17, 18])
+        lon = min(max(lon + random.uniform(-0.001, 0.001), AREA[0]), AREA[2])
+        lat = min(max(lat + random.uniform(-0.0007, 0.0007), AREA[1]), AREA[3])
+        await timed(
+            pool,
+            stats,
+            stats.reads,
+            "GET",
+            f"{base}/features/?bbox={bbox_around(lon, lat, zoom)}&zoom={zoom}",
+            auth_headers(cookie),
+        )
+        await asyncio.sleep(min(random.uniform(1, 3), seconds_left(until)))
+
+
+async def evening(port: int, world: World, seconds: float) -> tuple[Stats, float]:
+    pool = Pool(port, size=256)
+    stats = Stats()
+    base = f"/api/parties/{world.party_id}"
+    until = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(resident(pool, world, stats, c, base, until) for c in world.residents),
+        *(viewer(pool, stats, c, base, until) for c in world.viewers),
+    )
+    return stats, time.perf_counter() - started
+
+
+async def saturate(port: int, world: World, concurrency: int, seconds: float) -> tuple[Stats, float]:
+    """Closed loop: ``concurrency`` residents each saving again as soon as the last save answered."""
+    pool = Pool(port, size=concurrency)
+    stats = Stats()
+    base = f"/api/parties/{world.party_id}"
+    until = time.perf_counter() + seconds
+    started = time.perf_counter()
+
+    async def writer(cookie) -> None:
+        headers = {**auth_headers(cookie), "Content-Type": "application/json"}
+        while time.perf_counter() < until:
+            body = json.dumps(edit_body(world)).encode()
+            await timed(pool, stats, stats.writes, "POST", f"{base}/edits/", headers, body)
+
+    await asyncio.gather(*(writer(world.residents[i % len(world.residents)]) for i in range(concurrency)))
+    return stats, time.perf_counter() - started
+
+
+async def warm_up(port: int, world: World, requests: int) -> None:
+    """Open every worker thread's database connection and load lazy modules before measuring."""
+    pool = Pool(port, size=32)
+    stats = Stats()
+    base = f"/api/parties/{world.party_id}"
+
+    async def one(i: int) -> None:
+        cookie = world.viewers[i % len(world.viewers)] if world.viewers else world.residents[0]
+        await timed(
+            pool,
+            stats,
+            stats.reads,
+            "GET",
+            f"{base}/features/?bbox={bbox_around(*random_point(), 18)}&zoom=18",
+            auth_headers(cookie),
+        )
+        await timed(pool, stats, stats.reads, "GET", f"{base}/presets/", auth_headers(cookie))
+
+    await asyncio.gather(*(one(i) for i in range(requests)))
+
+
+async def healthz(port: int, n: int) -> list[float]:
+    pool = Pool(port, size=1)
+    stats = Stats()
+    for _ in range(n):
+        await timed(pool, stats, stats.reads, "GET", "/healthz", {})
+    return stats.reads
+
+
+def sql_reference(world: World, n: int) -> list[float]:
+    """The same map-data read as raw SQL in this process (no HTTP, no view, no auth)."""
+    from mapping.selectors import BBox, features_geojson_for_town
+    from parties.models import Party
+
+    town = Party.objects.select_related("town").get(pk=world.party_id).town
+    out = []
+    for _ in range(n):
+        zoom = random.choice([16, 17, 18])
+        bbox = BBox.parse(bbox_around(*random_point(), zoom))
+        started = time.perf_counter()
+        features_geojson_for_town(town, bbox, zoom)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+# ---------------------------------------------------------------- report
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--residents", type=int)
+    parser.add_argument("--viewers", type=int)
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--steps", help="closed-loop writer counts, e.g. 8,16,32")
+    args = parser.parse_args()
+    residents = args.residents or (60 if args.quick else 300)
+    viewers = args.viewers or (20 if args.quick else 100)
+    seconds = args.seconds or (20 if args.quick else 90)
+    steps = (
+        [int(x) for x in args.steps.split(",")]
+        if args.steps
+        else [8, 16, 32]
+        if args.quick
+        else [8, 16, 32, 64]
+    )
+    step_seconds = 6 if args.quick else 20
+
+    env = setup_django()
+    world = build_world(residents, viewers)
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers, args.threads)
+    try:
+        asyncio.run(warm_up(port, world, 200))
+        sql_ref = sql_reference(world, 200)
+        floor = asyncio.run(healthz(port, 300))
+        print(f"evening: {residents} residents + {viewers} viewers for {seconds:.0f} s "
+              f"(gunicorn {args.workers} workers x {args.threads} threads, 2 cores shared with the load tool)", flush=True)  # fmt: skip
+        stats, elapsed = asyncio.run(evening(port, world, seconds))
+        steps_out = []
+        for c in steps:
+            s, t = asyncio.run(saturate(port, world, c, step_seconds))
+            steps_out.append((c, s, t))
+            print(
+                f"  closed loop {c:>3} writers: {len(s.writes) / t:6.1f} edits/s, p99 {pct(s.writes, 99):6.0f} ms",
+                flush=True,
+            )
+    finally:
+        stop(server)
+
+    ok_steps = [
+        (c, s, t)
+        for c, s, t in steps_out
+        if pct(s.writes, 99) <= 1000 and s.server_errors == 0 and s.errors == 0
+    ]
+    best = max(ok_steps, key=lambda x: len(x[1].writes) / x[2]) if ok_steps else None
+    best_rate = len(best[1].writes) / best[2] if best else 0.0
+    rows = [
+        ["writes (POST edits)", len(stats.writes), f"{len(stats.writes) / elapsed:.1f}", f"{pct(stats.writes, 50):.0f}",
+         f"{pct(stats.writes, 95):.0f}", f"{pct(stats.writes, 99):.0f}", "p95 <= 300, p99 <= 1000"],
+        ["reads (GET map data)", len(stats.reads), f"{len(stats.reads) / elapsed:.1f}", f"{pct(stats.reads, 50):.0f}",
+         f"{pct(stats.reads, 95):.0f}", f"{pct(stats.reads, 99):.0f}", "p95 <= 200"],
+        ["ref: same read, raw SQL", len(sql_ref), "", f"{pct(sql_ref, 50):.1f}", f"{pct(sql_ref, 95):.1f}",
+         f"{pct(sql_ref, 99):.1f}", ""],
+        ["ref: GET /healthz (idle)", len(floor), "", f"{pct(floor, 50):.1f}", f"{pct(floor, 95):.1f}",
+         f"{pct(floor, 99):.1f}", ""],
+    ]  # fmt: skip
+    print()
+    print(table(["request", "count", "per s", "p50 ms", "p95 ms", "p99 ms", "target"], rows))
+    print()
+    print(
+        f"5xx: {stats.server_errors}   connection errors: {stats.errors}   statuses: {dict(sorted(stats.statuses.items()))}"
+    )
+    print(f"read p50 / raw SQL p50: {pct(stats.reads, 50) / pct(sql_ref, 50):.1f}x   "
+          f"write p50 / healthz p50: {pct(stats.writes, 50) / pct(floor, 50):.1f}x")  # fmt: skip
+    print(
+        f"max sustained edits/s (closed loop, p99 <= 1 s, no 5xx): {best_rate:.0f}"
+        + (f" at {best[0]} concurrent writers" if best else "")
+        + "   (aim: 200)"
+    )
+    verdict = (
+        pct(stats.writes, 95) <= 300 and pct(stats.writes, 99) <= 1000 and pct(stats.reads, 95) <= 200
+        and stats.server_errors == 0
+    )  # fmt: skip
+    print("targets met" if verdict else "targets NOT met")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "event_load.json").write_text(
+        json.dumps(
+            {
+                "residents": residents,
+                "viewers": viewers,
+                "seconds": seconds,
+                "workers": args.workers,
+                "threads": args.threads,
+                "writes_ms": {p: pct(stats.writes, p) for p in (50, 95, 99)},
+                "reads_ms": {p: pct(stats.reads, p) for p in (50, 95, 99)},
+                "sql_ref_ms": {p: pct(sql_ref, p) for p in (50, 95, 99)},
+                "healthz_ms": {p: pct(floor, p) for p in (50, 95, 99)},
+                "server_errors": stats.server_errors,
+                "statuses": stats.statuses,
+                "max_edits_per_s": best_rate,
+                "steps": [
+                    {"writers": c, "edits_per_s": len(s.writes) / t, "p99_ms": pct(s.writes, 99)}
+                    for c, s, t in steps_out
+                ],
+            },
+            indent=1,
+        )  # fmt: skip
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
