@@ -24,7 +24,7 @@ from mapping.selectors import BBox
 from parties.models import Town
 
 KINDS = ("node", "way", "relation")
-CHUNK = 50_000
+CHUNK = 25_000  # elements per chunk: ~2-5 MB of OPL, bounding memory
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def _feature(kind: str) -> str:
 
 
 def geojson_chunks_for_town(
-    town: Town, kind: str, *, scoped: bool = False, chunk: int = CHUNK // 5
+    town: Town, kind: str, *, scoped: bool = False, chunk: int = CHUNK // 2
 ) -> Iterator[tuple[int, bytes]]:
     """(count, bytes) chunks of GeoJSON features (tagged nodes, ways and relations with a geometry)."""
     base = "e.visible AND e.geom IS NOT NULL AND e.tags <> '{}'::jsonb"

@@ -98,7 +98,7 @@ def build_export(
     """Write ``town``'s data (narrowed by ``scope``) as ``fmt`` to ``path``.
 
     Preconditions: ``path``'s directory exists; the caller has checked the town is the requester's.
-    Memory stays at one chunk (50,000 elements) whatever the town's size, except for osmChange,
+    Memory stays at one chunk (25,000 elements) whatever the town's size, except for osmChange,
     which holds the changes in memory to split them into changesets (they are few by nature).
     """
     scope = scope or Scope()
@@ -109,7 +109,10 @@ def build_export(
         if fmt == "osc":
             return _build_osmchange(town, path, scope, progress)
         scoped = not scope.whole_town
-        total = sum(count_elements(town, k, scoped=scoped) for k in KINDS) or 1
+        # Counting is a scan of its own: only when someone watches the progress (worker jobs).
+        total = (
+            (sum(count_elements(town, k, scoped=scoped) for k in KINDS) or 1) if progress is not _noop else 0
+        )
         writer = FORMATS[fmt].writer(path, attribution_for(town))
         writer.start()
         done = 0
@@ -119,10 +122,11 @@ def build_export(
             for count, data in source(town, kind, scoped=scoped, **extra):
                 writer.write_chunk(kind, data)
                 done += count
-                progress(
-                    min(99, done * 100 // total),
-                    _("%(done)s of %(total)s elements") % {"done": done, "total": total},
-                )
+                if total:
+                    progress(
+                        min(99, done * 100 // total),
+                        _("%(done)s of %(total)s elements") % {"done": done, "total": total},
+                    )
         stats = writer.end()
     return ExportResult(paths=[path], counts=stats.counts)
 

@@ -5,7 +5,7 @@ in-memory buffer (``osmium.io.FileBuffer``) and handed to a ``SimpleWriter`` by 
 Both are C++ objects, so the per-element work never enters Python: reading, encoding and
 compression run at libosmium's speed, which is what ``osmium cat`` does too.
 
-Encoding runs in a thread of its own, fed through a two-chunk queue: while libosmium encodes
+Encoding runs in a thread of its own, fed through a one-chunk queue: while libosmium encodes
 chunk n, the caller is waiting on PostgreSQL for chunk n+1 (psycopg releases the GIL while it
 waits), so the database and the encoder work on two cores at once, and memory stays bounded.
 """
@@ -43,7 +43,7 @@ class OsmiumFileWriter(Writer):
             raise WriterError("OSM writers write to a file path")
         super().__init__(target, attribution)
         self._writer: osmium.SimpleWriter | None = None
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
