@@ -3,6 +3,7 @@ two residents edit the same bench and the second chooses in the conflict screen;
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -226,3 +227,34 @@ def test_draw_a_footpath_then_reshape_an_existing_one_keeping_its_nodes(
     assert reshaped.after["nodes"][0][1:] == [9.52, 47.141]  # the others stayed
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []
+
+
+def test_a_busy_server_is_retried_with_the_same_idempotency_key(live_server, phone_page, browser_log):
+    """503 then 429 (Retry-After: 1): the page waits, retries with the same key, and saves once."""
+    party = PartyFactory()
+    page = phone_page
+    join(page, live_server, party, "Robin")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    keys: list[str] = []
+
+    def flaky(route):
+        keys.append(json.loads(route.request.post_data)["idempotency_key"])
+        if len(keys) == 1:
+            route.fulfill(status=503, body="busy")
+        elif len(keys) == 2:
+            route.fulfill(status=429, headers={"Retry-After": "1"}, json={"detail": "slow down"})
+        else:
+            route.continue_()
+
+    page.route("**/edits/", flaky)
+    page.get_by_role("button", name="Point").click()
+    page.get_by_role("button", name="Place the point here").click()
+    page.get_by_label("What is it?").fill("waste")
+    page.get_by_role("button", name="Trash Can").click()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map-status")).to_have_text("Saved: your change is waiting for review.")
+    assert len(keys) == 3 and len(set(keys)) == 1
+    revision = Revision.objects.get()
+    assert revision.idempotency_key == keys[0] and revision.after["tags"] == {"amenity": "waste_basket"}
+    assert browser_log.external_requests == []
+    assert [e for e in real_errors(browser_log) if "503" not in e and "429" not in e] == []

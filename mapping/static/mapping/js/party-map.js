@@ -258,7 +258,8 @@
       let count = 0;
       data.groups.forEach((g) => {
         const items = g.presets.filter((p) => p.geometry.includes(geometryKind) &&
-          (!q || fold(p.name).includes(q) || p.terms.some((t) => fold(t).includes(q))));
+          (!q || fold(p.name).includes(q) || p.terms.some((t) => fold(t).includes(q)) ||
+           Object.entries(p.tags).some(([k, v]) => fold(`${k}=${v}`.replace(/_/g, " ")).includes(q))));
         if (!items.length) return;
         const li = node("li", { class: "preset-group" });
         li.append(node("h3", {}, g.name));
