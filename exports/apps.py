@@ -8,8 +8,11 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         from exports import handlers  # noqa: F401  (registers the export job handler)
+        from exports.services import on_published_change
         from exports.upstream import reconcile_upstream
         from mapping.osm_import import UPSTREAM_HANDLERS
+        from mapping.signals import published_change
 
         if reconcile_upstream not in UPSTREAM_HANDLERS:
             UPSTREAM_HANDLERS.append(reconcile_upstream)
+        published_change.connect(on_published_change, dispatch_uid="exports-data-version")

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from exports.models import UpstreamConflict
+from exports.services import forget_data_version
 from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
 from mapping.models import Revision
 from mapping.signals import published_change
@@ -169,6 +170,8 @@ def reconcile_upstream(town: Town, cur) -> None:
             touched[kind].append(osm_id)
     _rebuild(town, cur, touched)
     flag_maybe_in_osm(town, cur)
+    # Any re-import may change the data: the export cache key moves on once it commits.
+    transaction.on_commit(lambda: forget_data_version(town))
 
 
 def _merge_value(base: Any, local: Any, upstream: Any) -> tuple[Any, bool]:
