@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from exports.formats import FORMATS
@@ -290,8 +291,10 @@ def contributors_for(town: Town, scope: Scope) -> list[str]:
     revisions = Revision.objects.filter(town=town, status=Revision.Status.ACCEPTED)
     if scope.party_id is not None:
         revisions = revisions.filter(party_id=scope.party_id)
-    if scope.since is not None:
-        revisions = revisions.filter(reviewed_at__gte=scope.since)
+    if scope.since is not None:  # as materialise_scope: review time, else submission time
+        revisions = revisions.filter(
+            Q(reviewed_at__gte=scope.since) | Q(reviewed_at__isnull=True, created_at__gte=scope.since)
+        )
     names = {
         nickname or username
         for nickname, username in revisions.values_list("author__nickname", "author__username").distinct()
