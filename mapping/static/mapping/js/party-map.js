@@ -206,6 +206,8 @@
     sheet.hidden = false;
     document.body.classList.add("sheet-open");
     sheet.dataset.panel = panel;
+    // Screen readers start at the sheet; no input is focused, so no keyboard pops up on phones.
+    if (panel !== "picker") sheet.focus({ preventScroll: true });
   }
   // The shape being created, shown while the resident picks a preset and fills its fields.
   let draft = null;
