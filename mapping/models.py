@@ -40,7 +40,9 @@ class GeomStatus(models.TextChoices):
 
 
 class Element(models.Model):
-    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="+")
+    # No separate index on town: the unique (town, osm_id) index serves town lookups, and one
+    # index fewer per row matters for bulk imports.
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="+", db_index=False)
     osm_id = models.BigIntegerField(_("OSM id"), help_text=_("Negative for elements created here."))
     version = models.PositiveIntegerField(_("version"), default=1)
     base_version = models.PositiveIntegerField(
