@@ -4,7 +4,7 @@
                                          [--workers 3] [--threads 8]
 
 1. Set-up: its own database (cartoparty_bench_event) on the private cluster, the Liechtenstein demo
-   extract imported once (reused by later runs), a party over central Vaduz, residents signed in
+   extract imported once (reused by later runs; --db names another database), a party over central Vaduz, residents signed in
    (one session cookie each, created in the database as the join page would).
 2. gunicorn (config.wsgi, gthread workers) on a free 127.0.0.1 port.
 3. Open-loop evening: every resident saves a change every ~10 s on average (exponential gaps; one
@@ -50,9 +50,9 @@ AREA = (9.515, 47.135, 9.530, 47.145)  # central Vaduz (west, south, east, north
 
 
 # ---------------------------------------------------------------- set-up (Django against the bench DB)
-def setup_django() -> dict[str, str]:
-    env = ensure_bench_db(DB)
-    os.environ["DATABASE_URL"] = bench_db_url(DB)
+def setup_django(db: str) -> dict[str, str]:
+    env = ensure_bench_db(db)
+    os.environ["DATABASE_URL"] = bench_db_url(db)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -448,6 +448,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--steps", help="closed-loop writer counts, e.g. 8,16,32")
+    parser.add_argument("--db", default=DB, help="bench database (two runs at once need two databases)")
     args = parser.parse_args()
     residents = args.residents or (60 if args.quick else 300)
     viewers = args.viewers or (20 if args.quick else 100)
@@ -461,7 +462,7 @@ def main() -> int:
     )
     step_seconds = 6 if args.quick else 20
 
-    env = setup_django()
+    env = setup_django(args.db)
     world = build_world(residents, viewers)
     port = free_port()
     server = start_gunicorn(env, port, args.workers, args.threads)
