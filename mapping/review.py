@@ -139,11 +139,15 @@ def _check_reviewer(revision: Revision, reviewer: User, *, own_allowed: bool = F
         raise NotAllowed(_("Nobody reviews their own edits: ask another agent."))
 
 
-def _lock_pending(revision: Revision, reviewer: User) -> Revision:
+# A revision sent back for changes can still be decided (its author may never amend it).
+DECIDABLE = (Status.PENDING, Status.NEEDS_CHANGES)
+
+
+def _lock_pending(revision: Revision, reviewer: User, allowed: tuple[str, ...] = DECIDABLE) -> Revision:
     """Lock the revision row and check it still waits for a decision (precondition: in a transaction)."""
     _check_reviewer(revision, reviewer)
     locked = Revision.objects.select_for_update(of=("self",)).select_related("town").get(pk=revision.pk)
-    if locked.status != Status.PENDING:
+    if locked.status not in allowed:
         raise AlreadyReviewed(locked)
     return locked
 
@@ -223,7 +227,7 @@ def reject_revision(revision: Revision, reviewer: User, reason: str, reason_code
 def request_changes(revision: Revision, reviewer: User, reason: str, reason_code: str = "") -> ReviewDecision:
     """Send a pending revision back to its author with a reason; they may amend it (:func:`amend_revision`)."""
     _require_reason(reason, reason_code)
-    rev = _lock_pending(revision, reviewer)
+    rev = _lock_pending(revision, reviewer, allowed=(Status.PENDING,))
     return _decide(
         rev, reviewer, Status.NEEDS_CHANGES, Decision.NEEDS_CHANGES, reason=reason, reason_code=reason_code
     )

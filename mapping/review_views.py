@@ -113,10 +113,10 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
         "flags": flags,
         "decisions": rev.decisions.select_related("reviewer", "successor"),
         "reasons": review.REASONS,
-        "can_decide": rev.status == Revision.Status.PENDING and rev.author_id != request.user.pk,
+        "can_decide": rev.status in review.DECIDABLE and rev.author_id != request.user.pk,
         "own_edit": rev.author_id == request.user.pk,
         "can_revert": rev.status == Revision.Status.ACCEPTED,
-        "can_fix": rev.status == Revision.Status.PENDING and rev.action != Revision.Action.DELETE,
+        "can_fix": rev.status in review.DECIDABLE and rev.action != Revision.Action.DELETE,
         "fix_tags": "\n".join(f"{k}={v}" for k, v in sorted(after_tags.items())),
         "repaired": quality.repaired_geometry(rev.flags or []) is not None,
     }

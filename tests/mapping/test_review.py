@@ -362,3 +362,14 @@ def test_accept_and_bulk_accept_announce_the_published_change(
         assert len(seen) == 2
     finally:
         published_change.disconnect(dispatch_uid="test-review-listener")
+
+
+def test_a_revision_waiting_for_changes_can_still_be_decided(party, agent, resident):
+    rev = RevisionFactory(party=party, author=resident)
+    review.request_changes(rev, agent, "Which bench?")
+    with pytest.raises(review.AlreadyReviewed):
+        review.request_changes(rev, agent, "Again")
+    review.reject_revision(rev, agent, "No answer after the party")
+    assert Revision.objects.get(pk=rev.pk).status == Status.REJECTED
+    with pytest.raises(review.AlreadyReviewed):
+        review.amend_revision(rev, resident, point(amenity="bench"))
