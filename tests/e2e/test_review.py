@@ -51,7 +51,7 @@ def test_agent_reviews_a_party_and_the_resident_reads_the_reason(
     page.get_by_role("link", name=f"#{bench.pk}").click()
 
     # The revision page: before/after map drawn offline, the tag diff, the documented shortcuts.
-    page.wait_for_function("document.getElementById('review-map').dataset.state === 'loaded'")
+    page.locator("#review-map[data-state='loaded']").wait_for()  # CSP: no eval, so no wait_for_function
     assert page.get_by_role("row", name=re.compile("amenity.*bench.*added")).is_visible()
     assert page.get_by_role("heading", name="Keyboard shortcuts").is_visible()
     page.keyboard.press("a")  # accept, then on to the next one in the party's queue

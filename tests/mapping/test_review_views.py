@@ -303,3 +303,15 @@ def test_api_resident_amends_after_a_request_for_changes(client, party, agent, r
         f"/api/review/revisions/{bad.pk}/amend/", {"after": bad_after}, content_type="application/json"
     )
     assert resp.status_code == 400
+
+
+def test_query_budgets(client, party, agent, resident, django_assert_max_num_queries):
+    """The revision page and the API list stay within a fixed number of queries, however busy the queue."""
+    revs = [RevisionFactory(party=party, author=ResidentFactory(party=party)) for _ in range(20)]
+    client.force_login(agent)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("mapping:review-revision", args=[revs[5].pk])).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/review/revisions/").json()["count"] == 20
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("mapping:review-queue")).status_code == 200

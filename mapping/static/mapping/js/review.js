@@ -74,6 +74,24 @@
   } else {
     map.setView([47.14, 9.52], 13);
   }
-  mapEl.dataset.state = "loaded";
   mapEl.dataset.layers = String(group.getLayers().length);
+
+  // The published map around the change, in grey underneath: to spot duplicates and misplacements.
+  const context = L.geoJSON(null, {
+    style: { color: "#9e9e9e", weight: 1, fillOpacity: 0.15 },
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#9e9e9e", fillOpacity: 0.5 }),
+  }).addTo(map);
+  context.bringToBack();
+  const b = map.getBounds();
+  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+  fetch(`${mapEl.dataset.featuresUrl}?bbox=${bbox}&zoom=18`, { headers: { Accept: "application/geo+json" } })
+    .then((resp) => (resp.ok ? resp.json() : { features: [] }))
+    .then((geojson) => {
+      context.addData(geojson);
+      context.bringToBack();
+    })
+    .catch(() => {})
+    .finally(() => {
+      mapEl.dataset.state = "loaded";
+    });
 })();
