@@ -91,6 +91,7 @@ def open_data(request: HttpRequest, slug: str) -> HttpResponse:
             "parties": parties,
             "changes": page,
             "contributors": contributors_for_town(town),
+            "to_merge": open_conflicts_for_town(town).count() if is_agent_of(request.user, town) else None,
         },
     )
 

@@ -213,3 +213,9 @@ def test_merge_page_lets_an_agent_choose(client, diverged):
     assert response.status_code == 302
     conflict.refresh_from_db()
     assert conflict.status == UpstreamConflict.Status.TOOK_UPSTREAM
+
+
+def test_open_data_page_points_agents_to_the_merge_list(client, diverged):
+    client.force_login(AgentFactory(town=diverged["town"]))
+    html = client.get("/towns/centre/data/").content.decode()
+    assert "/towns/centre/data/merge/" in html and "need a choice" in html
