@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (CSP: no CDN)
     "parties",
     "mapping",
     "exports",
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy, COOP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After, not 500
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +145,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARTOPARTY_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 
 # --- Leaflet: our own tiles only, never an external server ---
@@ -171,6 +177,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Participatory open mapping: map data, parties, edits, review and open-data exports.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, CSP 'self' only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One enum name per choice set (check --deploy --fail-level WARNING stays clean).
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionActionEnum": "mapping.models.Revision.Action",
+        "RevisionStatusEnum": "mapping.models.Revision.Status",
+        "JobStatusEnum": "exports.models.Job.Status",
+    },
 }
 
 # --- Celery (Redis broker; the run command starts a private Redis under var/) ---

@@ -50,6 +50,9 @@ def browser():
 
 
 def _new_page(browser, log: BrowserLog, **context_args):
+    # Playwright's wait_for_function evaluates its predicate with eval, which the app's CSP forbids
+    # (script-src 'self'): the tests bypass the CSP; tests/e2e/test_csp.py loads the pages with it enforced.
+    context_args.setdefault("bypass_csp", True)
     context = browser.new_context(**context_args)
     context.set_default_timeout(TIMEOUT_MS)
 

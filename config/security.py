@@ -1,0 +1,87 @@
+"""Cross-cutting protections: security headers with a strict CSP, and 503 instead of 500 when the
+database is unreachable.
+
+Django's SecurityMiddleware already sets HSTS, nosniff and the Referrer-Policy from settings; this
+module adds what it does not: Content-Security-Policy, Permissions-Policy and
+Cross-Origin-Opener-Policy (Django sets COOP too, from SECURE_CROSS_ORIGIN_OPENER_POLICY).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+log = logging.getLogger(__name__)
+
+# No inline script and no external origin. Leaflet positions map panes and markers with inline
+# style *attributes* (element.style), which CSP treats under style-src-attr; <style> elements and
+# stylesheets stay 'self' only (style-src-elem). data:/blob: images: Leaflet's icons and canvas exports.
+DEFAULT_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-elem 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'self'",
+    ]
+)
+DEFAULT_PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=(), usb=()"
+
+
+class SecurityHeadersMiddleware:
+    """Adds CSP, Permissions-Policy and COOP to every response (unless a view set its own)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        csp = getattr(settings, "CARTOPARTY_CSP", DEFAULT_CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault(
+            "Permissions-Policy",
+            getattr(settings, "CARTOPARTY_PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY),
+        )
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The database went away (restart, failover, too many connections): 503 + Retry-After, not 500.
+
+    The pages and the API client retry on 503 with the same idempotency key, so a resident's save
+    survives a PostgreSQL restart. Only connection-level errors are mapped; a programming error
+    (ProgrammingError, IntegrityError) is still a bug and still a 500.
+    """
+
+    retry_after = 5
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+        response = JsonResponse(
+            {"detail": _("The service is busy or restarting; please try again in a few seconds.")},
+            status=503,
+        )
+        response["Retry-After"] = str(self.retry_after)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,85 @@
+"""A small world with every role of the permission matrix: town A (the centre of Vaduz) with two
+parties, town B, and one user per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from exports.models import Job, UpstreamConflict
+from exports.selectors import Scope
+from exports.services import download_name
+from mapping.models import Node, Revision
+from parties.models import Party, Town, User
+from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory, TownFactory
+
+
+@dataclass
+class World:
+    town: Town
+    party: Party
+    other_town: Town
+    users: dict[str, User | None]
+    node: Node
+    revision: Revision
+    job: Job
+    conflict: UpstreamConflict
+
+    def url_kwargs(self, name: str) -> dict[str, object]:
+        """Values for every URL keyword the URL conf uses, all pointing into town A."""
+        scope = Scope(party_id=self.party.pk) if name == "exports:party-download" else Scope()
+        return {
+            "filename": download_name(self.town, "osm", scope),
+            "slug": self.town.slug,
+            "party_id": self.party.pk,
+            "pk": self.revision.pk,
+            "conflict_id": self.conflict.pk,
+            "job_id": self.job.pk,
+            "join_code": self.party.join_code,
+            "kind": "svg",
+            "element_type": "node",
+            "element_id": self.node.osm_id,
+            "date": "2030-01-01",
+            "action": "reject",
+        }
+
+    def client(self, role: str) -> Client:
+        client = Client()
+        user = self.users[role]
+        if user is not None:
+            client.force_login(user)
+        return client
+
+
+@pytest.fixture
+def world(centre_town) -> World:
+    party = PartyFactory(town=centre_town)
+    other_party = PartyFactory(town=centre_town)
+    other_town = TownFactory()
+    resident = ResidentFactory(party=party)
+    node = Node.objects.filter(town=centre_town, visible=True).exclude(tags={}).order_by("osm_id").first()
+    revision = RevisionFactory(party=party, author=resident)
+    users = {
+        "anon": None,
+        "res": resident,
+        "ores": ResidentFactory(party=other_party),
+        "agent": AgentFactory(town=centre_town),
+        "oagent": AgentFactory(town=other_town),
+        "staff": User.objects.create_user(
+            "staff", password="staff-password-123", role=User.Role.STAFF, is_staff=True, is_superuser=True
+        ),
+    }
+    job = Job.objects.create(town=centre_town, kind=Job.Kind.EXPORT, status=Job.Status.QUEUED)
+    state = {"tags": {"amenity": "bench"}, "shape": [9.52, 47.14]}
+    conflict = UpstreamConflict.objects.create(
+        town=centre_town,
+        element_type="node",
+        element_id=node.osm_id,
+        kind=UpstreamConflict.Kind.EDITED,
+        base=state,
+        local=state,
+        upstream=state,
+    )
+    return World(centre_town, party, other_town, users, node, revision, job, conflict)
