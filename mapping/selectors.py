@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.geos import Polygon
 from django.db import connection
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from mapping.models import Revision
 from parties.models import Party, Town
 
 MAX_BBOX_DEGREES = 2.0
@@ -142,51 +138,44 @@ def features_geojson_for_town(town: Town, bbox: BBox, zoom: int = 18, cap: int |
     return body
 
 
-def pending_features_for_author(author: Any, party: Party, bbox: BBox) -> dict[str, Any]:
-    """The author's own revisions of ``party`` still waiting for review in ``bbox``, as GeoJSON.
+PENDING_SQL = """
+WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g),
+revs AS (
+  SELECT r.id, r.element_type, r.element_id, r.action, r.status,
+         coalesce(r.after, r.before) AS state, coalesce(r.geom_after, r.geom_before) AS geom
+  FROM mapping_revision r, env
+  WHERE r.party_id = %(party)s AND r.author_id = %(author)s AND r.status IN ('pending', 'needs_changes')
+    AND (r.geom_after && env.g OR r.geom_before && env.g)
+  ORDER BY r.created_at DESC, r.id DESC
+  LIMIT 1000
+)
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+  'type', 'Feature',
+  'id', 'revision/' || id,
+  'geometry', ST_AsGeoJSON(geom, 7)::json,
+  'properties', json_build_object('revision_id', id, 'osm_type', element_type, 'osm_id', element_id,
+                                  'action', action, 'status', status,
+                                  'tags', coalesce(state->'tags', '{}'::jsonb))
+)), '[]'::json))::text
+FROM revs
+"""
+
+
+def pending_features_geojson_for_author(author: Any, party: Party, bbox: BBox) -> str:
+    """The author's own revisions of ``party`` still waiting for review in ``bbox``, as a GeoJSON string.
 
     Shown on the resident's map over the published data, styled apart; a deletion shows the shape
-    that would go. Newest first, so the page can keep only the latest change of each element.
+    that would go. Newest first, so the page can keep only the latest change of each element. Built
+    in PostGIS, like the published features (one query, no geometry objects in Python).
     """
-    envelope = Polygon.from_bbox((bbox.west, bbox.south, bbox.east, bbox.north))
-    envelope.srid = 4326
-    revisions = (
-        Revision.objects.filter(
-            party=party,
-            author=author,
-            status__in=[Revision.Status.PENDING, Revision.Status.NEEDS_CHANGES],
-        )
-        .filter(Q(geom_after__bboverlaps=envelope) | Q(geom_before__bboverlaps=envelope))
-        .only(
-            "id",
-            "element_type",
-            "element_id",
-            "action",
-            "status",
-            "after",
-            "before",
-            "geom_after",
-            "geom_before",
-        )
-        .order_by("-created_at", "-pk")[:1000]
-    )
-    features = []
-    for rev in revisions:
-        geom = rev.geom_after or rev.geom_before
-        state = rev.after or rev.before or {}
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"revision/{rev.pk}",
-                "geometry": json.loads(geom.geojson),
-                "properties": {
-                    "revision_id": rev.pk,
-                    "osm_type": rev.element_type,
-                    "osm_id": rev.element_id,
-                    "action": rev.action,
-                    "status": rev.status,
-                    "tags": state.get("tags", {}),
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    params = {
+        "party": party.pk,
+        "author": author.pk,
+        "w": bbox.west,
+        "s": bbox.south,
+        "e": bbox.east,
+        "n": bbox.north,
+    }
+    with connection.cursor() as cur:
+        cur.execute(PENDING_SQL, params)
+        return cur.fetchone()[0]

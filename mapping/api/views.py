@@ -6,8 +6,6 @@ another town's party, or another party for a resident, is a 404; anonymous reque
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -33,7 +31,7 @@ from mapping.selectors import (
     BBox,
     features_geojson_for_town,
     parse_zoom,
-    pending_features_for_author,
+    pending_features_geojson_for_author,
 )
 from mapping.validation import issues_by_field
 from parties.models import Party
@@ -86,8 +84,8 @@ class PartyFeatures(APIView):
             published = features_geojson_for_town(party.town, bbox, zoom)
         except BadRequest as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        pending = pending_features_for_author(request.user, party, bbox)
-        body = f'{{"published":{published},"pending":{json.dumps(pending, separators=(",", ":"))}}}'
+        pending = pending_features_geojson_for_author(request.user, party, bbox)
+        body = f'{{"published":{published},"pending":{pending}}}'
         return HttpResponse(body, content_type="application/json")
 
 
