@@ -1,0 +1,1 @@
+"""Printed maps and base tiles: one Mapnik style, page layout, street index, editions."""

@@ -1,0 +1,89 @@
+"""Where the style's layers read their data from, and building a ready mapnik.Map.
+
+Two feeds, one set of SQL queries (:func:`exports.printing.style.layer_queries`):
+
+- ``postgis``: Mapnik's own PostGIS plugin, connected to Django's database (the socket directory
+  as host, port, name, user). Used for base tiles: Mapnik fetches exactly the tile's bbox with its
+  own pooled connections, so a tile never waits on Django's connection.
+- ``snapshot``: the queries run through Django's connection for a fixed extent and are handed to
+  Mapnik as inline GeoJSON. Used for prints: every layer, the index and the legend read the same
+  transaction, so an edition has one exact "data as of" (and tests see their own transaction).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from exports.printing import style
+
+MERCATOR_EXTENT = style.WORLD_EXTENT
+
+
+def new_map(width: int, height: int):
+    """An empty mapnik.Map with the style loaded (layers have no datasource yet)."""
+    import mapnik
+
+    style.register_fonts()
+    m = mapnik.Map(width, height)
+    mapnik.load_map_from_string(m, style.style_xml())
+    return m
+
+
+def postgis_params() -> dict[str, str]:
+    """Connection parameters of Django's default database for Mapnik's PostGIS plugin."""
+    db = connection.settings_dict
+    params = {"dbname": db["NAME"], "user": db.get("USER") or "", "port": str(db.get("PORT") or "5432")}
+    if db.get("HOST"):
+        params["host"] = db["HOST"]
+    if db.get("PASSWORD"):
+        params["password"] = db["PASSWORD"]
+    return params
+
+
+def attach_postgis(m, *, town_id: int | None, lang: str) -> None:
+    """Point every layer of ``m`` at PostGIS (tiles: all towns when ``town_id`` is None)."""
+    import mapnik
+
+    queries = style.layer_queries(town_id, lang)
+    base = postgis_params()
+    for layer in m.layers:
+        layer.datasource = mapnik.PostGIS(
+            table=f"({queries[layer.name]}) AS t",
+            geometry_field="geom",
+            srid=3857,
+            extent=MERCATOR_EXTENT,
+            estimate_extent="false",
+            persist_connection="true",
+            max_size=8,
+            **base,
+        )
+
+
+def attach_snapshot(m, extent: tuple[float, float, float, float], *, town_id: int | None, lang: str) -> dict:
+    """Read every layer for ``extent`` (EPSG:3857) through Django's connection; returns feature counts.
+
+    Precondition: the caller controls the transaction (a print reads inside one so that the map,
+    its index and its legend see the same data).
+    """
+    import mapnik
+
+    x0, y0, x1, y1 = (float(v) for v in extent)
+    envelope = f"ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 3857)"
+    counts = {}
+    queries = style.layer_queries(town_id, lang)
+    with connection.cursor() as cur:
+        for layer in m.layers:
+            sql = queries[layer.name].replace("!bbox!", envelope)
+            cur.execute(
+                "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
+                "COALESCE(json_agg(json_build_object('type', 'Feature', "
+                "'geometry', ST_AsGeoJSON(t.geom, 2)::json, 'properties', to_jsonb(t) - 'geom')), "
+                f"'[]'::json))::text FROM ({sql}) t"
+            )
+            count, body = cur.fetchone()
+            counts[layer.name] = count
+            if count:
+                layer.datasource = mapnik.Datasource(type="geojson", inline=body)
+            else:
+                layer.active = False
+    return counts
