@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("mapping.api.urls", namespace="mapping-api")),
     path("api/", include("parties.api.urls", namespace="parties-api")),
     path("", include("exports.urls", namespace="exports")),
+    path("", include("exports.print_urls", namespace="printing")),  # base tiles and printed maps
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
 ]

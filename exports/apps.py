@@ -16,3 +16,6 @@ class ExportsConfig(AppConfig):
         if reconcile_upstream not in UPSTREAM_HANDLERS:
             UPSTREAM_HANDLERS.append(reconcile_upstream)
         published_change.connect(on_published_change, dispatch_uid="exports-data-version")
+        from exports.tiles import on_published_change as invalidate_tiles
+
+        published_change.connect(invalidate_tiles, dispatch_uid="exports-tile-cache")

@@ -1,0 +1,198 @@
+"""Base tiles: ``/tiles/{z}/{x}/{y}.png`` (256 px) and ``@2x`` (512 px), drawn with the print style.
+
+Tiles are global (every town's published data): the map pages of all towns share one URL template
+and one cache, and towns never overlap in practice. A tile is rendered once by Mapnik from PostGIS
+and kept on disk under ``settings.CARTOPARTY_TILE_DIR/{z}/{x}/{y}[@2x].png``; an accepted edit
+deletes exactly the cached tiles whose area (plus the style's label margin) meets the edit's bbox
+(:func:`invalidate_bbox`, called on ``mapping.signals.published_change``).
+
+Thread safety: Mapnik maps are not shareable between threads, so each thread (gunicorn gthread
+worker or Django dev server thread) keeps its own ``mapnik.Map`` per tile size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from exports.printing import sources
+
+MAX_ZOOM = 19
+TILE_SIZE = 256
+HALF_WORLD = 20037508.342789244
+# Labels, icons and wide roads drawn near an edit can spill this many pixels into neighbour tiles.
+LABEL_MARGIN_PX = 64
+_local = threading.local()
+
+
+class BadTile(ValueError):
+    """Coordinates that are not numbers (400)."""
+
+
+class NoSuchTile(LookupError):
+    """Coordinates outside the tile pyramid (404)."""
+
+
+def parse_tile(z: str, x: str, y: str) -> tuple[int, int, int]:
+    """Validate tile coordinates: non-numbers raise BadTile, out-of-range ones NoSuchTile."""
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except (TypeError, ValueError):
+        raise BadTile("Tile coordinates must be integers.") from None
+    if not 0 <= zi <= MAX_ZOOM:
+        raise NoSuchTile(f"Zoom must be between 0 and {MAX_ZOOM}.")
+    n = 1 << zi
+    if not (0 <= xi < n and 0 <= yi < n):
+        raise NoSuchTile("Tile outside the map.")
+    return zi, xi, yi
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of a tile in EPSG:3857."""
+    size = 2 * HALF_WORLD / (1 << z)
+    return (
+        -HALF_WORLD + x * size,
+        HALF_WORLD - (y + 1) * size,
+        -HALF_WORLD + (x + 1) * size,
+        HALF_WORLD - y * size,
+    )
+
+
+def lonlat_to_mercator(lon: float, lat: float) -> tuple[float, float]:
+    lat = max(-85.0511287798, min(85.0511287798, lat))
+    return (
+        math.radians(lon) * 6378137.0,
+        math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * 6378137.0,
+    )
+
+
+def tiles_for_bbox(bbox: tuple[float, float, float, float], z: int, margin_px: int = 0):
+    """Tile (x, y) ranges at ``z`` whose area, grown by ``margin_px``, meets the lon/lat bbox."""
+    west, south, east, north = bbox
+    x0, y0 = lonlat_to_mercator(west, south)
+    x1, y1 = lonlat_to_mercator(east, north)
+    size = 2 * HALF_WORLD / (1 << z)
+    margin = margin_px * size / TILE_SIZE
+    n = 1 << z
+
+    def col(v: float) -> int:
+        return min(n - 1, max(0, math.floor((v + HALF_WORLD) / size)))
+
+    def row(v: float) -> int:
+        return min(n - 1, max(0, math.floor((HALF_WORLD - v) / size)))
+
+    return range(col(x0 - margin), col(x1 + margin) + 1), range(row(y1 + margin), row(y0 - margin) + 1)
+
+
+def tile_path(z: int, x: int, y: int, retina: bool) -> Path:
+    return Path(settings.CARTOPARTY_TILE_DIR) / str(z) / str(x) / f"{y}{'@2x' if retina else ''}.png"
+
+
+def _generation_file() -> Path:
+    return Path(settings.CARTOPARTY_TILE_DIR) / ".generation"
+
+
+def _generation() -> int:
+    try:
+        return _generation_file().stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _thread_map(retina: bool):
+    """This thread's mapnik.Map for the current database (tests switch to the test database)."""
+    key = (connection.settings_dict["NAME"], retina)
+    maps = getattr(_local, "maps", None)
+    if maps is None:
+        maps = _local.maps = {}
+    if key not in maps:
+        size = TILE_SIZE * (2 if retina else 1)
+        m = sources.new_map(size, size)
+        sources.attach_postgis(m, town_id=None, lang="")
+        maps[key] = m
+    return maps[key]
+
+
+def render_tile(z: int, x: int, y: int, retina: bool = False) -> bytes:
+    """Draw one tile as PNG bytes (no cache)."""
+    import mapnik
+
+    m = _thread_map(retina)
+    m.zoom_to_box(mapnik.Box2d(*tile_bounds(z, x, y)))
+    image = mapnik.Image(m.width, m.height)
+    mapnik.render(m, image, 2.0 if retina else 1.0)
+    return image.to_string("png256:z=6")
+
+
+def get_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, str]:
+    """The tile's PNG and its ETag, rendered and cached first if needed.
+
+    A tile rendered while an edit was being invalidated is served but not cached (the generation
+    marker moved), so the cache never keeps a tile drawn before an invalidation.
+    """
+    path = tile_path(z, x, y, retina)
+    try:
+        return path.read_bytes(), _etag(path)
+    except FileNotFoundError:
+        pass
+    generation = _generation()
+    body = render_tile(z, x, y, retina)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tile-", suffix=".png")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(body)
+    if _generation() != generation:
+        os.unlink(tmp)
+        return body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
+    os.replace(tmp, path)
+    return body, _etag(path)
+
+
+def tile_etag(z: int, x: int, y: int, retina: bool = False) -> str | None:
+    """The ETag of a cached tile (None when not cached): lets a 304 skip reading the file."""
+    try:
+        return _etag(tile_path(z, x, y, retina))
+    except FileNotFoundError:
+        return None
+
+
+def _etag(path: Path) -> str:
+    st = path.stat()
+    return f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+
+
+def invalidate_bbox(bbox: tuple[float, float, float, float]) -> int:
+    """Delete the cached tiles (both sizes, every zoom) that show anything inside ``bbox``; returns how many."""
+    marker = _generation_file()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    deleted = 0
+    for z in range(MAX_ZOOM + 1):
+        xs, ys = tiles_for_bbox(bbox, z, LABEL_MARGIN_PX)
+        column_dir = Path(settings.CARTOPARTY_TILE_DIR) / str(z)
+        if not column_dir.exists():
+            continue
+        for x in xs:
+            if not (column_dir / str(x)).exists():
+                continue
+            for y in ys:
+                for retina in (False, True):
+                    try:
+                        tile_path(z, x, y, retina).unlink()
+                        deleted += 1
+                    except FileNotFoundError:
+                        pass
+    return deleted
+
+
+def on_published_change(sender, town=None, bbox=None, **kwargs) -> None:
+    """Receiver of mapping.signals.published_change (connected in ExportsConfig.ready)."""
+    if bbox:
+        invalidate_bbox(tuple(bbox))

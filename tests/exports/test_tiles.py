@@ -1,0 +1,129 @@
+"""Base tiles: rendered from PostGIS with the print style, cached, invalidated by accepted edits."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from PIL import Image
+
+from exports import tiles
+from mapping.store import apply_change, next_local_id
+from tests.factories import TownFactory
+
+VADUZ = (9.5215, 47.1395)  # lon, lat: Städtle
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+@pytest.fixture(autouse=True)
+def tile_dir(settings, tmp_path):
+    settings.CARTOPARTY_TILE_DIR = tmp_path / "tiles"
+    return settings.CARTOPARTY_TILE_DIR
+
+
+def picture(body: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(body))
+    image.load()
+    return image.convert("RGB")
+
+
+def test_tile_over_vaduz_is_a_real_map(client, vaduz, tile_dir):
+    """A z16 tile over Vaduz is a PNG with many colours (roads, buildings, labels), cached on disk."""
+    x, y = tile_xy(*VADUZ, 16)
+    response = client.get(f"/tiles/16/{x}/{y}.png")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "max-age" in response["Cache-Control"]
+    image = picture(response.content)
+    assert image.size == (256, 256)
+    assert len(image.getcolors(maxcolors=65536) or []) > 20
+    assert (tile_dir / "16" / str(x) / f"{y}.png").exists()
+
+
+def test_retina_tile_is_512_pixels(client, vaduz):
+    x, y = tile_xy(*VADUZ, 15)
+    response = client.get(f"/tiles/15/{x}/{y}@2x.png")
+    assert response.status_code == 200
+    assert picture(response.content).size == (512, 512)
+
+
+def test_cached_tile_answers_304_to_its_etag(client, vaduz):
+    x, y = tile_xy(*VADUZ, 14)
+    first = client.get(f"/tiles/14/{x}/{y}.png")
+    second = client.get(f"/tiles/14/{x}/{y}.png", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert second.status_code == 304
+    assert second["ETag"] == first["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/tiles/a/1/1.png", 400),
+        ("/tiles/3/x/1.png", 400),
+        ("/tiles/3/1/1.5.png", 400),
+        ("/tiles/20/0/0.png", 404),
+        ("/tiles/-1/0/0.png", 404),
+        ("/tiles/2/4/0.png", 404),
+        ("/tiles/2/0/4.png", 404),
+        ("/tiles/2/-1/0.png", 404),
+    ],
+)
+def test_bad_tile_coordinates_are_refused(client, db, url, status):
+    assert client.get(url).status_code == status
+
+
+def _mercator_box(z: int, x: int, y: int, margin_px: int) -> tuple[float, float, float, float]:
+    size = 2 * tiles.HALF_WORLD / 2**z
+    m = margin_px * size / 256
+    x0 = -tiles.HALF_WORLD + x * size
+    y1 = tiles.HALF_WORLD - y * size
+    return x0 - m, y1 - size - m, x0 + size + m, y1 + m
+
+
+def test_accepted_edit_invalidates_exactly_the_tiles_it_touches(
+    db, tile_dir, django_capture_on_commit_callbacks
+):
+    """Seeded tiles around a new point: those showing it (with the label margin) go, the rest stay."""
+    town = TownFactory()
+    lon, lat = 9.52101, 47.14003
+    seeded = []
+    for z in range(12, 20):
+        cx, cy = tile_xy(lon, lat, z)
+        for dx in range(-2, 3):
+            for dy in range(-2, 3):
+                for retina in (False, True):
+                    path = tiles.tile_path(z, cx + dx, cy + dy, retina)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(b"png")
+                    seeded.append((z, cx + dx, cy + dy, path))
+    far = tiles.tile_path(16, 0, 0, False)
+    far.parent.mkdir(parents=True, exist_ok=True)
+    far.write_bytes(b"png")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_change(
+            town=town,
+            element_type="node",
+            element_id=next_local_id(),
+            action="create",
+            after={"tags": {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [lon, lat]}},
+            base_version=None,
+        )
+
+    px, py = tiles.lonlat_to_mercator(lon, lat)
+    for z, x, y, path in seeded:
+        x0, y0, x1, y1 = _mercator_box(z, x, y, tiles.LABEL_MARGIN_PX)
+        shows_edit = x0 <= px <= x1 and y0 <= py <= y1
+        assert path.exists() != shows_edit, (z, x, y)
+    assert far.exists()
+    # The tile holding the point is gone at every zoom, and tiles two columns away survive at z19.
+    assert not tiles.tile_path(19, *tile_xy(lon, lat, 19), False).exists()
+    cx, cy = tile_xy(lon, lat, 19)
+    assert tiles.tile_path(19, cx + 2, cy, False).exists()
