@@ -84,6 +84,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "parties.User"
+# The lockout gate first: it stops password checks while a username or address is locked.
+AUTHENTICATION_BACKENDS = ["config.login_guard.LockoutGate", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -148,6 +150,20 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Sign-in guessing: failures per username / per address before a lockout of this many seconds.
+CARTOPARTY_LOGIN_MAX_FAILURES = env.int("CARTOPARTY_LOGIN_MAX_FAILURES", default=5)
+CARTOPARTY_LOGIN_MAX_FAILURES_PER_IP = env.int("CARTOPARTY_LOGIN_MAX_FAILURES_PER_IP", default=20)
+CARTOPARTY_LOGIN_LOCKOUT_SECONDS = env.int("CARTOPARTY_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# The cache holds the sign-in counters: it must be shared by every gunicorn worker in production
+# (Redis); local memory is enough for one development process and the tests.
+CARTOPARTY_CACHE_URL = env.str("CARTOPARTY_CACHE_URL", default="")
+if not CARTOPARTY_CACHE_URL and not DEBUG and env.bool("CARTOPARTY_PRODUCTION", default=False):
+    raise ImproperlyConfigured("CARTOPARTY_CACHE_URL (e.g. redis://redis:6379/2) must be set in production.")
+CACHES = {
+    "default": env.cache_url_config(CARTOPARTY_CACHE_URL)
+    if CARTOPARTY_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cartoparty"}
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARTOPARTY_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 
 # --- Leaflet: our own tiles only, never an external server ---

@@ -4,9 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.login_guard import GuardedAdminAuthenticationForm, GuardedLoginView
+
+admin.site.login_form = GuardedAdminAuthenticationForm  # the same lockout message on the admin's sign-in
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Sign-in with the lockout (429 + Retry-After after repeated failures); before the stock auth URLs.
+    path("accounts/login/", GuardedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Split view: the Swagger UI initialiser is a separate script (strict CSP, no inline script).
