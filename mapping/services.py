@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,17 +100,25 @@ def _check_open(party: Party) -> None:
         raise _reject("party", "ended", _("This party is over: changes are closed."))
 
 
-def _check_rate(author: User, party: Party) -> None:
-    """At most party.rate_limit_per_minute revisions in any 60 s by one resident (one aggregate query)."""
-    limit = party.rate_limit_per_minute
-    if not limit:
-        return
-    window = Revision.objects.filter(author=author, created_at__gte=timezone.now() - RATE_WINDOW).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
+def _recent_activity(author: User, idempotency_key: str | None) -> dict[str, Any]:
+    """One query: the author's revisions of the last minute (count, oldest) and the id of the revision
+    already saved under ``idempotency_key``, if any."""
+    since = timezone.now() - RATE_WINDOW
+    recent = Q(created_at__gte=since)
+    replay = Q(idempotency_key=idempotency_key) if idempotency_key else Q(pk__in=[])
+    return Revision.objects.filter(recent | replay, author=author).aggregate(
+        count=Count("pk", filter=recent),
+        oldest=Min("created_at", filter=recent),
+        replay=Max("pk", filter=replay),
     )
-    if window["count"] >= limit:
+
+
+def _check_rate(party: Party, activity: dict[str, Any]) -> None:
+    """At most party.rate_limit_per_minute revisions in any 60 s by one resident."""
+    limit = party.rate_limit_per_minute
+    if limit and activity["count"] >= limit:
         # Once the oldest revision of the window leaves it, there is room for one more.
-        wait = (window["oldest"] + RATE_WINDOW - timezone.now()).total_seconds()
+        wait = (activity["oldest"] + RATE_WINDOW - timezone.now()).total_seconds()
         raise RateLimited(max(1, math.ceil(wait)))
 
 
@@ -264,17 +272,17 @@ def submit_edit(
     ``replayed = True`` (the API answers 200 instead of 201).
     """
     check_can_edit(author, party)
-    if idempotency_key:
-        existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            existing.replayed = True
-            return existing
+    activity = _recent_activity(author, idempotency_key)
+    if activity["replay"] is not None:
+        existing = Revision.objects.get(pk=activity["replay"])
+        existing.replayed = True
+        return existing
     _check_open(party)
     if element_type not in ElementType.values:
         raise _reject("element_type", "unknown", _("Unknown element type."))
     if action not in Revision.Action.values:
         raise _reject("action", "unknown", _("Unknown action: create, modify or delete."))
-    _check_rate(author, party)
+    _check_rate(party, activity)
 
     new_after = None if action == Revision.Action.DELETE else _normalise_after(element_type, after)
     current = None
