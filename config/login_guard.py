@@ -95,8 +95,8 @@ class LockoutGate:
             raise PermissionDenied  # authenticate() stops here and sends user_login_failed
         return None
 
-    def get_user(self, user_id: Any) -> None:
-        return None
+    # No get_user(): sessions are never bound to the gate (Client.force_login and auth.login pick
+    # the first backend that has one, ModelBackend).
 
 
 def lockout_message(seconds: int) -> str:

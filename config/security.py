@@ -1,5 +1,5 @@
-"""Cross-cutting protections: security headers with a strict CSP, and 503 instead of 500 when the
-database is unreachable.
+"""Cross-cutting protections: security headers with a strict CSP, 413 for oversized bodies, and 503
+instead of 500 when the database is unreachable.
 
 Django's SecurityMiddleware already sets HSTS, nosniff and the Referrer-Policy from settings; this
 module adds what it does not: Content-Security-Policy, Permissions-Policy and
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -56,6 +57,40 @@ class SecurityHeadersMiddleware:
         )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class BodySizeLimitMiddleware:
+    """Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (CARTOPARTY_MAX_BODY_BYTES) answer 413 before anything
+    reads them. Django alone would answer 400 (RequestDataTooBig) and only where a view reads
+    request.body; DRF's JSON parser reads the stream and would not check the limit at all."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": _("Invalid Content-Length header.")}, status=400)
+        if limit is not None and length > limit:
+            return too_large(limit)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return None
+
+
+def too_large(limit: int) -> JsonResponse:
+    return JsonResponse(
+        {
+            "detail": _("The request is too large (at most %(size)s bytes).") % {"size": limit},
+            "max_bytes": limit,
+        },
+        status=413,
+    )
 
 
 class DatabaseUnavailableMiddleware:
