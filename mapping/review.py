@@ -494,6 +494,15 @@ def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bo
     return element_type == ElementType.RELATION and after.get("members") == before.get("members")
 
 
+def _point(after: dict | None) -> tuple[float, float] | None:
+    """A node payload's (lon, lat), or None when malformed (it then goes the one-by-one way)."""
+    try:
+        lon, lat = after["geometry"]["coordinates"][:2]
+        return float(lon), float(lat)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 NODE_CREATE_SQL = """
 INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
 SELECT %(town)s, v.id, 1, NULL, v.tags::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
@@ -545,9 +554,10 @@ def _bulk_apply(town: Town, rows: list[tuple], result: BulkResult) -> list[tuple
             slow.append(row)
             continue
         seen.add(key)
-        if etype == ElementType.NODE and action == Revision.Action.CREATE:
+        point = _point(after) if etype == ElementType.NODE else None
+        if point and action == Revision.Action.CREATE:
             node_create.append(row)
-        elif etype == ElementType.NODE and action == Revision.Action.MODIFY:
+        elif point and action == Revision.Action.MODIFY:
             node_modify.append(row)
         elif action == Revision.Action.MODIFY and _tags_only(etype, before, after):
             tag_modify[etype].append(row)
@@ -568,8 +578,9 @@ def _bulk_apply(town: Town, rows: list[tuple], result: BulkResult) -> list[tuple
                 }
 
     def coords(after: dict) -> tuple[float, float]:
-        lon, lat = after["geometry"]["coordinates"][:2]
-        return float(lon), float(lat)
+        point = _point(after)
+        assert point is not None  # classified above
+        return point
 
     if node_create:
         returned = _run(
@@ -631,6 +642,8 @@ def _bulk_apply(town: Town, rows: list[tuple], result: BulkResult) -> list[tuple
             )
         except (Conflict, StoreError) as exc:
             result.conflicts[pk] = str(exc)
+        except (KeyError, TypeError, ValueError):  # a malformed payload fails alone, not the batch
+            result.conflicts[pk] = _("This change cannot be applied: review it alone.")
         else:
             decided.append((pk, element.version))
     return decided

@@ -373,3 +373,12 @@ def test_a_revision_waiting_for_changes_can_still_be_decided(party, agent, resid
     assert Revision.objects.get(pk=rev.pk).status == Status.REJECTED
     with pytest.raises(review.AlreadyReviewed):
         review.amend_revision(rev, resident, point(amenity="bench"))
+
+
+def test_bulk_accept_reports_a_malformed_payload_alone(party, agent, resident):
+    good = RevisionFactory(party=party, author=resident)
+    broken = RevisionFactory(
+        party=party, author=resident, after={"tags": {"amenity": "bench"}}, geom_after=None
+    )
+    result = review.bulk_accept(party.town, agent, party=party)
+    assert result.decided == [good.pk] and list(result.conflicts) == [broken.pk]
