@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from mapping.osm_import import import_osm
@@ -25,6 +26,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "transactional: test commits for real (runs last)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached values (sign-in lockout counters...) never leak from one test into the next."""
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

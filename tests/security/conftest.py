@@ -43,6 +43,9 @@ class World:
             "element_id": self.node.osm_id,
             "date": "2030-01-01",
             "action": "reject",
+            "z": 16,  # a base tile over the centre of Vaduz
+            "x": 34501,
+            "y": 23013,
         }
 
     def client(self, role: str) -> Client:

@@ -129,6 +129,8 @@ RULES: dict[str, list[Check]] = {
     "parties:qr": [Check("GET", AGENT_PARTY_PAGE)],
     "parties:poster": [Check("GET", AGENT_PARTY_PAGE)],
     # --- Public map, history, map as of a date
+    # --- Base tiles (public; every map uses them)
+    "printing:tile": [Check("GET", PUBLIC)],
     "mapping:home": [Check("GET", PUBLIC)],
     "mapping:healthz": [Check("GET", PUBLIC)],
     "mapping:town-map": [Check("GET", PUBLIC)],
