@@ -445,8 +445,8 @@ def main() -> int:
     parser.add_argument("--residents", type=int)
     parser.add_argument("--viewers", type=int)
     parser.add_argument("--seconds", type=float)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--steps", help="closed-loop writer counts, e.g. 8,16,32")
     parser.add_argument("--db", default=DB, help="bench database (two runs at once need two databases)")
     args = parser.parse_args()
@@ -462,6 +462,7 @@ def main() -> int:
     )
     step_seconds = 6 if args.quick else 20
 
+    load_before = Path("/proc/loadavg").read_text().split()[0]
     env = setup_django(args.db)
     world = build_world(residents, viewers)
     port = free_port()
@@ -504,6 +505,8 @@ def main() -> int:
     print()
     print(table(["request", "count", "per s", "p50 ms", "p95 ms", "p99 ms", "target"], rows))
     print()
+    load_after = Path("/proc/loadavg").read_text().split()[0]
+    print(f"machine load average (1 min) before/after: {load_before}/{load_after} on {os.cpu_count()} cores")
     print(
         f"5xx: {stats.server_errors}   connection errors: {stats.errors}   statuses: {dict(sorted(stats.statuses.items()))}"
     )
@@ -535,6 +538,7 @@ def main() -> int:
                 "server_errors": stats.server_errors,
                 "statuses": stats.statuses,
                 "max_edits_per_s": best_rate,
+                "load_average_before_after": [load_before, load_after],
                 "steps": [
                     {"writers": c, "edits_per_s": len(s.writes) / t, "p99_ms": pct(s.writes, 99)}
                     for c, s, t in steps_out
