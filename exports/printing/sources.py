@@ -59,8 +59,12 @@ def attach_postgis(m, *, town_id: int | None, lang: str) -> None:
         )
 
 
-def attach_snapshot(m, extent: tuple[float, float, float, float], *, town_id: int | None, lang: str) -> dict:
-    """Read every layer for ``extent`` (EPSG:3857) through Django's connection; returns feature counts.
+def attach_snapshot(
+    m, extent: tuple[float, float, float, float], *, town_id: int | None, lang: str
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Read every layer for ``extent`` (EPSG:3857) through Django's connection.
+
+    Returns the feature count and the distinct ``kind`` values of each layer (for the legend).
 
     Precondition: the caller controls the transaction (a print reads inside one so that the map,
     its index and its legend see the same data).
@@ -69,21 +73,23 @@ def attach_snapshot(m, extent: tuple[float, float, float, float], *, town_id: in
 
     x0, y0, x1, y1 = (float(v) for v in extent)
     envelope = f"ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 3857)"
-    counts = {}
+    counts: dict[str, int] = {}
+    kinds: dict[str, list[str]] = {}
     queries = style.layer_queries(town_id, lang)
     with connection.cursor() as cur:
         for layer in m.layers:
             sql = queries[layer.name].replace("!bbox!", envelope)
             cur.execute(
-                "SELECT count(*), json_build_object('type', 'FeatureCollection', 'features', "
+                "SELECT count(*), array_remove(array_agg(DISTINCT to_jsonb(t)->>'kind'), NULL), "
+                "json_build_object('type', 'FeatureCollection', 'features', "
                 "COALESCE(json_agg(json_build_object('type', 'Feature', "
                 "'geometry', ST_AsGeoJSON(t.geom, 2)::json, 'properties', to_jsonb(t) - 'geom')), "
                 f"'[]'::json))::text FROM ({sql}) t"
             )
-            count, body = cur.fetchone()
-            counts[layer.name] = count
+            count, layer_kinds, body = cur.fetchone()
+            counts[layer.name], kinds[layer.name] = count, layer_kinds or []
             if count:
                 layer.datasource = mapnik.Datasource(type="geojson", inline=body)
             else:
                 layer.active = False
-    return counts
+    return counts, kinds
