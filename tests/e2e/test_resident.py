@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from mapping.models import Revision, Way
 from mapping.store import apply_change
-from tests.factories import NodeFactory, PartyFactory
+from tests.factories import AgentFactory, NodeFactory, PartyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -258,3 +258,26 @@ def test_a_busy_server_is_retried_with_the_same_idempotency_key(live_server, pho
     assert revision.idempotency_key == keys[0] and revision.after["tags"] == {"amenity": "waste_basket"}
     assert browser_log.external_requests == []
     assert [e for e in real_errors(browser_log) if "503" not in e and "429" not in e] == []
+
+
+def test_an_agent_of_the_town_sees_the_map_read_only(live_server, desktop_page, browser_log):
+    """Agents follow the party on its map: tags shown as text, no editing tools."""
+    party = PartyFactory()
+    NodeFactory(
+        town=party.town, tags={"amenity": "bench", "name": "<b>Banc</b>"}, geom=Point(*BENCH, srid=4326)
+    )
+    agent = AgentFactory(town=party.town)
+    page = desktop_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=username]").fill(agent.username)
+    page.locator("input[name=password]").fill("agent-password-123")
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_load_state()
+    open_map_at(page, live_server, party, *BENCH)
+    expect(page.locator("#map-status")).to_have_text(re.compile("residents who joined the party"))
+    assert page.get_by_role("button", name="Point").count() == 0
+    open_bench(page)
+    expect(page.locator("#sheet-title")).to_have_text("<b>Banc</b>")  # text, never HTML
+    expect(page.locator("#contribution-list")).to_contain_text("amenity = bench")
+    assert browser_log.external_requests == []
+    assert real_errors(browser_log) == []
