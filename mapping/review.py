@@ -19,7 +19,6 @@ Rules enforced here (views only translate exceptions into HTTP statuses):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,18 +29,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mapping.derived import (
-    dependents_of_nodes,
-    rebuild_relation_geometries,
-    rebuild_way_geometries,
-    relations_of_ways,
-)
-from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
+from mapping.models import ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
-from mapping.signals import published_change
+from mapping.review_bulk import apply_in_bulk
 from mapping.store import (
     Conflict,
-    StoreError,
     apply_change,
     element_state,
     get_element,
@@ -484,190 +476,6 @@ def _log_bulk(
         )
 
 
-def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bool:
-    if not before or not after:
-        return False
-    if element_type == ElementType.WAY:
-        return after.get("nodes") == before.get("nodes") and bool(after.get("closed")) == bool(
-            before.get("closed")
-        )
-    return element_type == ElementType.RELATION and after.get("members") == before.get("members")
-
-
-def _point(after: dict | None) -> tuple[float, float] | None:
-    """A node payload's (lon, lat), or None when malformed (it then goes the one-by-one way)."""
-    try:
-        lon, lat = after["geometry"]["coordinates"][:2]
-        return float(lon), float(lat)
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-NODE_CREATE_SQL = """
-INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
-SELECT %(town)s, v.id, 1, NULL, v.tags::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
-FROM unnest(%(ids)s::bigint[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[]) AS v(id, tags, lon, lat)
-ON CONFLICT (town_id, osm_id) DO NOTHING
-RETURNING osm_id, version
-"""
-
-NODE_MODIFY_SQL = """
-UPDATE mapping_node n SET tags = v.tags::jsonb, geom = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326),
-       version = n.version + 1, updated_at = now()
-FROM unnest(%(ids)s::bigint[], %(base)s::int[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[])
-     AS v(id, base, tags, lon, lat)
-WHERE n.town_id = %(town)s AND n.osm_id = v.id AND n.visible AND n.version = v.base
-RETURNING n.osm_id, n.version
-"""
-
-TAGS_MODIFY_SQL = """
-UPDATE {table} e SET tags = v.tags::jsonb, version = e.version + 1, updated_at = now()
-FROM unnest(%(ids)s::bigint[], %(base)s::int[], %(tags)s::text[]) AS v(id, base, tags)
-WHERE e.town_id = %(town)s AND e.osm_id = v.id AND e.visible AND e.version = v.base
-RETURNING e.osm_id, e.version, e.id
-"""
-
-
-def _run(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
-
-
-def _bulk_apply(town: Town, rows: list[tuple], result: BulkResult) -> list[tuple[int, int | None]]:
-    """Apply accepted changes set-based where the store allows it, one by one elsewhere.
-
-    Node creations and modifications, and tag-only changes of ways and relations, are applied with a
-    few set-based statements (same version check as ``apply_change``: a row whose version moved is a
-    conflict). Everything else (deletions, reshaped ways, a second change of the same element in the
-    batch) goes through ``apply_change`` one by one, each in its own savepoint.
-    """
-    seen: set[tuple[str, int]] = set()
-    node_create: list[tuple] = []
-    node_modify: list[tuple] = []
-    tag_modify: dict[str, list[tuple]] = {ElementType.WAY: [], ElementType.RELATION: []}
-    slow: list[tuple] = []
-    for row in rows:
-        pk, _author, etype, eid, action, base, before, after = row
-        key = (etype, eid)
-        if key in seen:
-            slow.append(row)
-            continue
-        seen.add(key)
-        point = _point(after) if etype == ElementType.NODE else None
-        if point and action == Revision.Action.CREATE:
-            node_create.append(row)
-        elif point and action == Revision.Action.MODIFY:
-            node_modify.append(row)
-        elif action == Revision.Action.MODIFY and _tags_only(etype, before, after):
-            tag_modify[etype].append(row)
-        else:
-            slow.append(row)
-
-    decided: list[tuple[int, int | None]] = []
-
-    def settle(group: list[tuple], returned: list[tuple]) -> None:
-        versions = {r[0]: r[1] for r in returned}
-        for pk, _a, etype, eid, *_rest in group:
-            if eid in versions:
-                decided.append((pk, versions[eid]))
-            else:
-                result.conflicts[pk] = _("%(type)s %(id)s has changed since this edit: review it alone.") % {
-                    "type": etype,
-                    "id": eid,
-                }
-
-    def coords(after: dict) -> tuple[float, float]:
-        point = _point(after)
-        assert point is not None  # classified above
-        return point
-
-    if node_create:
-        returned = _run(
-            NODE_CREATE_SQL,
-            {
-                "town": town.pk,
-                "ids": [r[3] for r in node_create],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in node_create],
-                "lon": [coords(r[7])[0] for r in node_create],
-                "lat": [coords(r[7])[1] for r in node_create],
-            },
-        )
-        settle(node_create, returned)
-    moved: list[int] = []
-    if node_modify:
-        returned = _run(
-            NODE_MODIFY_SQL,
-            {
-                "town": town.pk,
-                "ids": [r[3] for r in node_modify],
-                "base": [r[5] for r in node_modify],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in node_modify],
-                "lon": [coords(r[7])[0] for r in node_modify],
-                "lat": [coords(r[7])[1] for r in node_modify],
-            },
-        )
-        settle(node_modify, returned)
-        moved = [r[0] for r in returned]
-    way_pks: set[int] = set()
-    relation_pks: set[int] = set()
-    for etype, group in tag_modify.items():
-        if not group:
-            continue
-        table = "mapping_way" if etype == ElementType.WAY else "mapping_relation"
-        returned = _run(
-            TAGS_MODIFY_SQL.format(table=table),
-            {
-                "town": town.pk,
-                "ids": [r[3] for r in group],
-                "base": [r[5] for r in group],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in group],
-            },
-        )
-        settle(group, returned)
-        (way_pks if etype == ElementType.WAY else relation_pks).update(r[2] for r in returned)
-    # Derived geometry of everything the set-based part touched (tags decide line vs area, too).
-    if moved:
-        dependent_ways, _rels = dependents_of_nodes(town.pk, moved)
-        way_pks.update(dependent_ways)
-    rebuild_way_geometries(sorted(way_pks))
-    relation_pks.update(relations_of_ways(town.pk, sorted(way_pks)))
-    rebuild_relation_geometries(sorted(relation_pks))
-    _announce_bulk(town, [r[3] for r in node_create + node_modify], sorted(way_pks), sorted(relation_pks))
-
-    for pk, _a, etype, eid, action, base, _before, after in slow:
-        try:
-            element = apply_change(
-                town=town, element_type=etype, element_id=eid, action=action, after=after, base_version=base
-            )
-        except (Conflict, StoreError) as exc:
-            result.conflicts[pk] = str(exc)
-        except (KeyError, TypeError, ValueError):  # a malformed payload fails alone, not the batch
-            result.conflicts[pk] = _("This change cannot be applied: review it alone.")
-        else:
-            decided.append((pk, element.version))
-    return decided
-
-
-def _announce_bulk(town: Town, node_ids: list[int], way_pks: list[int], relation_pks: list[int]) -> None:
-    """One published_change for the set-based part (apply_change announces its own changes)."""
-    if not (node_ids or way_pks or relation_pks):
-        return
-    row = _run(
-        """
-        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e FROM (
-          SELECT geom AS g FROM mapping_node WHERE town_id = %(town)s AND osm_id = ANY(%(nodes)s::bigint[])
-          UNION ALL SELECT geom FROM mapping_way WHERE id = ANY(%(ways)s::bigint[])
-          UNION ALL SELECT geom FROM mapping_relation WHERE id = ANY(%(rels)s::bigint[])) s) x
-        """,
-        {"town": town.pk, "nodes": node_ids, "ways": way_pks, "rels": relation_pks},
-    )[0]
-    if row[0] is None:
-        return
-    bbox = tuple(float(v) for v in row)
-    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
-
-
 def bulk_accept(
     town: Town,
     reviewer: User,
@@ -687,7 +495,7 @@ def bulk_accept(
     party_id = party.pk if isinstance(party, Party) else party
     with transaction.atomic():
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
-        decided = _bulk_apply(town, rows, result)
+        decided = apply_in_bulk(town, rows, result.conflicts)
         _log_bulk(town, reviewer, decided, Status.ACCEPTED, Decision.ACCEPTED)
     result.decided = sorted(d[0] for d in decided)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import InternalError, ProgrammingError
 
@@ -382,3 +383,40 @@ def test_bulk_accept_reports_a_malformed_payload_alone(party, agent, resident):
     )
     result = review.bulk_accept(party.town, agent, party=party)
     assert result.decided == [good.pk] and list(result.conflicts) == [broken.pk]
+
+
+def test_bulk_accept_creates_ways_set_based(party, agent, resident):
+    town = party.town
+    corner = NodeFactory(town=town, tags={}, geom=Point(9.5200, 47.1400, srid=4326))
+    square = [
+        [corner.osm_id, 9.5200, 47.1400],
+        [None, 9.5201, 47.1400],
+        [None, 9.5201, 47.1401],
+        [None, 9.5200, 47.1401],
+    ]
+    building = RevisionFactory(
+        party=party,
+        author=resident,
+        element_type="way",
+        after={"tags": {"building": "yes"}, "nodes": square, "closed": True},
+    )
+    path = RevisionFactory(
+        party=party,
+        author=resident,
+        element_type="way",
+        after={"tags": {"highway": "footway"}, "nodes": [[None, 9.521, 47.141], [None, 9.522, 47.142]]},
+    )
+    moved = [[corner.osm_id, 9.5203, 47.1403], [None, 9.5205, 47.1405]]  # moves an existing node: one by one
+    mover = RevisionFactory(
+        party=party, author=resident, element_type="way", after={"tags": {"highway": "path"}, "nodes": moved}
+    )
+    result = review.bulk_accept(town, agent, party=party)
+    assert sorted(result.decided) == sorted([building.pk, path.pk, mover.pk]) and not result.conflicts
+    house = Way.objects.get(town=town, osm_id=building.element_id)
+    assert house.nodes[0] == corner.osm_id == house.nodes[-1] and len(house.nodes) == 5
+    assert (house.geom.geom_type, house.geom_status, house.version) == ("Polygon", "ok", 1)
+    assert Node.objects.filter(town=town, osm_id__in=house.nodes[1:4], visible=True, version=1).count() == 3
+    assert Way.objects.get(town=town, osm_id=path.element_id).geom.geom_type == "LineString"
+    corner.refresh_from_db()
+    assert (round(corner.geom.x, 4), corner.version) == (9.5203, 2)  # the one-by-one path moved it
+    assert ReviewDecision.objects.get(revision=building).version_after == 1
