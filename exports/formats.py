@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from exports.writers.base import Writer
+from exports.writers.base import Attribution, Writer
 from exports.writers.geojson import GeoJsonWriter
 from exports.writers.osm_xml import OsmXmlWriter
 from exports.writers.osmchange import OsmChangeWriter
@@ -37,3 +38,12 @@ FORMATS: dict[str, Format] = {
         Format("geojson", GeoJsonWriter, _("GeoJSON (for QGIS, web maps and spreadsheets)")),
     )
 }
+
+
+def generator() -> str:
+    return f"Cartoparty {importlib.metadata.version('cartoparty')}"
+
+
+def attribution_for(town: object) -> Attribution:
+    """The attribution every file of ``town`` carries (the same ODbL notice for all towns today)."""
+    return Attribution(generator=generator())

@@ -8,8 +8,9 @@ import re
 import pytest
 from django.contrib.gis.geos import Point
 
-from exports import services
-from exports.services import _Line, build_export, pack_changesets, split_long_ways
+from exports import changesets
+from exports.changesets import _Line, pack_changesets, split_long_ways
+from exports.services import build_export
 from exports.writers.base import WriterError
 from exports.writers.pbf import PbfWriter
 from mapping.models import Node, Relation, Way
@@ -87,7 +88,7 @@ def test_changesets_never_separate_new_elements_from_their_users():
 
 @pytest.mark.django_db
 def test_split_changesets_apply_in_order_to_the_full_export(edited_centre, tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "MAX_CHANGESET_CHANGES", 4)
+    monkeypatch.setattr(changesets, "MAX_CHANGESET_CHANGES", 4)
     osc = tmp_path / "c.osc"
     result = build_export(edited_centre.town, "osc", osc)
     files = [p for p in result.paths if p.suffix == ".osc"]
