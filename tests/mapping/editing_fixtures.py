@@ -1,4 +1,8 @@
-"""Fixtures shared by the editing tests: a small party with a bench and a footway inside its area."""
+"""Fixtures shared by the editing tests: a small party with a bench and a footway inside its area.
+
+Import the ``*_fixture`` functions into a test module to use them there (they are named without the
+suffix), so they stay local to the editing tests instead of becoming global plugin fixtures.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,24 @@ from mapping.models import Way
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory
 
 
-@pytest.fixture
-def party(db):
+@pytest.fixture(name="party")
+def party_fixture(db):
     return PartyFactory()
 
 
-@pytest.fixture
-def resident(party):
+@pytest.fixture(name="resident")
+def resident_fixture(party):
     return ResidentFactory(party=party)
 
 
-@pytest.fixture
-def bench(party):
+@pytest.fixture(name="bench")
+def bench_fixture(party):
     """A published bench in the party area (Vaduz, Städtle)."""
     return NodeFactory(town=party.town, tags={"amenity": "bench"})
 
 
-@pytest.fixture
-def footway(party):
+@pytest.fixture(name="footway")
+def footway_fixture(party):
     """A published footway of three untagged nodes in the party area."""
     coords = [(9.5200, 47.1400), (9.5205, 47.1402), (9.5210, 47.1401)]
     nodes = [NodeFactory(town=party.town, tags={}, geom=Point(x, y, srid=4326)) for x, y in coords]
@@ -42,12 +46,12 @@ def footway(party):
     )
 
 
-@pytest.fixture
-def other_party(db):
+@pytest.fixture(name="other_party")
+def other_party_fixture(db):
     """A party of another town."""
     return PartyFactory()
 
 
-@pytest.fixture
-def agent(party):
+@pytest.fixture(name="agent")
+def agent_fixture(party):
     return AgentFactory(town=party.town)

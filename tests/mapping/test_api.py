@@ -13,8 +13,15 @@ from rest_framework.test import APIClient
 from mapping.models import Revision
 from mapping.store import apply_change
 from tests.factories import AgentFactory, ResidentFactory
+from tests.mapping.editing_fixtures import (  # noqa: F401 (fixtures)
+    agent_fixture,
+    bench_fixture,
+    footway_fixture,
+    other_party_fixture,
+    party_fixture,
+    resident_fixture,
+)
 
-pytest_plugins = ["tests.mapping.editing_fixtures"]
 pytestmark = pytest.mark.django_db
 
 BBOX = "9.515,47.135,9.530,47.145"

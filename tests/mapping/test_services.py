@@ -21,8 +21,14 @@ from mapping.services import (
 )
 from mapping.store import Conflict, apply_change
 from tests.factories import ResidentFactory
-
-pytest_plugins = ["tests.mapping.editing_fixtures"]
+from tests.mapping.editing_fixtures import (  # noqa: F401 (fixtures)
+    agent_fixture,
+    bench_fixture,
+    footway_fixture,
+    other_party_fixture,
+    party_fixture,
+    resident_fixture,
+)
 
 pytestmark = pytest.mark.django_db
 
