@@ -1,0 +1,267 @@
+"""Printed maps: a valid vector PDF with embedded fonts, a correct street index, editions, limits, jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from PIL import Image, ImageStat
+from pypdf import PdfReader
+
+from exports import jobs
+from exports.models import Edition, Job
+from exports.printing import compose, index, services
+from exports.printing.sheet import Sheet, fit_grid
+from mapping.models import Way
+from mapping.store import apply_change, next_local_id
+from tests.factories import PartyFactory, RevisionFactory
+
+# A small part of central Vaduz (lon/lat), inside the centre_town extract.
+SMALL = "9.518,47.137,9.526,47.142"
+
+
+@pytest.fixture(autouse=True)
+def export_dir(settings, tmp_path):
+    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+    return settings.CARTOPARTY_EXPORT_DIR
+
+
+def print_now(town, **params) -> Edition:
+    clean = services.validate_print_request(town, {"paper": "A4", "lang": "fr", "bbox": SMALL, **params})
+    return services.make_print(town, clean)
+
+
+def add_way(town, name: str | None, coords: list[tuple[float, float]], highway: str = "residential"):
+    tags = {"highway": highway} | ({"name": name} if name else {})
+    return apply_change(
+        town=town,
+        element_type="way",
+        element_id=next_local_id(),
+        action="create",
+        after={"tags": tags, "nodes": [[None, lon, lat] for lon, lat in coords], "closed": False},
+        base_version=None,
+    )
+
+
+def pdf_text(path: str) -> str:
+    """All the text of the PDF, whitespace and line wraps collapsed to single spaces."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(path).pages).split())
+
+
+def fonts_of(resources, seen=None) -> list:
+    """Every font dictionary used on a page, including inside form XObjects (the map)."""
+    seen = seen if seen is not None else set()
+    found = []
+    if resources is None:
+        return found
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        found.append(font.get_object())
+    for xobject in (resources.get("/XObject") or {}).values():
+        ref = getattr(xobject, "idnum", id(xobject))
+        if ref in seen:
+            continue
+        seen.add(ref)
+        found += fonts_of(xobject.get_object().get("/Resources"), seen)
+    return found
+
+
+def is_embedded(font) -> bool:
+    if font.get("/Subtype") == "/Type3":
+        return True  # glyphs drawn as PDF paths inside the file
+    if font.get("/Subtype") == "/Type0":
+        font = font["/DescendantFonts"][0].get_object()
+    descriptor = font["/FontDescriptor"].get_object()
+    return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def test_pdf_is_valid_with_embedded_fonts_title_attribution_and_index(centre_town):
+    edition = print_now(centre_town, title="Plan de Vaduz centre")
+    reader = PdfReader(edition.file_path)
+    assert len(reader.pages) == edition.pages >= 2
+    fonts = [f for page in reader.pages for f in fonts_of(page.get("/Resources"))]
+    assert fonts and all(is_embedded(f) for f in fonts)
+    # The map itself is a vector form XObject on the first page, with its own (embedded) fonts.
+    first = reader.pages[0]["/Resources"]["/XObject"]
+    assert "/CartopartyMap" in first
+    text = pdf_text(edition.file_path)
+    assert "Plan de Vaduz centre" in text
+    assert "© OpenStreetMap contributors, ODbL" in text
+    assert "Städtle" in text
+    assert edition.data_as_of <= timezone.now()
+
+
+def _named_street_cells(town, grid, lang="fr") -> dict[str, set[str]]:
+    """Independently, in PostGIS: every (street name, grid square) pair that really intersects."""
+    pairs: dict[str, set[str]] = {}
+    highways = "(" + ",".join(f"'{v}'" for v in index.style.STREET_HIGHWAYS) + ")"
+    with connection.cursor() as cur:
+        for i in range(grid.columns):
+            for j in range(grid.rows):
+                x0, y0, x1, y1 = grid.cell_box(i, j)
+                cur.execute(
+                    f"""SELECT DISTINCT COALESCE(NULLIF(tags->>'name:fr', ''), tags->>'name') FROM mapping_way
+                        WHERE town_id = %s AND visible AND tags->>'highway' IN {highways}
+                          AND COALESCE(tags->>'name', '') <> ''
+                          AND ST_Intersects(ST_Transform(geom, 3857), ST_MakeEnvelope(%s, %s, %s, %s, 3857))""",
+                    [town.pk, x0, y0, x1, y1],
+                )
+                for (name,) in cur.fetchall():
+                    pairs.setdefault(name, set()).add(grid.label(i, j))
+    return pairs
+
+
+def test_every_named_street_is_indexed_with_the_squares_it_really_crosses(centre_town):
+    sheet = Sheet.for_paper("A4", False)
+    grid = fit_grid(tuple(float(v) for v in SMALL.split(",")), sheet)
+    entries = index.street_index(centre_town.pk, grid, "fr")
+    expected = _named_street_cells(centre_town, grid)
+    indexed: dict[str, set[str]] = {}
+    for entry in entries:
+        assert entry.name.strip()
+        indexed.setdefault(entry.name, set()).update(entry.squares)
+    assert len(expected) > 10
+    assert indexed == expected
+    # And the printed PDF lists them.
+    text = pdf_text(print_now(centre_town).file_path)
+    for name in list(expected)[:15]:
+        assert name in text
+
+
+def test_street_without_name_is_not_indexed(centre_town):
+    grid = fit_grid(tuple(float(v) for v in SMALL.split(",")), Sheet.for_paper("A4", False))
+    before = index.street_index(centre_town.pk, grid, "fr")
+    add_way(centre_town, None, [(9.5200, 47.1390), (9.5210, 47.1392)])
+    add_way(centre_town, "Chemin Nommé", [(9.5200, 47.1395), (9.5210, 47.1397)])
+    after = index.street_index(centre_town.pk, grid, "fr")
+    assert len(after) == len(before) + 1
+    assert "Chemin Nommé" in [e.name for e in after]
+    assert all(e.name.strip() for e in after)
+
+
+def test_same_named_distant_streets_are_two_entries_and_a_cut_street_is_one(centre_town):
+    grid = fit_grid(tuple(float(v) for v in SMALL.split(",")), Sheet.for_paper("A4", False))
+    # Two pieces of one street, end to end: one entry.
+    add_way(centre_town, "Rue Coupée", [(9.5190, 47.1380), (9.5195, 47.1381)])
+    add_way(centre_town, "Rue Coupée", [(9.5195, 47.1381), (9.5200, 47.1382)])
+    # Two streets of one name about 600 m apart: two entries.
+    add_way(centre_town, "Rue des Écoles", [(9.5190, 47.1376), (9.5194, 47.1377)])
+    add_way(centre_town, "Rue des Écoles", [(9.5250, 47.1412), (9.5254, 47.1413)])
+    entries = index.street_index(centre_town.pk, grid, "fr")
+    names = [e.name for e in entries]
+    assert names.count("Rue Coupée") == 1
+    assert names.count("Rue des Écoles") == 2
+    squares = [set(e.squares) for e in entries if e.name == "Rue des Écoles"]
+    assert not squares[0] & squares[1]
+
+
+def test_index_is_sorted_the_french_way():
+    """Accents and case do not push names to the end (a byte sort would put "Égalité" after "Z")."""
+    entries = [index.Entry(name=n, squares=["A1"]) for n in ["Zollstrasse", "eglise", "Égalité", "Ecole"]]
+    assert [e.name for e in index.sort_entries(entries, "fr")] == [
+        "Ecole",
+        "Égalité",
+        "eglise",
+        "Zollstrasse",
+    ]
+
+
+def test_png_preview_is_a_real_picture(centre_town):
+    edition = print_now(centre_town)
+    image = Image.open(edition.preview_path).convert("RGB")
+    assert image.width == 1200
+    assert len(image.getcolors(maxcolors=1 << 20)) > 50
+    assert max(ImageStat.Stat(image).stddev) > 10
+
+
+def test_labels_follow_the_chosen_language(centre_town):
+    add_way(centre_town, "Hauptweg", [(9.5200, 47.1400), (9.5212, 47.1402)])
+    way = Way.objects.get(town=centre_town, tags__name="Hauptweg")
+    way.tags = {**way.tags, "name:fr": "Chemin principal", "name:en": "Main walk"}
+    way.save()
+    assert "Chemin principal" in pdf_text(print_now(centre_town, lang="fr").file_path)
+    assert "Main walk" in pdf_text(print_now(centre_town, lang="en").file_path)
+
+
+def test_area_over_20_km_is_refused_before_queueing(centre_town):
+    with pytest.raises(services.PrintRefused, match="20 km"):
+        services.request_print(centre_town, {"bbox": "9.40,47.00,9.70,47.20"})
+    assert not Job.objects.filter(town=centre_town).exists()
+
+
+def test_more_than_16_pages_is_refused_before_queueing(centre_town, monkeypatch):
+    monkeypatch.setattr(index, "count_index_entries", lambda town_id, bbox: 50_000)
+    with pytest.raises(services.PrintRefused, match="16"):
+        services.request_print(centre_town, {"bbox": SMALL, "paper": "A4"})
+    assert not Job.objects.filter(town=centre_town).exists()
+
+
+def test_party_of_another_town_is_refused(centre_town):
+    other = PartyFactory()
+    with pytest.raises(services.PrintRefused):
+        services.validate_print_request(centre_town, {"party": other.pk})
+
+
+def test_print_job_runs_keeps_an_edition_and_changes_since_the_previous_one(
+    centre_town, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        job = services.request_print(centre_town, {"bbox": SMALL, "paper": "A4", "changes_page": True})
+    assert job.status == Job.Status.QUEUED and len(queued) == 1  # sent to the worker on commit
+    job = jobs.run_job(job.pk)
+    assert job.status == Job.Status.DONE and Path(job.result_path).exists()
+    first = Edition.objects.get(job=job)
+    assert first.number == 1
+
+    party = PartyFactory(town=centre_town)
+    RevisionFactory(
+        party=party,
+        author__nickname="Fleur des champs",
+        status="accepted",
+        reviewed_at=timezone.now(),
+        after={
+            "tags": {"amenity": "bench", "name": "Banc du tilleul"},
+            "geometry": {"type": "Point", "coordinates": [9.5215, 47.1395]},
+        },
+    )
+    job2 = jobs.run_job(
+        services.request_print(centre_town, {"bbox": SMALL, "paper": "A4", "changes_page": True}).pk
+    )
+    second = Edition.objects.get(job=job2)
+    assert second.number == 2 and second.previous == first
+    assert second.changes["created"] == 1 and second.changes["items"][0]["name"] == "Banc du tilleul"
+    text = pdf_text(second.file_path)
+    assert "Fleur des champs" in text  # contributors
+    assert "Banc du tilleul" in text  # the insert page of changes
+
+
+def test_failed_print_leaves_no_file_and_can_be_retried(centre_town, monkeypatch, export_dir):
+    job = services.request_print(centre_town, {"bbox": SMALL, "paper": "A4"})
+    real = compose.compose_pdf
+
+    def broken(page, map_pdf, out):
+        Path(out).write_bytes(b"half a pdf")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(compose, "compose_pdf", broken)
+    job = jobs.run_job(job.pk)
+    assert job.status == Job.Status.FAILED and "disk full" in job.error
+    assert [p for p in Path(export_dir).rglob("*") if p.is_file()] == []
+    assert not Edition.objects.filter(town=centre_town).exists()
+
+    monkeypatch.setattr(compose, "compose_pdf", real)
+    services.retry_print(job)
+    job = jobs.run_job(job.pk)
+    assert job.status == Job.Status.DONE
+    assert Edition.objects.filter(job=job).count() == 1
+
+
+def test_print_map_command_writes_the_pdf(centre_town, call, tmp_path):
+    out = tmp_path / "vaduz.pdf"
+    text = call(
+        "print_map", "--town", "centre", "-o", str(out), "--paper", "A4", "--bbox", SMALL, "--lang", "en"
+    )
+    assert "Edition 1" in text
+    assert PdfReader(out).pages and "Town map" in pdf_text(str(out))
