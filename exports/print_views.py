@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports import tiles
+from exports.models import Edition, Job
+from exports.printing.forms import PrintOrderForm
+from exports.printing.services import PrintRefused, request_print, retry_print
+from parties.models import Town
+from parties.permissions import is_agent
 
 TILE_CACHE_CONTROL = "public, max-age=60"  # short: an accepted edit redraws tiles within a minute
 
@@ -29,3 +47,88 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
     response["ETag"] = etag
     response["Cache-Control"] = TILE_CACHE_CONTROL
     return response
+
+
+# --- The agent's print pages -------------------------------------------------------------------
+
+
+def _agent_town(request: HttpRequest) -> Town:
+    """The requesting agent's town; every lookup below starts from it (other towns: 404)."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    if not is_agent(request.user):
+        raise PermissionDenied
+    return request.user.town
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def print_orders(request: HttpRequest) -> HttpResponse:
+    """Order a print; follow the town's print jobs and editions."""
+    town = _agent_town(request)
+    form = PrintOrderForm(request.POST or None, town=town)
+    refused = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_print(town, form.params(), request.user)
+        except PrintRefused as exc:
+            refused = str(exc)
+        else:
+            messages.success(request, _("Your print is queued; this page follows its progress."))
+            return redirect("printing:orders")
+    context = {
+        "town": town,
+        "form": form,
+        "refused": refused,
+        "jobs": Job.objects.filter(town=town, kind=Job.Kind.PRINT).prefetch_related("editions")[:10],
+        "editions": Edition.objects.filter(town=town).select_related("previous")[:30],
+    }
+    return render(request, "exports/print_orders.html", context, status=400 if refused else 200)
+
+
+@login_required
+@require_GET
+def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    town = _agent_town(request)
+    job = get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk)
+    edition = job.editions.first()
+    return JsonResponse(
+        {
+            "status": job.status,
+            "progress": job.progress,
+            "message": job.message,
+            "error": job.error,
+            "download": reverse("printing:edition-download", args=[edition.pk]) if edition else None,
+        }
+    )
+
+
+@login_required
+@require_POST
+def print_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    town = _agent_town(request)
+    job = get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk)
+    try:
+        retry_print(job)
+    except PrintRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("printing:orders")
+
+
+@login_required
+@require_GET
+def edition_download(request: HttpRequest, pk: int) -> FileResponse:
+    town = _agent_town(request)
+    edition = get_object_or_404(Edition, town=town, pk=pk)
+    name = f"{town.slug}-edition-{edition.number}.pdf"
+    return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)  # noqa: SIM115
+
+
+@login_required
+@require_GET
+def edition_preview(request: HttpRequest, pk: int) -> FileResponse:
+    town = _agent_town(request)
+    edition = get_object_or_404(Edition, town=town, pk=pk)
+    if not edition.preview_path:
+        raise Http404
+    return FileResponse(open(edition.preview_path, "rb"), content_type="image/png")  # noqa: SIM115
