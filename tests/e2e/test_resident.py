@@ -25,6 +25,12 @@ def real_errors(log) -> list[str]:
     return [e for e in log.errors if "/tiles/" not in e and "404" not in e]
 
 
+def settle(page) -> None:
+    """Wait until the map data request the last action started has answered (the test database is
+    flushed after each test: a request still running would hold its tables)."""
+    page.wait_for_function("document.getElementById('party-map').dataset.state !== 'loading'")
+
+
 def join(page, live_server, party, nickname: str) -> None:
     page.goto(f"{live_server.url}/join/{party.join_code}/")
     page.locator("input[name=nickname]").fill(nickname)
@@ -74,6 +80,7 @@ def test_resident_adds_a_bench_on_a_phone_and_sees_it_pending(live_server, phone
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '0'")
     revision.refresh_from_db()
     assert revision.status == "withdrawn"
+    settle(page)
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []
 
@@ -142,6 +149,8 @@ def test_two_residents_edit_the_same_bench_and_the_second_chooses(live_server, n
     mine = Revision.objects.get(author__nickname="Second")
     assert mine.base_version == 2
     assert mine.after["tags"] == {"amenity": "bench", "name": "Banc du premier", "backrest": "no"}
+    settle(first)
+    settle(second)
     assert browser_log.external_requests == []
     assert [e for e in real_errors(browser_log) if "409 (Conflict)" not in e] == []
 
@@ -165,6 +174,7 @@ def test_the_page_speaks_french_and_english(live_server, new_page, browser_log):
     page.get_by_role("button", name="Place the point here").click()
     page.get_by_label("What is it?").fill("bench")
     expect(page.locator('#preset-list button[data-preset="amenity/bench"]')).to_have_text(re.compile("Bench"))
+    settle(page)
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []
 
@@ -225,6 +235,7 @@ def test_draw_a_footpath_then_reshape_an_existing_one_keeping_its_nodes(
     assert [n[0] for n in reshaped.after["nodes"]] == [n.osm_id for n in nodes]
     assert reshaped.after["nodes"][1][2] > 47.1414  # the middle node moved north
     assert reshaped.after["nodes"][0][1:] == [9.52, 47.141]  # the others stayed
+    settle(page)
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []
 
@@ -256,6 +267,7 @@ def test_a_busy_server_is_retried_with_the_same_idempotency_key(live_server, pho
     assert len(keys) == 3 and len(set(keys)) == 1
     revision = Revision.objects.get()
     assert revision.idempotency_key == keys[0] and revision.after["tags"] == {"amenity": "waste_basket"}
+    settle(page)
     assert browser_log.external_requests == []
     assert [e for e in real_errors(browser_log) if "503" not in e and "429" not in e] == []
 
@@ -279,5 +291,21 @@ def test_an_agent_of_the_town_sees_the_map_read_only(live_server, desktop_page, 
     open_bench(page)
     expect(page.locator("#sheet-title")).to_have_text("<b>Banc</b>")  # text, never HTML
     expect(page.locator("#contribution-list")).to_contain_text("amenity = bench")
+    settle(page)
     assert browser_log.external_requests == []
+    assert real_errors(browser_log) == []
+
+
+def test_locate_me_centres_the_map_on_the_phone_position(live_server, new_page, browser_log):
+    party = PartyFactory()
+    page = new_page(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="en-GB",
+        geolocation={"longitude": 9.5222, "latitude": 47.1388}, permissions=["geolocation"],
+    )  # fmt: skip
+    join(page, live_server, party, "Lou")
+    page.wait_for_function("document.getElementById('party-map').dataset.state === 'loaded'")
+    page.get_by_role("button", name="Locate me").click()
+    page.wait_for_function("location.hash.startsWith('#18/47.1388')")
+    settle(page)
+    assert "/9.5222" in page.evaluate("location.hash")
     assert real_errors(browser_log) == []

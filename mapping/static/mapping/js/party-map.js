@@ -146,6 +146,7 @@
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
     // Loading messages never hide a message the resident has not read yet (saved, undone...).
     const quiet = statusEl.textContent && ![T.loading, T.empty, T.zoomIn, T.loadError].includes(statusEl.textContent);
+    el.dataset.state = "loading";
     if (!quiet) say(T.loading);
     try {
       const resp = await fetch(`${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}`, {
