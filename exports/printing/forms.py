@@ -33,6 +33,7 @@ class PrintOrderForm(forms.Form):
     )
 
     def __init__(self, *args, town: Town, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["party"].queryset = Party.objects.filter(town=town)
 
