@@ -8,7 +8,7 @@
    (one session cookie each, created in the database as the join page would).
 2. gunicorn (config.wsgi, gthread workers) on a free 127.0.0.1 port.
 3. Open-loop evening: every resident saves a change every ~10 s on average (exponential gaps; one
-   save in six starts a burst of three), and, like the page, reloads its map data after each save;
+   save in six starts a burst of three), and, like the page, reloads its pending layer after each save;
    viewers pan the map (map data every 1-3 s at zoom 16-18). Writes are POST /api/parties/<id>/edits/
    (85 % new points through the preset picker, 10 % tag changes of published features, 5 % undo);
    reads are GET /api/parties/<id>/features/. The load tool is an asyncio HTTP/1.1 client with
@@ -324,7 +324,8 @@ async def save(pool: Pool, world: World, stats: Stats, cookie, base: str) -> Non
         stats,
         stats.reads,
         "GET",
-        f"{base}/features/?bbox={bbox_around(lon, lat, 18)}&zoom=18",
+        # Like the page: after a save only the pending layer is fetched again (published data is unchanged).
+        f"{base}/features/?bbox={bbox_around(lon, lat, 18)}&zoom=18&layers=pending",
         auth_headers(cookie),
     )
 

@@ -62,12 +62,15 @@ class PartyFeatures(APIView):
         summary="Map data of a party",
         description=(
             "Published features in ?bbox=w,s,e,n (GeoJSON, as the town map) plus the requester's own "
-            "pending revisions there, as {published: FeatureCollection, pending: FeatureCollection}."
+            "pending revisions there, as {published: FeatureCollection, pending: FeatureCollection}. "
+            "With ?layers=pending only the pending ones: a save or an undo never changes the published "
+            "data, so the page refreshes just that layer."
         ),
         parameters=[
             PARTY_ID,
             OpenApiParameter("bbox", OpenApiTypes.STR, required=True, description="west,south,east,north"),
             OpenApiParameter("zoom", OpenApiTypes.INT),
+            OpenApiParameter("layers", OpenApiTypes.STR, enum=["published,pending", "pending"]),
         ],
         responses={
             200: OpenApiTypes.OBJECT,
@@ -78,14 +81,17 @@ class PartyFeatures(APIView):
     )
     def get(self, request: Request, party_id: int) -> HttpResponse:
         party = party_for(request, party_id)
+        only_pending = request.query_params.get("layers") == "pending"
         try:
             bbox = BBox.parse(request.query_params.get("bbox"))
             zoom = parse_zoom(request.query_params.get("zoom"))
-            published = features_geojson_for_town(party.town, bbox, zoom)
+            published = None if only_pending else features_geojson_for_town(party.town, bbox, zoom)
         except BadRequest as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         pending = pending_features_geojson_for_author(request.user, party, bbox)
-        body = f'{{"published":{published},"pending":{pending}}}'
+        body = (
+            f'{{"pending":{pending}}}' if only_pending else f'{{"published":{published},"pending":{pending}}}'
+        )
         return HttpResponse(body, content_type="application/json")
 
 

@@ -132,6 +132,15 @@ def test_map_data_has_published_features_and_only_my_pending_ones(
     )
 
 
+def test_map_data_pending_layer_only(party, resident, bench, django_assert_num_queries):
+    """After a save the page refreshes only its pending layer: no published features are built."""
+    client = client_for(resident)
+    client.post(url("party-edits", party), new_bench(), format="json")
+    with django_assert_num_queries(2):  # party, pending revisions
+        data = client.get(url("party-features", party), {"bbox": BBOX, "layers": "pending"}).json()
+    assert set(data) == {"pending"} and len(data["pending"]["features"]) == 1
+
+
 def test_map_data_bad_bbox_is_400(party, resident):
     response = client_for(resident).get(url("party-features", party), {"bbox": "1,2,3"})
     assert response.status_code == 400 and "bbox" in response.json()["detail"]

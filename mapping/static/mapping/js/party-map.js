@@ -139,7 +139,10 @@
   }).addTo(map);
 
   let loadController = null;
-  async function loadFeatures() {
+  // onlyPending: after a save or an undo the published data has not changed (changes wait for
+  // review), so only my pending layer is fetched again.
+  async function loadFeatures(onlyPending) {
+    if (onlyPending === true && el.dataset.state === "loading") onlyPending = false;
     if (loadController) loadController.abort();
     loadController = new AbortController();
     const b = map.getBounds();
@@ -149,7 +152,8 @@
     el.dataset.state = "loading";
     if (!quiet) say(T.loading);
     try {
-      const resp = await fetch(`${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}`, {
+      const layers = onlyPending === true ? "&layers=pending" : "";
+      const resp = await fetch(`${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}${layers}`, {
         signal: loadController.signal, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       if (resp.status === 400) {
@@ -160,9 +164,12 @@
       }
       if (!resp.ok) throw new Error(String(resp.status));
       const data = await resp.json();
-      published.clearLayers();
       pending.clearLayers();
-      published.addData(data.published);
+      if (data.published) {
+        published.clearLayers();
+        published.addData(data.published);
+        el.dataset.features = String(data.published.features.length);
+      }
       // Newest first: keep only the latest pending change of each element.
       pendingByElement = new Map();
       data.pending.features.forEach((f) => {
@@ -170,10 +177,9 @@
         if (!pendingByElement.has(key)) pendingByElement.set(key, f);
       });
       pending.addData({ type: "FeatureCollection", features: Array.from(pendingByElement.values()) });
-      el.dataset.features = String(data.published.features.length);
       el.dataset.pending = String(pendingByElement.size);
       el.dataset.state = "loaded";
-      if (!quiet) say(data.published.features.length || pendingByElement.size ? "" : T.empty);
+      if (!quiet) say(Number(el.dataset.features) || pendingByElement.size ? "" : T.empty);
     } catch (err) {
       if (err.name === "AbortError") return;
       say(T.loadError);
@@ -182,7 +188,7 @@
   }
   map.on("moveend", () => {
     history.replaceState(null, "", `#${map.getZoom()}/${map.getCenter().lat.toFixed(6)}/${map.getCenter().lng.toFixed(6)}`);
-    loadFeatures();
+    loadFeatures(false);
   });
 
   // ---------- presets ----------
@@ -418,7 +424,7 @@
         say(body.action === "delete" ? T.deleted : T.saved);
         stopGeometryEdit(false);
         closeSheet();
-        loadFeatures();
+        loadFeatures(true);
         return;
       }
       if (status === 400 && data) return showErrors(data);
@@ -699,7 +705,7 @@
   async function undo() {
     const { status } = await post(el.dataset.undoUrl, null);
     say(status === 200 ? T.undone : T.nothingToUndo);
-    loadFeatures();
+    loadFeatures(true);
     if (!sheet.hidden && sheet.dataset.panel === "contributions") showContributions();
   }
 
@@ -771,5 +777,5 @@
   map.on("click", (e) => mapTap(e.latlng));
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";
-  loadFeatures();
+  loadFeatures(false);
 })();
