@@ -101,18 +101,22 @@ def build_export(
         )
         writer = FORMATS[fmt].writer(path, attribution_for(town))
         writer.start()
-        done = 0
-        source = geojson_chunks_for_town if fmt == "geojson" else opl_chunks_for_town
-        for kind in KINDS:
+        try:
+            done = 0
+            source = geojson_chunks_for_town if fmt == "geojson" else opl_chunks_for_town
             extra = {"positive_ids": True} if fmt == "pbf" else {}
-            for count, data in source(town, kind, scoped=scoped, **extra):
-                writer.write_chunk(kind, data)
-                done += count
-                if total:
-                    progress(
-                        min(99, done * 100 // total),
-                        _("%(done)s of %(total)s elements") % {"done": done, "total": total},
-                    )
+            for kind in KINDS:
+                for count, data in source(town, kind, scoped=scoped, **extra):
+                    writer.write_chunk(kind, data)
+                    done += count
+                    if total:
+                        progress(
+                            min(99, done * 100 // total),
+                            _("%(done)s of %(total)s elements") % {"done": done, "total": total},
+                        )
+        except BaseException:
+            writer.abort()  # stops the encoder thread, removes the partial file
+            raise
         stats = writer.end()
     return ExportResult(paths=[path], counts=stats.counts)
 

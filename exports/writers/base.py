@@ -1,7 +1,8 @@
 """The writer interface every export format implements.
 
 A writer is opened on a target (a path, or a binary stream for the text formats), then fed
-*chunks*: ``start()``, any number of ``write_chunk(kind, data)``, ``end()``. A chunk is many
+*chunks*: ``start()``, any number of ``write_chunk(kind, data)``, ``end()`` (or ``abort()`` after
+an error). A chunk is many
 elements already serialised by PostgreSQL (OPL lines for the OSM formats, comma-separated GeoJSON
 features for GeoJSON), so Python never touches one element at a time: that is what keeps the
 writers near osmium-tool's own speed (see docs/exports.md). Memory is bounded by one chunk.
@@ -80,6 +81,16 @@ class Writer:
         self._ended = True
         self._end()
         return self.stats
+
+    def abort(self) -> None:
+        """Give up after an error: release everything and leave no partial file behind."""
+        if self._started and not self._ended:
+            self._ended = True
+            self._abort()
+
+    def _abort(self) -> None:
+        if isinstance(self.target, Path):
+            self.target.unlink(missing_ok=True)
 
     def _start(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError

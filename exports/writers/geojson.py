@@ -46,6 +46,11 @@ class GeoJsonWriter(Writer):
         self._first = False
         self.stats.counts[kind] += data.count(b"\n") + 1
 
+    def _abort(self) -> None:
+        if self._owns:
+            self._out.close()
+        super()._abort()
+
     def _end(self) -> None:
         self._emit(b"\n]}\n")
         if self._owns:

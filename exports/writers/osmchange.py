@@ -67,6 +67,13 @@ class OsmChangeWriter(Writer):
             self.actions[section] += len(lines)
             self.stats.counts[kind] += len(lines)
 
+    def _abort(self) -> None:
+        for path, writer in self._parts.values():
+            writer.close()
+            path.unlink(missing_ok=True)
+        self._parts.clear()
+        super()._abort()
+
     def _end(self) -> None:
         for _path, writer in self._parts.values():
             writer.close()

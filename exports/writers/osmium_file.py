@@ -12,6 +12,7 @@ waits), so the database and the encoder work on two cores at once, and memory st
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from pathlib import Path
@@ -82,6 +83,13 @@ class OsmiumFileWriter(Writer):
         self._writer = None
         if self._error is not None:
             raise self._error
+
+    def _abort(self) -> None:
+        # The error being handled is the caller's; the encoder's own adds nothing.
+        with contextlib.suppress(Exception):
+            self._finish()
+        self._output_path().unlink(missing_ok=True)
+        super()._abort()
 
     def _end(self) -> None:
         self._finish()

@@ -37,6 +37,18 @@ def test_writer_reports_a_bad_chunk(tmp_path):
         writer.end()
 
 
+def test_abort_stops_the_encoder_and_removes_the_file(tmp_path):
+    import threading
+
+    target = tmp_path / "x.osm.pbf"
+    writer = PbfWriter(target)
+    writer.start()
+    writer.write_chunk("node", b"n1 v1 dV c0 t i0 u T x9.5 y47.1\n")
+    writer.abort()
+    assert not target.exists()
+    assert not [t for t in threading.enumerate() if t.name == "osmium-writer"]
+
+
 def _way(osm_id: int, refs: list[int], tags: str = "highway=footway") -> _Line:
     return _Line(
         "way",
