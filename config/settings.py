@@ -219,6 +219,8 @@ CARTOPARTY_SRID = 4326  # OSM data is WGS84; every geometry field uses this cons
 CARTOPARTY_MAX_FEATURES = env.int("CARTOPARTY_MAX_FEATURES", default=5000)
 CARTOPARTY_TILE_DIR = Path(env.str("CARTOPARTY_TILE_DIR", default=str(VAR_DIR / "tiles")))
 CARTOPARTY_EXPORT_DIR = Path(env.str("CARTOPARTY_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+# Exports of more elements than this are built by the Celery worker, smaller ones in the request.
+CARTOPARTY_EXPORT_SYNC_MAX = env.int("CARTOPARTY_EXPORT_SYNC_MAX", default=200_000)
 CARTOPARTY_PUBLIC_URL = env.str("CARTOPARTY_PUBLIC_URL", default="http://127.0.0.1:8000")
 CARTOPARTY_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
 

@@ -122,7 +122,6 @@ def build_export(
 
 
 # --- Cached downloads and background builds ----------------------------------------------------
-SYNC_MAX_ELEMENTS = 200_000  # smaller exports are built in the request; larger ones by the worker
 
 
 VERSION_TTL_SECONDS = 300  # a missed invalidation is corrected within this time at worst
@@ -239,9 +238,7 @@ def request_export(town: Town, fmt: str, scope: Scope, user=None) -> tuple[Path 
     path = cached_path(town, fmt, scope)
     if path.exists():
         return path, None
-    if elements_in(town, scope) <= SYNC_MAX_ELEMENTS and not getattr(
-        settings, "CARTOPARTY_EXPORTS_ALWAYS_ASYNC", False
-    ):
+    if elements_in(town, scope) <= settings.CARTOPARTY_EXPORT_SYNC_MAX:
         return build_cached(town, fmt, scope), None
     params = scope_params(fmt, scope)
     job = (

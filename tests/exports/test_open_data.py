@@ -108,7 +108,7 @@ def test_large_export_is_built_by_a_real_celery_worker(client, settings, export_
     from tests.conftest import CENTRE_PBF
 
     import_osm(CENTRE_PBF, "centre", "Vaduz centre")
-    settings.CARTOPARTY_EXPORTS_ALWAYS_ASYNC = True
+    settings.CARTOPARTY_EXPORT_SYNC_MAX = 0
     db = connection.settings_dict
     env = {
         **os.environ,
