@@ -54,7 +54,7 @@ def render_map_png(m, path: Path, width_px: int = 1200) -> None:
     m.zoom_to_box(extent)
     image = mapnik.Image(m.width, m.height)
     mapnik.render(m, image, factor)
-    image.save(str(path), "png")
+    image.save(str(path), "png32:z=1")  # fast compression: the preview is a working copy
 
 
 @cache
