@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ class BodySizeLimitMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
             return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if isinstance(exception, SuspiciousOperation) and request.path.startswith("/api/"):
+            # e.g. TooManyFieldsSent: Django would answer an HTML 400; the API answers JSON.
+            return JsonResponse({"detail": _("Malformed request.")}, status=400)
         return None
 
 
@@ -120,3 +124,11 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = str(self.retry_after)
         response["Cache-Control"] = "no-store"
         return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the API answers JSON (a URL that matches no route, e.g. a negative id, is still
+    under /api/); pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)

@@ -198,6 +198,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Errors any operation can answer (400, 403, 404, 405, 413, 415, 503), documented once.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.add_common_errors",
+    ],
     # One enum name per choice set (check --deploy --fail-level WARNING stays clean).
     "ENUM_NAME_OVERRIDES": {
         "RevisionActionEnum": "mapping.models.Revision.Action",

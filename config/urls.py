@@ -24,3 +24,5 @@ urlpatterns = [
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
 ]
+
+handler404 = "config.security.not_found"  # JSON under /api/

@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -145,11 +145,23 @@ class QueueAPI(APIView):
 
     @extend_schema(
         summary="Review queue",
+        operation_id="review_queue",
         parameters=[
             OpenApiParameter(name, OpenApiTypes.STR)
             for name in ("status", "party", "author", "preset", "flag", "page")
         ],
-        responses={200: ReviewRevisionSerializer(many=True)},
+        responses={
+            200: inline_serializer(
+                "ReviewQueuePage",
+                {
+                    "count": serializers.IntegerField(),
+                    "counts": serializers.DictField(
+                        help_text="Counts by status, party, author, preset, flag"
+                    ),
+                    "results": ReviewRevisionSerializer(many=True),
+                },
+            )
+        },
     )
     def get(self, request: Request) -> Response:
         if not is_agent(request.user):

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from exports.models import Job, UpstreamConflict
+from exports.models import Edition, Job, UpstreamConflict
 from exports.selectors import Scope
 from exports.services import download_name
 from mapping.models import Node, Revision
@@ -26,6 +27,8 @@ class World:
     revision: Revision
     job: Job
     conflict: UpstreamConflict
+    print_job: Job
+    edition: Edition
 
     def url_kwargs(self, name: str) -> dict[str, object]:
         """Values for every URL keyword the URL conf uses, all pointing into town A."""
@@ -57,7 +60,7 @@ class World:
 
 
 @pytest.fixture
-def world(centre_town) -> World:
+def world(centre_town, tmp_path) -> World:
     party = PartyFactory(town=centre_town)
     other_party = PartyFactory(town=centre_town)
     other_town = TownFactory()
@@ -85,4 +88,17 @@ def world(centre_town) -> World:
         local=state,
         upstream=state,
     )
-    return World(centre_town, party, other_town, users, node, revision, job, conflict)
+    print_job = Job.objects.create(town=centre_town, kind=Job.Kind.PRINT, status=Job.Status.FAILED)
+    pdf, png = tmp_path / "edition.pdf", tmp_path / "edition.png"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    edition = Edition.objects.create(
+        town=centre_town,
+        number=1,
+        job=print_job,
+        title="Edition",
+        data_as_of=timezone.now(),
+        file_path=str(pdf),
+        preview_path=str(png),
+    )
+    return World(centre_town, party, other_town, users, node, revision, job, conflict, print_job, edition)

@@ -129,8 +129,16 @@ RULES: dict[str, list[Check]] = {
     "parties:qr": [Check("GET", AGENT_PARTY_PAGE)],
     "parties:poster": [Check("GET", AGENT_PARTY_PAGE)],
     # --- Public map, history, map as of a date
-    # --- Base tiles (public; every map uses them)
+    # --- Base tiles (public; every map uses them) and printed maps (the town's agents)
     "printing:tile": [Check("GET", PUBLIC)],
+    "printing:orders": [Check("GET", AGENT_PAGE)],
+    "printing:job-status": [Check("GET", AGENT_PARTY_PAGE, kwargs={"pk": "@print_job"})],
+    "printing:job-retry": [
+        Check("POST", E(302, 403, 403, 302, 404, 403), kwargs={"pk": "@print_job"}),
+        Check("GET", E(302, 405, 405, 405, 405, 405), kwargs={"pk": "@print_job"}),  # sign-in first
+    ],
+    "printing:edition-download": [Check("GET", AGENT_PARTY_PAGE, kwargs={"pk": "@edition"})],
+    "printing:edition-preview": [Check("GET", AGENT_PARTY_PAGE, kwargs={"pk": "@edition"})],
     "mapping:home": [Check("GET", PUBLIC)],
     "mapping:healthz": [Check("GET", PUBLIC)],
     "mapping:town-map": [Check("GET", PUBLIC)],

@@ -57,7 +57,9 @@ class PageChecker(HTMLParser):
 def _url(name: str, world, overrides: dict) -> str:
     route = next(r for r in all_routes() if r.name == name)
     names = set(route.pattern.pattern.converters) | set(route.pattern.pattern.regex.groupindex)
-    values = {**world.url_kwargs(name), **overrides}
+    values = world.url_kwargs(name)
+    for key, value in overrides.items():  # "@attr": the primary key of world.<attr>
+        values[key] = getattr(world, value[1:]).pk if str(value).startswith("@") else value
     return reverse(name, kwargs={k: values[k] for k in names if k in values})  # optional groups left out
 
 
