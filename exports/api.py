@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -15,7 +14,7 @@ from rest_framework.views import APIView
 from exports.formats import FORMATS
 from exports.models import Job
 from exports.selectors import Scope, changelog_for_town
-from exports.services import cached_path, data_version, download_name, request_export
+from exports.services import download_url, downloads_for_town, request_export
 from parties.models import Party, Town
 
 
@@ -55,23 +54,7 @@ class TownExports(APIView):
     @extend_schema(responses=ExportFileSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         town = get_object_or_404(Town, slug=slug)
-        version = data_version(town)
-        rows = []
-        for name, fmt in FORMATS.items():
-            path = cached_path(town, name, Scope(), version)
-            rows.append(
-                {
-                    "format": name,
-                    "media_type": fmt.media_type,
-                    "url": request.build_absolute_uri(
-                        reverse(
-                            "exports:download",
-                            kwargs={"slug": slug, "filename": download_name(town, name, Scope())},
-                        )
-                    ),
-                    "size": path.stat().st_size if path.exists() else None,
-                }
-            )
+        rows = [{**row, "url": request.build_absolute_uri(row["url"])} for row in downloads_for_town(town)]
         return Response(ExportFileSerializer(rows, many=True).data)
 
 
@@ -91,12 +74,7 @@ class ExportJobs(APIView):
         path, job = request_export(town, fmt, scope, request.user)
         if job is not None:
             return Response(JobSerializer(job).data, status=202)
-        name = download_name(town, fmt, scope)
-        url = (
-            reverse("exports:party-download", kwargs={"slug": slug, "party_id": party_id, "filename": name})
-            if party_id
-            else reverse("exports:download", kwargs={"slug": slug, "filename": name})
-        )
+        url = download_url(town, fmt, scope)
         row = {
             "format": fmt,
             "media_type": FORMATS[fmt].media_type,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from exports.changesets import build_osmchange
@@ -190,6 +191,37 @@ def download_name(town: Town, fmt: str, scope: Scope) -> str:
     """The stable file name of an export, e.g. ``vaduz.osm.pbf``, ``vaduz-party-3.osc``."""
     stem = town.slug if scope.whole_town else f"{town.slug}-{scope.slug()}"
     return f"{stem}.{FORMATS[fmt].extension}"
+
+
+def download_url(town: Town, fmt: str, scope: Scope) -> str:
+    """The stable URL of an export (whole town, or one party)."""
+    name = download_name(town, fmt, scope)
+    if scope.party_id is not None:
+        kwargs = {"slug": town.slug, "party_id": scope.party_id, "filename": name}
+        return reverse("exports:party-download", kwargs=kwargs)
+    return reverse("exports:download", kwargs={"slug": town.slug, "filename": name})
+
+
+def downloads_for_town(town: Town, scope: Scope | None = None) -> list[dict]:
+    """Every format of an export with its stable URL, and size and date once built."""
+    scope = scope or Scope()
+    version = data_version(town)
+    rows = []
+    for name, fmt in FORMATS.items():
+        path = cached_path(town, name, scope, version)
+        stat = path.stat() if path.exists() else None
+        rows.append(
+            {
+                "format": name,
+                "label": fmt.label,
+                "media_type": fmt.media_type,
+                "name": download_name(town, name, scope),
+                "url": download_url(town, name, scope),
+                "size": stat.st_size if stat else None,
+                "date": dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC) if stat else None,
+            }
+        )
+    return rows
 
 
 def cached_path(town: Town, fmt: str, scope: Scope, version: str | None = None) -> Path:

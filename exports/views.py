@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from exports.formats import FORMATS
 from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
-from exports.services import cached_path, data_version, download_name, request_export
+from exports.services import download_url, downloads_for_town, request_export, scope_from_params
 from exports.upstream import MergeError, open_conflicts_for_town, resolve_conflict
 from parties.models import Party, Town
 from parties.permissions import is_agent_of
@@ -46,41 +45,10 @@ def _format_of(filename: str, stem: str) -> str | None:
 def open_data(request: HttpRequest, slug: str) -> HttpResponse:
     """Public page: what the data is, licence, downloads (size, date), parties, changelog."""
     town = get_object_or_404(Town, slug=slug)
-    version = data_version(town)
-    downloads = []
-    for name, fmt in FORMATS.items():
-        path = cached_path(town, name, Scope(), version)
-        stat = path.stat() if path.exists() else None
-        downloads.append(
-            {
-                "format": name,
-                "label": fmt.label,
-                "name": download_name(town, name, Scope()),
-                "url": reverse(
-                    "exports:download",
-                    kwargs={"slug": town.slug, "filename": download_name(town, name, Scope())},
-                ),
-                "size": stat.st_size if stat else None,
-                "date": dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC) if stat else None,
-            }
-        )
+    downloads = downloads_for_town(town)
     parties = parties_with_changes_for_town(town)
     for party in parties:
-        scope = Scope(party_id=party["id"])
-        party["downloads"] = [
-            {
-                "format": name,
-                "url": reverse(
-                    "exports:party-download",
-                    kwargs={
-                        "slug": town.slug,
-                        "party_id": party["id"],
-                        "filename": download_name(town, name, scope),
-                    },
-                ),
-            }
-            for name in FORMATS
-        ]
+        party["downloads"] = downloads_for_town(town, Scope(party_id=party["id"]))
     page = Paginator(changelog_for_town(town), 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -167,18 +135,8 @@ def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     job = get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT)
     data = {"id": job.pk, "status": job.status, "progress": job.progress, "message": job.message}
     if job.status == Job.Status.DONE:
-        data["download_url"] = (
-            reverse("exports:download", kwargs={"slug": town.slug, "filename": Path(job.result_path).name})
-            if not job.params.get("party")
-            else reverse(
-                "exports:party-download",
-                kwargs={
-                    "slug": town.slug,
-                    "party_id": job.params["party"],
-                    "filename": Path(job.result_path).name,
-                },
-            )
-        )
+        params = job.params
+        data["download_url"] = download_url(town, params["format"], scope_from_params(params))
     if job.status == Job.Status.FAILED:
         data["error"] = _("The export failed; try again in a moment.")
     return JsonResponse(data)
