@@ -87,7 +87,8 @@ def world(n_residents: int = 50):
 
 
 def pending_revisions(town, party, residents, n: int) -> list[int]:
-    """n pending revisions: 80 % new points, 20 % changes to published points (tags and moves)."""
+    """n pending revisions: 70 % new points, 10 % new buildings (4 new vertices each), 20 % changes
+    to published points (tags and moves)."""
     from django.contrib.gis.geos import Point
     from django.db import connection
     from django.db.models import Max
@@ -137,6 +138,25 @@ def pending_revisions(town, party, residents, n: int) -> list[int]:
                     geom_before=node.geom,
                     geom_after=Point(*after["geometry"]["coordinates"], srid=4326),
                     preset="amenity/bench",
+                )
+            )
+        elif i < n_modify + n // 10:
+            square = [
+                [None, lon, lat],
+                [None, lon + 5e-5, lat],
+                [None, lon + 5e-5, lat + 5e-5],
+                [None, lon, lat + 5e-5],
+            ]
+            rows.append(
+                Revision(
+                    town=town,
+                    party=party,
+                    author=residents[i % len(residents)],
+                    element_type="way",
+                    element_id=next_local_id(),
+                    action="create",
+                    after={"tags": {"building": "yes"}, "nodes": square, "closed": True},
+                    preset="building",
                 )
             )
         else:
@@ -264,10 +284,19 @@ class Agent:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call(self, method: str, path: str) -> int:
-        self.conn.request(method, path, body=b"{}" if method == "POST" else None, headers=self.headers)
-        resp = self.conn.getresponse()
-        resp.read()
-        return resp.status
+        for attempt in (1, 2):  # gunicorn closes idle keep-alive connections: reconnect once
+            try:
+                self.conn.request(
+                    method, path, body=b"{}" if method == "POST" else None, headers=self.headers
+                )
+                resp = self.conn.getresponse()
+                resp.read()
+                return resp.status
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def accepts(self, ids: list[int]) -> list[float]:
         times = []
@@ -358,6 +387,7 @@ def during_event_load(me: Agent, ids: list[int]) -> tuple[list[float], str]:
         load.wait()
         raise SystemExit("event_load.py ended before its evening:\n" + "".join(output))
     time.sleep(3)  # let the open loop ramp up
+    me.call("GET", "/healthz")  # reopen the keep-alive connection left idle during the set-up
     times = me.accepts(ids)
     output.extend(load.stdout)
     load.wait()
