@@ -39,6 +39,9 @@ DEFAULT_CSP = "; ".join(
         "base-uri 'self'",
     ]
 )
+# Swagger UI (the API docs page only) inserts <style> elements at run time; scripts stay 'self'.
+DOCS_CSP = DEFAULT_CSP.replace("style-src-elem 'self'", "style-src-elem 'self' 'unsafe-inline'")
+DOCS_PATH = "/api/docs/"
 DEFAULT_PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=(), usb=()"
 
 
@@ -50,12 +53,9 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        csp = getattr(settings, "CARTOPARTY_CSP", DEFAULT_CSP)
+        csp = DOCS_CSP if request.path == DOCS_PATH else DEFAULT_CSP
         response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault(
-            "Permissions-Policy",
-            getattr(settings, "CARTOPARTY_PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY),
-        )
+        response.headers.setdefault("Permissions-Policy", DEFAULT_PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
 

@@ -55,6 +55,9 @@ def test_api_docs_need_no_inline_script_nor_cdn(client):
     separate script, so the strict CSP holds on /api/docs/ too."""
     html = client.get("/api/docs/").content.decode()
     assert "cdn." not in html and "jsdelivr" not in html
+    csp = _directives(client.get("/api/docs/")["Content-Security-Policy"])
+    assert csp["script-src"] == ["'self'"]
+    assert csp["style-src-elem"] == ["'self'", "'unsafe-inline'"]  # Swagger UI's own <style> elements
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200
     assert "javascript" in script["Content-Type"]
