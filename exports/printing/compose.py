@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -257,19 +261,56 @@ def page_html(page: Page) -> str:
     )
 
 
-def compose_pdf(page: Page, map_pdf: Path, out: Path) -> int:
-    """Lay out the pages with WeasyPrint and put the map under the first page's frame; returns the page count.
+@contextmanager
+def drawing_map(m, map_pdf: Path, png: Path) -> Iterator[None]:
+    """Draw the map PDF and the PNG preview in a forked child while the body lays out the pages.
+
+    The Mapnik binding holds the GIL while it renders, so a thread would not overlap with
+    WeasyPrint; a child process does. The child only renders to the two files (no database, no
+    Django) and leaves with ``os._exit``. Raises if the child failed; always reaps it.
+    """
+    if not hasattr(os, "fork"):
+        render_map_pdf(m, map_pdf)
+        render_map_png(m, png)
+        yield
+        return
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            render_map_pdf(m, map_pdf)
+            render_map_png(m, png)
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    try:
+        yield
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(_("The map could not be drawn."))
+
+
+def layout_pdf(page: Page) -> bytes:
+    """The pages laid out by WeasyPrint, with an empty frame where the map goes."""
+    import weasyprint
+
+    with translation.override(page.lang):
+        html = page_html(page)
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+def compose_pdf(page: Page, layout: bytes, map_pdf: Path, out: Path) -> int:
+    """Put the map under the first page's frame and write the PDF; returns the page count.
 
     The map page becomes a Form XObject drawn first on the first page (its content stream is
     copied as is, never parsed: Mapnik's streams are large).
     """
-    import weasyprint
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
 
-    with translation.override(page.lang):
-        html = page_html(page)
-    layout = weasyprint.HTML(string=html).write_pdf()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(layout)))
     map_page = PdfReader(map_pdf).pages[0]
     contents = map_page["/Contents"].get_object()

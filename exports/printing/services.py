@@ -218,9 +218,7 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
 
     m.zoom_to_box(mapnik.Box2d(*grid.extent))
     legend = index.legend_for(kinds, counts, m.scale_denominator())
-    report(40, _("Drawing the map"))
-    compose.render_map_pdf(m, map_pdf)
-    report(60, _("Laying out the pages"))
+    report(40, _("Drawing the map and laying out the pages"))
     page = compose.Page(
         sheet=sheet,
         grid=grid,
@@ -239,14 +237,15 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
         changes_page=params.get("changes_page", False),
         attribution="© OpenStreetMap contributors, ODbL",
     )
-    pages = compose.compose_pdf(page, map_pdf, pdf)
+    with compose.drawing_map(m, map_pdf, png):
+        layout = compose.layout_pdf(page)
+    report(85, _("Assembling the PDF"))
+    pages = compose.compose_pdf(page, layout, map_pdf, pdf)
     if pages > MAX_PAGES:
         raise PrintRefused(
             _("This print needs %(pages)d pages (at most %(max)d): choose a smaller area.")
             % {"pages": pages, "max": MAX_PAGES}
         )
-    report(85, _("Drawing the preview"))
-    compose.render_map_png(m, png)
     with transaction.atomic():
         Town.objects.select_for_update().filter(pk=town.pk).first()
         last = Edition.objects.filter(town=town).order_by("-number").first()

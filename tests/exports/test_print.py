@@ -241,7 +241,7 @@ def test_failed_print_leaves_no_file_and_can_be_retried(centre_town, monkeypatch
     job = services.request_print(centre_town, {"bbox": SMALL, "paper": "A4"})
     real = compose.compose_pdf
 
-    def broken(page, map_pdf, out):
+    def broken(page, layout, map_pdf, out):
         Path(out).write_bytes(b"half a pdf")
         raise RuntimeError("disk full")
 
