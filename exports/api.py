@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.formats import FORMATS
+from exports.liveness import fail_if_lost
 from exports.models import Job
 from exports.selectors import Scope, changelog_for_town
 from exports.services import download_url, downloads_for_town, request_export
@@ -88,7 +89,7 @@ class ExportJobDetail(APIView):
     @extend_schema(responses=JobSerializer)
     def get(self, request: Request, slug: str, job_id: int) -> Response:
         town = get_object_or_404(Town, slug=slug)
-        job = get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT)
+        job = fail_if_lost(get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT))
         return Response(JobSerializer(job).data)
 
 

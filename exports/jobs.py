@@ -46,7 +46,18 @@ class Progress:
 
 
 def run_job(job_id: int) -> Job:
-    """Run one job to completion in this process (called by the Celery task)."""
+    """Run one job to completion in this process (called by the Celery task).
+
+    The job's liveness lock is held while it runs, so a killed worker is noticed at once
+    (exports.liveness).
+    """
+    from exports.liveness import held
+
+    with held(job_id):
+        return _run_job(job_id)
+
+
+def _run_job(job_id: int) -> Job:
     job = Job.objects.get(pk=job_id)
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.RUNNING, started_at=timezone.now(), error="", progress=0

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports import tiles
+from exports.liveness import fail_if_lost
 from exports.models import Edition, Job
 from exports.printing.forms import PrintOrderForm
 from exports.printing.services import PrintRefused, request_print, retry_print
@@ -90,7 +91,7 @@ def print_orders(request: HttpRequest) -> HttpResponse:
 @require_GET
 def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
     town = _agent_town(request)
-    job = get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk)
+    job = fail_if_lost(get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk))
     edition = job.editions.first()
     return JsonResponse(
         {

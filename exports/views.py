@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from exports.formats import FORMATS
+from exports.liveness import fail_if_lost
 from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
@@ -132,7 +133,7 @@ def party_download(request: HttpRequest, slug: str, party_id: int, filename: str
 def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     """Progress of a background export, polled by the page."""
     town = get_object_or_404(Town, slug=slug)
-    job = get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT)
+    job = fail_if_lost(get_object_or_404(Job, town=town, pk=job_id, kind=Job.Kind.EXPORT))
     data = {"id": job.pk, "status": job.status, "progress": job.progress, "message": job.message}
     if job.status == Job.Status.DONE:
         params = job.params
