@@ -120,15 +120,19 @@ def _thread_map(retina: bool):
     return maps[key]
 
 
-def render_tile(z: int, x: int, y: int, retina: bool = False) -> bytes:
-    """Draw one tile as PNG bytes (no cache)."""
+def render_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, bool]:
+    """Draw one tile: (PNG bytes, True when it is plain background with no data)."""
     import mapnik
 
     m = _thread_map(retina)
     m.zoom_to_box(mapnik.Box2d(*tile_bounds(z, x, y)))
     image = mapnik.Image(m.width, m.height)
     mapnik.render(m, image, 2.0 if retina else 1.0)
-    return image.to_string("png256:z=6")
+    return image.to_string("png256:z=6"), image.is_solid()
+
+
+def _body_etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
 
 
 def get_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, str]:
@@ -143,14 +147,17 @@ def get_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, str]:
     except FileNotFoundError:
         pass
     generation = _generation()
-    body = render_tile(z, x, y, retina)
+    body, empty = render_tile(z, x, y, retina)
+    if empty:
+        # Nothing mapped here: not written, so crawling the empty world cannot fill the disk.
+        return body, _body_etag(body)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tile-", suffix=".png")
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
     if _generation() != generation:
         os.unlink(tmp)
-        return body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
+        return body, _body_etag(body)
     os.replace(tmp, path)
     return body, _etag(path)
 

@@ -62,6 +62,14 @@ def test_cached_tile_answers_304_to_its_etag(client, vaduz):
     assert second["ETag"] == first["ETag"]
 
 
+def test_empty_tile_is_served_but_not_written(client, db, tile_dir):
+    """A tile of the empty world (mid-Atlantic) is plain background and is not cached on disk."""
+    response = client.get("/tiles/10/400/380.png")
+    assert response.status_code == 200
+    assert len(picture(response.content).getcolors()) == 1
+    assert not tiles.tile_path(10, 400, 380, False).exists()
+
+
 @pytest.mark.parametrize(
     ("url", "status"),
     [
