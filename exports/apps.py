@@ -16,6 +16,7 @@ class ExportsConfig(AppConfig):
         if reconcile_upstream not in UPSTREAM_HANDLERS:
             UPSTREAM_HANDLERS.append(reconcile_upstream)
         published_change.connect(on_published_change, dispatch_uid="exports-data-version")
+        from exports.printing import checks as _checks  # noqa: F401  (fonts, icons, tile cache)
         from exports.printing import services as _printing  # noqa: F401  (registers the print job handler)
         from exports.tiles import on_published_change as invalidate_tiles
 

@@ -265,3 +265,12 @@ def test_print_map_command_writes_the_pdf(centre_town, call, tmp_path):
     )
     assert "Edition 1" in text
     assert PdfReader(out).pages and "Town map" in pdf_text(str(out))
+
+
+def test_system_checks_report_missing_icons_and_unwritable_tile_cache(settings, monkeypatch):
+    from exports.printing import checks, style
+
+    assert checks.check_printing() == []
+    monkeypatch.setattr(style, "ICON_NAMES", ("no-such-icon",))
+    settings.CARTOPARTY_TILE_DIR = "/proc/no-such-dir/tiles"
+    assert {e.id for e in checks.check_printing()} == {"cartoparty.E102", "cartoparty.E103"}
