@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,6 +34,7 @@ TILE_CACHE_CONTROL = "public, max-age=60"  # short: an accepted edit redraws til
 @require_GET
 def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None) -> HttpResponse:
     """One base tile (PNG); 400 for coordinates that are not numbers, 404 outside the pyramid."""
+    started = time.perf_counter()
     try:
         zi, xi, yi = tiles.parse_tile(z, x, y)
     except tiles.BadTile as exc:
@@ -47,6 +50,7 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
         response = HttpResponse(body, content_type="image/png")
     response["ETag"] = etag
     response["Cache-Control"] = TILE_CACHE_CONTROL
+    response["Server-Timing"] = f"tile;dur={(time.perf_counter() - started) * 1000:.2f}"
     return response
 
 
