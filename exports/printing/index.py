@@ -175,7 +175,7 @@ def legend_for(kinds: dict[str, list[str]], counts: dict[str, int], scale_denomi
         roads=present("roads", style.ROADS),
         paths=present("paths", style.PATHS) if scale_denominator < style.LOW else [],
         railways=present("railways", style.RAILWAYS),
-        pois=present("pois", style.POIS) if scale_denominator < style.LOW // 2 else [],
+        pois=present("pois", style.POIS) if scale_denominator < style.POI_MAX_SCALE else [],
     )
 
 

@@ -39,6 +39,9 @@ FONTSETS = {
 
 # Scale denominators (256 px tiles): z13 68k, z14 34k, z15 17k, z16 8.5k, z17 4.3k.
 LOW, MID = 30_000, 6_000  # > LOW: town overview; MID..LOW: neighbourhood; < MID: street level
+# Denominators are in Web Mercator units (as on the web): a print at a true 1:10,000 at 47° N is
+# 1:14,700 for Mapnik. POI icons show from z15 on tiles and up to about 1:20,000 on paper.
+POI_MAX_SCALE = LOW
 
 PAPER = "#f4f1ea"
 INK = "#2b2b2b"
@@ -433,7 +436,7 @@ def style_xml() -> str:
         + "</Rule>"
     )
     poi_rules = (
-        f"<Rule><MaxScaleDenominator>{LOW // 2}</MaxScaleDenominator>"
+        f"<Rule><MaxScaleDenominator>{POI_MAX_SCALE}</MaxScaleDenominator>"
         f'<MarkersSymbolizer file="{icons}/[icon].svg" fill="{POI_COLOR}" width="13" '
         'allow-overlap="false" placement="point"/></Rule>'
         f"<Rule><MaxScaleDenominator>{MID}</MaxScaleDenominator><Filter>[name] != null and [name] != ''"
