@@ -9,6 +9,7 @@ Cross-Origin-Opener-Policy (Django sets COOP too, from SECURE_CROSS_ORIGIN_OPENE
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -95,6 +96,43 @@ def too_large(limit: int) -> JsonResponse:
         },
         status=413,
     )
+
+
+class LoadSheddingMiddleware:
+    """Overload: a request that waited too long in the queue before a worker thread took it answers
+    503 + Retry-After at once, instead of doing work its client has probably given up on.
+
+    The wait is measured from ``X-Request-Start: t=<epoch seconds or ms>`` which the reverse proxy
+    sets (nginx: ``proxy_set_header X-Request-Start "t=${msec}";``). Without the header nothing is
+    shed. A client forging the header can only get its own request refused. /healthz is never shed.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.CARTOPARTY_MAX_QUEUE_MS
+        start = request.headers.get("X-Request-Start", "")
+        if limit and start and request.path != "/healthz":
+            waited = queue_ms(start)
+            if waited is not None and waited > limit:
+                response = JsonResponse(
+                    {"detail": _("The service is very busy; please try again in a few seconds.")}, status=503
+                )
+                response["Retry-After"] = "2"
+                response["Cache-Control"] = "no-store"
+                return response
+        return self.get_response(request)
+
+
+def queue_ms(header: str) -> float | None:
+    """Milliseconds since ``t=<epoch>`` (seconds with a fraction, or milliseconds)."""
+    try:
+        value = float(header.removeprefix("t="))
+    except ValueError:
+        return None
+    start = value / 1000 if value > 1e11 else value
+    return (time.time() - start) * 1000
 
 
 class DatabaseUnavailableMiddleware:

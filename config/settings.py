@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy, COOP
+    "config.security.LoadSheddingMiddleware",  # queued too long behind the proxy: 503 at once
     "config.security.BodySizeLimitMiddleware",  # bodies over CARTOPARTY_MAX_BODY_BYTES: 413
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,6 +228,8 @@ CARTOPARTY_EXPORT_DIR = Path(env.str("CARTOPARTY_EXPORT_DIR", default=str(VAR_DI
 # Exports of more elements than this are built by the Celery worker, smaller ones in the request.
 CARTOPARTY_EXPORT_SYNC_MAX = env.int("CARTOPARTY_EXPORT_SYNC_MAX", default=200_000)
 CARTOPARTY_PUBLIC_URL = env.str("CARTOPARTY_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Load shedding: a request queued longer than this (X-Request-Start from the proxy) answers 503.
+CARTOPARTY_MAX_QUEUE_MS = env.int("CARTOPARTY_MAX_QUEUE_MS", default=3000)
 # A killed export's build directory is removed once nothing has written to it for this long.
 CARTOPARTY_STALE_BUILD_SECONDS = env.int("CARTOPARTY_STALE_BUILD_SECONDS", default=30)
 CARTOPARTY_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
