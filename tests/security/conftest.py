@@ -60,7 +60,10 @@ class World:
 
 
 @pytest.fixture
-def world(centre_town, tmp_path) -> World:
+def world(centre_town, tmp_path, settings) -> World:
+    # Files the requests write (export cache, tiles, prints) stay in the test's own directory.
+    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+    settings.CARTOPARTY_TILE_DIR = tmp_path / "tiles"
     party = PartyFactory(town=centre_town)
     other_party = PartyFactory(town=centre_town)
     other_town = TownFactory()
