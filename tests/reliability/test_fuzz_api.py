@@ -9,6 +9,8 @@ or a revision are pointed, most of the time, at real ones so the fuzzing reaches
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -55,6 +57,11 @@ def _world() -> dict:
     return {"party": party, "revision": revision, "cookies": cookies}
 
 
+def _pick(value) -> bool:
+    """Three times in four, stably (str hashes change between runs; crc32 does not)."""
+    return zlib.crc32(repr(value).encode()) % 4 != 0
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
@@ -68,11 +75,11 @@ def test_api_never_500_and_matches_its_schema(case, fuzz_world):
     party = fuzz_world["party"]
     params = case.path_parameters or {}
     # Most examples use real objects (reaching the code behind the 404), the rest keep the fuzz.
-    if "party_id" in params and hash(repr(case.body)) % 4:
+    if "party_id" in params and _pick(case.body):
         params["party_id"] = party.pk
-    if "slug" in params and hash(repr(case.query)) % 4:
+    if "slug" in params and _pick(case.query):
         params["slug"] = party.town.slug
-    if "pk" in params and hash(repr(case.body)) % 4:
+    if "pk" in params and _pick(case.body):
         params["pk"] = fuzz_world["revision"].pk
     role = "resident" if case.path.startswith("/api/parties/{party_id}/") else "agent"
     case.cookies = {**(case.cookies or {}), "sessionid": fuzz_world["cookies"][role], "csrftoken": CSRF}
