@@ -43,12 +43,16 @@ def fill(strings: dict[str, str]) -> list[str]:
             continue
         po = polib.pofile(str(path))
         for entry in po:
-            if entry.msgid in strings and strings[entry.msgid]:
+            # Templates' {% blocktranslate %} doubles percent signs in msgids; JSON keys need not.
+            key = entry.msgid if entry.msgid in strings else entry.msgid.replace("%%", "%")
+            doubled = key != entry.msgid
+            if key in strings and strings[key]:
+                value = strings[key].replace("%", "%%") if doubled else strings[key]
                 if entry.msgid_plural:
-                    plural = strings.get(entry.msgid_plural, strings[entry.msgid])
-                    entry.msgstr_plural = {0: strings[entry.msgid], 1: plural}
+                    plural = strings.get(entry.msgid_plural, value)
+                    entry.msgstr_plural = {0: value, 1: plural}
                 else:
-                    entry.msgstr = strings[entry.msgid]
+                    entry.msgstr = value
                 if "fuzzy" in entry.flags:
                     entry.flags.remove("fuzzy")
             if not (entry.msgstr or any(entry.msgstr_plural.values())) or "fuzzy" in entry.flags:
