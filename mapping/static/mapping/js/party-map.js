@@ -84,7 +84,7 @@
   const map = L.map(el, { zoomControl: true, preferCanvas: true, maxZoom: 20 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
-  L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 20, maxNativeZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+  Cartoparty.baseLayer({ maxZoom: 20, maxNativeZoom: 19 }).addTo(map);
   const area = JSON.parse($("party-area").textContent);
   const areaLayer = L.geoJSON(area, { style: { color: "#00695c", weight: 2, fill: false, dashArray: "6 6" }, interactive: false }).addTo(map);
   // #zoom/lat/lon in the address shows a place (shareable; kept up to date while panning).

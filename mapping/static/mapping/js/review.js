@@ -43,7 +43,7 @@
   const map = L.map(mapEl, { zoomControl: true });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
-  L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+  Cartoparty.baseLayer().addTo(map);
   const group = L.featureGroup().addTo(map);
   const point = (style) => (feature, latlng) => L.circleMarker(latlng, { radius: 8, ...style });
   const BEFORE = { color: "#c62828", weight: 3, dashArray: "6 6", fillOpacity: 0.1 };

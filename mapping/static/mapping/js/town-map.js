@@ -20,7 +20,7 @@
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
   if (window.CARTOPARTY_TILES !== false) {
-    L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+    Cartoparty.baseLayer().addTo(map);
   }
   const extent = (el.dataset.extent || "").split(",").map(Number);
   if (extent.length === 4 && extent.every(isFinite)) {

@@ -6,7 +6,7 @@
     const map = L.map(el, { zoomControl: true });
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
-    L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+    Cartoparty.baseLayer().addTo(map);
     let bounds = null;
     if (el.dataset.townBoundary) {
       const outline = L.geoJSON(JSON.parse(el.dataset.townBoundary), {

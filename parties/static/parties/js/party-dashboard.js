@@ -13,7 +13,7 @@
   const map = L.map(mapEl, { preferCanvas: true });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
-  L.tileLayer("/tiles/{z}/{x}/{y}.png", { maxZoom: 19, minZoom: 3, errorTileUrl: "" }).addTo(map);
+  Cartoparty.baseLayer().addTo(map);
   const outline = L.geoJSON(area, { style: { color: "#00695c", weight: 2, fill: false, dashArray: "6 4" }, interactive: false }).addTo(map);
   map.fitBounds(outline.getBounds());
 
