@@ -27,6 +27,7 @@ from pathlib import Path
 
 import osmium
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -101,6 +102,11 @@ CREATE TEMP TABLE chg_way (id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 """
 
+# On a first import nodes go straight into the store (no staging copy): they cannot conflict.
+DIRECT_NODE_COPY = (
+    "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at) FROM STDIN"
+)
+
 COPY_SQL = {
     "node": "COPY imp_node (osm_id, version, tags, lon, lat) FROM STDIN",
     "way": "COPY imp_way (osm_id, version, tags, nodes) FROM STDIN",
@@ -164,12 +170,6 @@ MERGE_SQL = {
     """,
 }
 
-FIRST_NODE_SQL = """
-    INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
-    SELECT %(town)s, osm_id, version, version, tags, ST_SetSRID(ST_MakePoint(lon, lat), 4326), true, now()
-    FROM imp_node
-"""
-
 # Locally changed elements that upstream changed or deleted: set aside for the handlers, and
 # removed from imp_* so the merge does not overwrite them.
 SHAPE = {"node": "jsonb_build_array(i.lon, i.lat)", "way": "to_jsonb(i.nodes)", "relation": "i.members"}
@@ -205,8 +205,14 @@ DELETE_SQL = {
 
 
 def _stream(
-    path: Path, cur, summary: ImportSummary, progress: Callable[[dict[str, int]], None] | None
+    path: Path,
+    cur,
+    summary: ImportSummary,
+    progress: Callable[[dict[str, int]], None] | None,
+    direct_town: int | None = None,
 ) -> None:
+    """COPY every object into the staging tables (nodes straight into the store if ``direct_town``)."""
+    now = timezone.now()
     current: str | None = None
     copy_cm = None
     copy = None
@@ -217,7 +223,7 @@ def _stream(
             if kind != current:
                 if copy_cm is not None:
                     copy_cm.__exit__(None, None, None)
-                copy_cm = cur.copy(COPY_SQL[kind])
+                copy_cm = cur.copy(DIRECT_NODE_COPY if kind == "node" and direct_town else COPY_SQL[kind])
                 copy = copy_cm.__enter__()
                 current = kind
             tags = json.dumps(dict(obj.tags), ensure_ascii=False) if len(obj.tags) else "{}"
@@ -225,7 +231,11 @@ def _stream(
                 loc = obj.location
                 if not loc.valid():
                     continue
-                copy.write_row((obj.id, obj.version, tags, loc.lon, loc.lat))
+                if direct_town:
+                    point = f"SRID=4326;POINT({loc.lon:.7f} {loc.lat:.7f})"
+                    copy.write_row((direct_town, obj.id, obj.version, obj.version, tags, point, True, now))
+                else:
+                    copy.write_row((obj.id, obj.version, tags, loc.lon, loc.lat))
             elif kind == "way":
                 copy.write_row((obj.id, obj.version, tags, [n.ref for n in obj.nodes]))
             else:
@@ -267,17 +277,16 @@ def import_osm(
         with connection.cursor() as django_cur:
             cur = django_cur.cursor  # the psycopg cursor, for COPY
             cur.execute(TEMP_TABLES)
-            _stream(path, cur, summary, progress)
+            first_import = not Node.objects.filter(town=town).exists()
+            _stream(path, cur, summary, progress, direct_town=town.pk if first_import else None)
             if not any(summary.read.values()):
                 raise ImportError_(_("The file contains no OSM data."))
-            first_import = not Node.objects.filter(town=town).exists()
             for kind in ("node", "way", "relation"):
                 cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
                 cur.execute(f"ANALYZE imp_{kind}")
                 cur.execute(UPSTREAM_SQL[kind], {"town": town.pk})
-                if kind == "node" and first_import:
-                    cur.execute(FIRST_NODE_SQL, {"town": town.pk})
-                    summary.created[kind], summary.updated[kind] = cur.rowcount, 0
+                if kind == "node" and first_import:  # already copied into the store
+                    summary.created[kind] = summary.read[kind]
                     cur.execute("ANALYZE mapping_node")  # the way merge joins to these nodes
                     continue
                 cur.execute(MERGE_SQL[kind], {"town": town.pk})
