@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -179,3 +180,34 @@ def pending_features_geojson_for_author(author: Any, party: Party, bbox: BBox) -
     with connection.cursor() as cur:
         cur.execute(PENDING_SQL, params)
         return cur.fetchone()[0]
+
+
+PLACE_VALUES = ("city", "town", "village", "suburb")
+
+
+def home_extent_for_town(town: Town) -> tuple[float, float, float, float] | None:
+    """Where the town map opens: around the town's settlements, not the whole extract.
+
+    Extracts carry the nodes of every way that crosses their edge (a river running 50 km north), so
+    the extent of all data opens far too zoomed out. The settlements' place nodes, with a margin,
+    frame what residents recognise; without any, the town's boundary. Cached for ten minutes: it
+    only moves on import.
+    """
+
+    def compute() -> tuple[float, float, float, float] | None:
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+                FROM (SELECT ST_Expand(ST_Extent(geom)::geometry, 0.01) AS e FROM mapping_node
+                      WHERE town_id = %s AND visible AND tags->>'place' = ANY(%s)) s
+                WHERE e IS NOT NULL
+                """,
+                [town.pk, list(PLACE_VALUES)],
+            )
+            row = cur.fetchone()
+        if row:
+            return tuple(row)
+        return town.boundary.extent if town.boundary else None
+
+    return cache.get_or_set(f"cartoparty:home-extent:{town.pk}", compute, 600)

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from mapping.selectors import BadRequest, BBox, features_geojson_for_town, parse_zoom
+from mapping.selectors import BadRequest, BBox, features_geojson_for_town, home_extent_for_town, parse_zoom
 from parties.models import Town
 
 
@@ -18,7 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def town_map(request: HttpRequest, slug: str) -> HttpResponse:
     town = get_object_or_404(Town, slug=slug)
-    extent = town.boundary.extent if town.boundary else None
+    extent = home_extent_for_town(town)
     return render(request, "mapping/town_map.html", {"town": town, "extent": extent})
 
 

@@ -93,3 +93,14 @@ def test_town_page_and_home(client, centre_town):
     assert b'id="town-map"' in resp.content
     assert b"Vaduz centre" in client.get("/").content
     assert client.get(reverse("mapping:town-map", kwargs={"slug": "nowhere"})).status_code == 404
+
+
+@pytest.mark.django_db
+def test_town_map_opens_on_the_settlements(client, vaduz):
+    """The map opens around the villages, not around every node of the extract (rivers run far)."""
+    from mapping.selectors import home_extent_for_town
+
+    west, south, east, north = home_extent_for_town(vaduz)
+    bw, bs, be, bn = vaduz.boundary.extent
+    assert (east - west) * (north - south) < (be - bw) * (bn - bs)
+    assert west < 9.5209 < east and south < 47.1410 < north  # Vaduz is in view
