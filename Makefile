@@ -27,10 +27,13 @@ messages: ## Update and compile the French and English catalogues
 	$(PY) manage.py makemessages -d djangojs -l fr -l en --ignore=.venv --ignore=var --ignore=node_modules --ignore=static/vendor
 	$(PY) manage.py compilemessages --ignore=.venv
 
-bench: ## Run the benchmarks and print the comparison tables
+bench: ## Run every benchmark and print the comparison tables (long; `make bench-quick` for a short run)
 	bash scripts/bootstrap.sh && $(PY) bench/run.py
+
+bench-quick: ## Every benchmark in its short mode
+	bash scripts/bootstrap.sh && $(PY) bench/run.py --quick
 
 stop: ## Stop the private PostgreSQL, Redis and worker
 	bash scripts/stop.sh
 
-.PHONY: help setup run test test-e2e lint fmt messages bench stop
+.PHONY: help setup run test test-e2e lint fmt messages bench bench-quick stop
