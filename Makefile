@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 
 help: ## Show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## Install what is missing, start private PostGIS + Redis under var/, migrate
 	bash scripts/bootstrap.sh
@@ -22,10 +22,8 @@ lint: ## ruff lint and format check
 fmt: ## Format the code
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
 
-messages: ## Update and compile the French and English catalogues
-	$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=var --ignore=node_modules
-	$(PY) manage.py makemessages -d djangojs -l fr -l en --ignore=.venv --ignore=var --ignore=node_modules --ignore=static/vendor
-	$(PY) manage.py compilemessages --ignore=.venv
+messages: ## Update the catalogues from the code and locale/fr_strings/*.json, then compile
+	$(PY) scripts/translations.py
 
 bench: ## Run every benchmark and print the comparison tables (long; `make bench-quick` for a short run)
 	bash scripts/bootstrap.sh && $(PY) bench/run.py
