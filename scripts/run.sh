@@ -13,5 +13,5 @@ else
   .venv/bin/celery -A config worker --loglevel=INFO --concurrency=2 \
     --pidfile="$VAR/run/celery.pid" --logfile="$VAR/log/celery.log" --detach
 fi
-echo "==> Serving Cartoparty on http://127.0.0.1:8000 (Ctrl-C to stop)"
+echo "==> Serving Cartoparty on http://127.0.0.1:${PORT:-8000} (Ctrl-C to stop)"
 exec .venv/bin/python manage.py runserver 127.0.0.1:${PORT:-8000}
