@@ -65,7 +65,7 @@ def _pick(value) -> bool:
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     derandomize=True,  # the same examples on every run: a CI failure reproduces locally
     database=None,
