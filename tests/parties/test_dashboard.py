@@ -12,10 +12,11 @@ from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFac
 
 pytestmark = pytest.mark.django_db
 
-# Session + user, party, version (2 aggregates), contributors, status, preset, recent edits.
-FULL_QUERIES = 9
-# Session + user, party, version (2 aggregates).
-NOT_MODIFIED_QUERIES = 5
+# User (the session comes from the cache), party, version (2 aggregates), contributors, status,
+# preset, recent edits.
+FULL_QUERIES = 8
+# User, party, version (2 aggregates).
+NOT_MODIFIED_QUERIES = 4
 
 
 @pytest.fixture
