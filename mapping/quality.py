@@ -350,7 +350,8 @@ DUPLICATE_POINT_SQL = """
 WITH p AS (SELECT ST_GeomFromEWKT(%(ewkt)s) AS g)
 SELECT t, osm_id, round(ST_Distance(geom::geography, p.g::geography)::numeric, 1) FROM (
   SELECT 'node' AS t, osm_id, geom FROM mapping_node
-  WHERE town_id = %(town)s AND visible AND tags->>%(key)s = %(value)s AND osm_id <> %(self)s
+  WHERE town_id = %(town)s AND visible AND tags <> '{}'::jsonb  -- the partial spatial index
+    AND tags->>%(key)s = %(value)s AND osm_id <> %(self)s
   UNION ALL
   SELECT 'way', osm_id, geom FROM mapping_way
   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND tags->>%(key)s = %(value)s

@@ -311,7 +311,7 @@ state AS (
     AND NOT EXISTS (SELECT 1 FROM last_before l WHERE l.t = f.t AND l.osm_id = f.osm_id)
   UNION ALL
   SELECT 'node', osm_id, version, tags, geom FROM mapping_node n, env
-  WHERE town_id = %(town)s AND visible AND geom && env.g
+  WHERE town_id = %(town)s AND visible AND tags <> '{}'::jsonb AND geom && env.g
     AND NOT EXISTS (SELECT 1 FROM applied a WHERE a.t = 'node' AND a.osm_id = n.osm_id)
   UNION ALL
   SELECT 'way', osm_id, version, tags, geom FROM mapping_way w, env

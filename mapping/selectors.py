@@ -200,7 +200,8 @@ def home_extent_for_town(town: Town) -> tuple[float, float, float, float] | None
                 """
                 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
                 FROM (SELECT ST_Expand(ST_Extent(geom)::geometry, 0.01) AS e FROM mapping_node
-                      WHERE town_id = %s AND visible AND tags->>'place' = ANY(%s)) s
+                      WHERE town_id = %s AND visible AND tags <> '{}'::jsonb
+                        AND tags->>'place' = ANY(%s)) s
                 WHERE e IS NOT NULL
                 """,
                 [town.pk, list(PLACE_VALUES)],

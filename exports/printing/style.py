@@ -352,7 +352,7 @@ def layer_queries(town_id: int | None, lang: str) -> dict[str, str]:
         f"JOIN (VALUES {', '.join(f'({chr(39)}{p.kind}{chr(39)}, {chr(39)}{p.icon}{chr(39)})' for p in POIS)})"
         " AS icons(k, icon) ON icons.k = p.kind",
         "places": f"SELECT ST_Transform(geom, 3857) AS geom, tags->>'place' AS kind, {name} AS name "
-        f"FROM mapping_node WHERE visible{town} AND tags->>'place' IN "
+        f"FROM mapping_node WHERE visible{town} AND tags <> '{{}}'::jsonb AND tags->>'place' IN "
         f"('town','village','suburb','hamlet','neighbourhood','quarter') AND geom && {BBOX_4326}",
     }
 
