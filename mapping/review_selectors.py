@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from mapping.models import ReviewDecision, Revision
 from mapping.quality import repaired_geometry
 from mapping.review import REASONS
-from mapping.selectors import BadRequest, BBox, TooManyFeatures
+from mapping.selectors import BadRequest, BBox, capped_feature_collection
 from parties.models import Town, User
 
 Status = Revision.Status
@@ -348,20 +348,4 @@ def features_as_of(town: Town, at: dt.datetime, bbox: BBox, cap: int | None = No
     because one of its nodes moved) show as they are now. Raises TooManyFeatures past ``cap``.
     """
     cap = cap or settings.CARTOPARTY_MAX_FEATURES
-    params = {
-        "town": town.pk,
-        "at": at,
-        "w": bbox.west,
-        "s": bbox.south,
-        "e": bbox.east,
-        "n": bbox.north,
-        "limit": cap + 1,
-    }
-    with connection.cursor() as cur:
-        cur.execute(AS_OF_SQL, params)
-        count, body = cur.fetchone()
-    if count > cap:
-        raise TooManyFeatures(
-            _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
-        )
-    return body
+    return capped_feature_collection(AS_OF_SQL, {"town": town.pk, "at": at}, bbox, cap)

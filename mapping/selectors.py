@@ -121,14 +121,16 @@ def features_geojson_for_town(town: Town, bbox: BBox, zoom: int = 18, cap: int |
     tolerance = 360 / (2**zoom) / 256
     geom_expr = "geom" if zoom >= 16 else f"ST_SimplifyPreserveTopology(geom, {tolerance:.10f})"
     sql = FEATURES_SQL.format(node_filter=node_filter, way_filter=way_filter, geom_expr=geom_expr)
-    params = {
-        "town": town.pk,
-        "w": bbox.west,
-        "s": bbox.south,
-        "e": bbox.east,
-        "n": bbox.north,
-        "limit": cap + 1,
-    }
+    return capped_feature_collection(sql, {"town": town.pk}, bbox, cap)
+
+
+def capped_feature_collection(sql: str, params: dict, bbox: BBox, cap: int) -> str:
+    """Run a query answering (count, FeatureCollection text) for ``bbox``, at most ``cap`` features.
+
+    The query reads %(w)s %(s)s %(e)s %(n)s and %(limit)s (cap + 1, so one row too many tells us the
+    area is too crowded without counting it all). Raises TooManyFeatures past ``cap``.
+    """
+    params = {**params, "w": bbox.west, "s": bbox.south, "e": bbox.east, "n": bbox.north, "limit": cap + 1}
     with connection.cursor() as cur:
         cur.execute(sql, params)
         count, body = cur.fetchone()
