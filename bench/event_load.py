@@ -455,8 +455,8 @@ def main() -> int:
     parser.add_argument("--residents", type=int)
     parser.add_argument("--viewers", type=int)
     parser.add_argument("--seconds", type=float)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=3)  # as docker-compose.yml
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--steps", help="closed-loop writer counts, e.g. 8,16,32")
     parser.add_argument("--db", default=DB, help="bench database (two runs at once need two databases)")
     args = parser.parse_args()
