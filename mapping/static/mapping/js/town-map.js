@@ -5,17 +5,7 @@
   const el = document.getElementById("town-map");
   if (!el) return;
   const status = document.getElementById("map-status");
-  const STYLES = {
-    building: { color: "#8d6e63", weight: 1, fillColor: "#d7ccc8", fillOpacity: 0.7 },
-    water: { color: "#1e88e5", weight: 2, fillColor: "#90caf9", fillOpacity: 0.6 },
-    road: { color: "#ef6c00", weight: 4 },
-    path: { color: "#6d4c41", weight: 2, dashArray: "4 4" },
-    railway: { color: "#424242", weight: 2, dashArray: "8 4" },
-    landuse: { color: "#7cb342", weight: 1, fillColor: "#c5e1a5", fillOpacity: 0.4 },
-    boundary: { color: "#8e24aa", weight: 2, fill: false, dashArray: "10 6" },
-    poi: { color: "#c62828", weight: 2, fillColor: "#ef5350", fillOpacity: 0.8 },
-    other: { color: "#607d8b", weight: 1, fillOpacity: 0.2 },
-  };
+  const STYLES = Cartoparty.featureStyles;
   const map = L.map(el, { zoomControl: true, preferCanvas: true });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
