@@ -83,3 +83,39 @@ def test_et_parser_sees_our_xml_as_plain_data(town, tmp_path):
     build_export(town, "osm", path, Scope())
     root = ET.fromstring(path.read_bytes())  # noqa: S314
     assert sum(1 for _ in root.iter("node")) == len(XML_SAFE)
+
+
+def test_printed_map_prints_payload_street_names_as_text(centre_town, settings, tmp_path):
+    """Street names and the title made of payloads end up as text in the printed map, never as
+    PDF actions or script (WeasyPrint lays them out as text; Mapnik draws them as glyphs)."""
+    from exports.printing import services as printing
+    from mapping.store import apply_change, next_local_id
+
+    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+    chosen = [p for p in XML_SAFE if "<" in p][:5]
+    for i, payload in enumerate(chosen):
+        lat = 47.1385 + i * 0.0006
+        apply_change(
+            town=centre_town,
+            element_type="way",
+            element_id=next_local_id(),
+            action="create",
+            after={
+                "tags": {"highway": "residential", "name": payload},
+                "nodes": [[None, 9.5195, lat], [None, 9.5245, lat]],
+                "closed": False,
+            },
+            base_version=None,
+        )
+    params = printing.validate_print_request(
+        centre_town,
+        {"paper": "A4", "lang": "en", "bbox": "9.518,47.137,9.526,47.142", "title": chosen[0][:120]},
+    )
+    edition = printing.make_print(centre_town, params)
+    body = Path(edition.file_path).read_bytes()
+    for marker in (b"/JavaScript", b"/JS ", b"/JS(", b"/OpenAction", b"/Launch", b"/AA "):
+        assert marker not in body
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).split())
+    # The index lists every payload street by its name, as plain text.
+    for payload in chosen:
+        assert " ".join(payload.split())[:20] in text
