@@ -111,3 +111,14 @@ def new_page(browser, browser_log):
     yield make
     for c in contexts:
         c.close()
+
+
+AGENT_PASSWORD = "agent-password-123"  # tests.factories.AgentFactory's password
+
+
+def sign_in(page, live_server, user, next_url: str = "") -> None:
+    """Sign an agent in through the real sign-in page (labels as a person reads them)."""
+    page.goto(f"{live_server.url}/accounts/login/" + (f"?next={next_url}" if next_url else ""))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(AGENT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()

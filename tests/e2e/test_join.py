@@ -10,6 +10,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from parties.models import Party, User
+from tests.e2e.conftest import sign_in
 from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory, TownFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -55,10 +56,7 @@ def test_agent_signs_in_and_creates_a_party(live_server, desktop_page, browser_l
     town = TownFactory(slug="vaduz-e2e", name="Vaduz", boundary=BOUNDARY)
     agent = AgentFactory(town=town)
     page = desktop_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(agent.username)
-    page.get_by_label("Password").fill("agent-password-123")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, agent)
     page.wait_for_url("**/manage/")
     assert page.get_by_text("No party yet").is_visible()
     page.get_by_role("link", name="Create a party").click()
@@ -92,10 +90,7 @@ def test_agent_draws_the_area(live_server, desktop_page, browser_log):
     town = TownFactory(slug="vaduz-draw", boundary=BOUNDARY)
     agent = AgentFactory(town=town)
     page = desktop_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/manage/parties/new/")
-    page.get_by_label("Username").fill(agent.username)
-    page.get_by_label("Password").fill("agent-password-123")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, agent, "/manage/parties/new/")
     page.wait_for_url("**/manage/parties/new/")
     page.wait_for_function("document.querySelector('[data-area-widget]').dataset.state === 'ready'")
     page.get_by_label("Title in French").fill("Cartopartie dessinée")

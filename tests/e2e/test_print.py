@@ -10,6 +10,7 @@ from exports.models import Job
 from exports.printing import services
 from mapping.osm_import import import_osm
 from tests.conftest import CENTRE_PBF
+from tests.e2e.conftest import sign_in
 from tests.factories import AgentFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -24,10 +25,7 @@ def test_agent_orders_an_a3_print_in_french_and_downloads_it(
     town = import_osm(CENTRE_PBF, "centre", "Vaduz centre").town
     agent = AgentFactory(town=town)
     page = desktop_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/manage/prints/")
-    page.get_by_label("Username").fill(agent.username)
-    page.get_by_label("Password").fill("agent-password-123")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, agent, "/manage/prints/")
     page.wait_for_url("**/manage/prints/")
     assert page.get_by_text("No print yet").is_visible()
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from mapping.models import Revision, Way
 from mapping.store import apply_change
+from tests.e2e.conftest import sign_in
 from tests.factories import AgentFactory, NodeFactory, PartyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -280,10 +281,7 @@ def test_an_agent_of_the_town_sees_the_map_read_only(live_server, desktop_page, 
     )
     agent = AgentFactory(town=party.town)
     page = desktop_page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("input[name=username]").fill(agent.username)
-    page.locator("input[name=password]").fill("agent-password-123")
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    sign_in(page, live_server, agent)
     page.wait_for_load_state()
     open_map_at(page, live_server, party, *BENCH)
     expect(page.locator("#map-status")).to_have_text(re.compile("residents who joined the party"))

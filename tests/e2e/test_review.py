@@ -8,6 +8,7 @@ import pytest
 
 from mapping.models import Node, Revision
 from parties.models import User
+from tests.e2e.conftest import sign_in
 from tests.factories import AgentFactory, PartyFactory, RevisionFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -42,10 +43,7 @@ def test_agent_reviews_a_party_and_the_resident_reads_the_reason(
 
     agent = AgentFactory(town=party.town)
     page = desktop_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/manage/review/%3Fparty%3D{party.pk}")
-    page.get_by_label("Username").fill(agent.username)
-    page.get_by_label("Password").fill("agent-password-123")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, agent, f"/manage/review/%3Fparty%3D{party.pk}")
     page.wait_for_url("**/manage/review/**")
     assert page.locator("#queue-count").inner_text() == "3 revisions"
     page.get_by_role("link", name=f"#{bench.pk}").click()
