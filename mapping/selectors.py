@@ -135,10 +135,12 @@ def capped_feature_collection(sql: str, params: dict, bbox: BBox, cap: int) -> s
         cur.execute(sql, params)
         count, body = cur.fetchone()
     if count > cap:
-        raise TooManyFeatures(
-            _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
-        )
+        raise TooManyFeatures(too_many_message(cap))
     return body
+
+
+def too_many_message(cap: int) -> str:
+    return _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
 
 
 PENDING_SQL = """

@@ -255,15 +255,44 @@ def apply_change(
     # Derived geometry: ways using moved nodes, the touched way, relations using any of them.
     way_pks, _rels = dependents_of_nodes(town.pk, moved_nodes) if moved_nodes else ([], [])
     way_pks = sorted(set(way_pks) | set(touched_ways))
-    rebuild_way_geometries(way_pks)
     relation_pks = set(relations_of_ways(town.pk, way_pks))
+    # The other ways and relations rebuilt here change shape too (a moved vertex of a long road):
+    # listeners that ship whole features (the map-data tiles) need their extents as well.
+    own_way = element.pk if element_type == ElementType.WAY else None
+    own_relation = element.pk if element_type == ElementType.RELATION else None
+    dependents = ([pk for pk in way_pks if pk != own_way], [pk for pk in relation_pks if pk != own_relation])
+    shapes_before = _shapes(*dependents)
+    rebuild_way_geometries(way_pks)
     if element_type == ElementType.RELATION and element.visible:
         relation_pks.add(element.pk)
     rebuild_relation_geometries(sorted(relation_pks))
+    shapes_after = _shapes(*dependents)
+    for key in shapes_before.keys() | shapes_after.keys():
+        before, after = shapes_before.get(key), shapes_after.get(key)
+        if (before and before[0]) != (after and after[0]):
+            extents += [shape[1] for shape in (before, after) if shape]
     element.refresh_from_db()
     extents.append(_extent_of(element))
     _announce(town, [e for e in extents if e])
     return element
+
+
+def _shapes(way_pks: list[int], relation_pks: list[int]) -> dict[tuple[str, int], tuple[str, tuple]]:
+    """{(table, pk): (digest of the derived geometry, its extent)} of these ways and relations."""
+    if not (way_pks or relation_pks):
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT t, id, md5(ST_AsEWKB(geom)), ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)
+            FROM (SELECT 'way' AS t, id, geom FROM mapping_way WHERE id = ANY(%(ways)s::bigint[])
+                  UNION ALL
+                  SELECT 'relation', id, geom FROM mapping_relation WHERE id = ANY(%(rels)s::bigint[])) s
+            WHERE geom IS NOT NULL
+            """,
+            {"ways": way_pks, "rels": relation_pks},
+        )
+        return {(t, pk): (digest, tuple(box)) for t, pk, digest, *box in cur.fetchall()}
 
 
 def _extent_of(element: Element) -> tuple[float, float, float, float] | None:

@@ -8,6 +8,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("towns/<slug:slug>/", views.town_map, name="town-map"),
     path("api/towns/<slug:slug>/features", views.town_features, name="town-features"),
+    path(
+        "api/towns/<slug:slug>/features/tiles/<str:z>/<str:x>/<str:y>",
+        views.town_feature_tile,
+        name="town-feature-tile",
+    ),
     # Review (agents), contributions (residents), history and the map as of a date.
     path("manage/review/", review_views.review_queue, name="review-queue"),
     path("manage/review/bulk/", review_views.review_bulk, name="review-bulk"),

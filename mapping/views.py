@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
-from mapping.selectors import BadRequest, BBox, features_geojson_for_town, home_extent_for_town, parse_zoom
+from mapping import feature_tiles
+from mapping.selectors import (
+    BadRequest,
+    BBox,
+    features_geojson_for_town,
+    home_extent_for_town,
+    parse_zoom,
+    too_many_message,
+)
 from parties.models import Town
 
 
@@ -33,6 +43,31 @@ def town_features(request: HttpRequest, slug: str) -> HttpResponse:
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return HttpResponse(body, content_type="application/geo+json")
+
+
+@require_GET
+def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpResponse:
+    """GeoJSON of the town's published features in one map-data tile, shared from the cache.
+
+    Browsers keep it and revalidate (Cache-Control: no-cache + ETag): an unchanged tile is a 304.
+    Bad coordinates and crowded tiles are 400 with a reason; an unknown town 404.
+    """
+    try:
+        answer = feature_tiles.feature_tile(slug, feature_tiles.Tile.parse(z, x, y))
+    except BadRequest as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except feature_tiles.NoSuchTown:
+        raise Http404 from None
+    if answer.too_many:
+        return JsonResponse({"error": too_many_message(settings.CARTOPARTY_MAX_FEATURES)}, status=400)
+    etags = parse_etags(request.headers.get("If-None-Match", ""))
+    if answer.etag in etags or "*" in etags:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(answer.body, content_type="application/geo+json")
+    response["ETag"] = answer.etag
+    response["Cache-Control"] = "public, no-cache"
+    return response
 
 
 @require_GET

@@ -1,0 +1,203 @@
+"""Published map data per tile, cached and invalidated exactly by ``published_change``.
+
+Why tiles: a viewer panning the map used to send an arbitrary bbox, so every request was a fresh
+PostGIS query; on a 2-core machine ~180 of them per second is the ceiling, and a busy evening offers
+more. Tile-aligned requests repeat, so their answers can be shared by every viewer from the cache.
+
+The grid is the usual Web Mercator one (``z/x/y``, y down, as the base tiles). Data tiles exist
+from zoom 0 to :data:`MAX_DATA_ZOOM`: from that zoom on the map shows every feature unsimplified
+(``mapping.selectors._zoom_filter``), so closer views all use the zoom-16 tiles and share them.
+A tile's body is exactly :func:`mapping.selectors.features_geojson_for_town` for the tile's bbox
+at the tile's zoom: features crossing a tile edge are in every tile they touch (whole, not clipped;
+the page keeps one copy per id).
+
+Cache (Django's cache: Redis in production, shared by every worker):
+  * ``cp:ft:b:<slug>:<z>:<x>:<y>`` holds the answer with the version tokens it was built under;
+  * ``cp:ft:v:<slug>:<z>:<x>:<y>`` holds the tile's current version token, ``cp:ft:g:<slug>`` the
+    town's generation token. One ``get_many`` of the three keys serves a cached tile.
+Invalidation deletes the version keys of exactly the tiles, at every data zoom, whose area meets
+the changed bbox (or the generation key when a bbox spans too many tiles). The next reader mints a
+new random token, so an answer built before the change can never match again, even one a slow
+reader stores after the invalidation (it carries the old token). Tokens are random, never
+counters, so a version key evicted by the cache cannot bring an old answer back either.
+Answers expire after :data:`CACHE_SECONDS` anyway: a change that sends no ``published_change``
+(a re-import today) shows within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+from mapping.selectors import BadRequest, BBox, TooManyFeatures, features_geojson_for_town
+from parties.models import Town
+
+MAX_DATA_ZOOM = 16
+CACHE_SECONDS = 3600
+# A bbox touching more tiles than this at one zoom (a whole-town change) renews the town's generation.
+MAX_TILES_PER_ZOOM = 4096
+# PostGIS compares float4 bounding boxes (rounded outwards): a feature this close to a tile edge may
+# be in the neighbour tile too, so invalidation takes a margin (~1 m).
+EDGE_MARGIN_DEGREES = 1e-5
+MAX_LATITUDE = 85.0511287798
+_INTEGER = re.compile(r"[0-9]{1,9}")
+
+
+class NoSuchTown(LookupError):
+    """No town has this slug (404)."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+
+    @classmethod
+    def parse(cls, z: str, x: str, y: str) -> Tile:
+        """Validate URL coordinates; raises BadRequest with the reason (400)."""
+        if not all(_INTEGER.fullmatch(str(v)) for v in (z, x, y)):
+            raise BadRequest(_("Tile coordinates must be whole numbers: zoom/x/y."))
+        tile = cls(int(z), int(x), int(y))
+        if tile.z > MAX_DATA_ZOOM:
+            raise BadRequest(
+                _("Map data tiles go up to zoom %(max)s: closer views use the zoom %(max)s tiles.")
+                % {"max": MAX_DATA_ZOOM}
+            )
+        n = 1 << tile.z
+        if tile.x >= n or tile.y >= n:
+            raise BadRequest(
+                _("At zoom %(z)s, x and y go from 0 to %(last)s.") % {"z": tile.z, "last": n - 1}
+            )
+        return tile
+
+    def bbox(self) -> BBox:
+        """The tile's area in degrees (west, south, east, north)."""
+        n = 1 << self.z
+
+        def lat(row: int) -> float:
+            return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+        return BBox(self.x / n * 360 - 180, lat(self.y + 1), (self.x + 1) / n * 360 - 180, lat(self.y))
+
+
+def data_zoom(zoom: int) -> int:
+    """The zoom of the data tiles a map at ``zoom`` shows."""
+    return max(0, min(zoom, MAX_DATA_ZOOM))
+
+
+def tile_ranges(bbox: tuple[float, float, float, float], z: int) -> tuple[range, range]:
+    """Columns and rows of the tiles at ``z`` whose area meets the lon/lat ``bbox`` (with the edge margin)."""
+    west, south, east, north = bbox
+    n = 1 << z
+
+    def col(lon: float) -> int:
+        return min(n - 1, max(0, math.floor((lon + 180) / 360 * n)))
+
+    def row(lat: float) -> int:
+        lat = math.radians(max(-MAX_LATITUDE, min(MAX_LATITUDE, lat)))
+        return min(n - 1, max(0, math.floor((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)))
+
+    m = EDGE_MARGIN_DEGREES
+    return range(col(west - m), col(east + m) + 1), range(row(north + m), row(south - m) + 1)
+
+
+# ---------------------------------------------------------------- the cache
+
+
+def _generation_key(slug: str) -> str:
+    return f"cp:ft:g:{slug}"
+
+
+def _version_key(slug: str, tile: Tile) -> str:
+    return f"cp:ft:v:{slug}:{tile.z}:{tile.x}:{tile.y}"
+
+
+def _body_key(slug: str, tile: Tile) -> str:
+    return f"cp:ft:b:{slug}:{tile.z}:{tile.x}:{tile.y}"
+
+
+def _token(key: str, got: dict) -> str:
+    """The current token of ``key``; a missing one is minted (atomically: add, else read the winner's)."""
+    token = got.get(key)
+    while token is None:
+        fresh = secrets.token_hex(8)
+        token = fresh if cache.add(key, fresh, CACHE_SECONDS * 2) else cache.get(key)
+    return token
+
+
+@dataclass(frozen=True)
+class TileAnswer:
+    """A tile's GeoJSON (``body``, with its ``etag``), or ``body`` None when over the feature cap."""
+
+    body: bytes | None
+    etag: str
+
+    @property
+    def too_many(self) -> bool:
+        return self.body is None
+
+
+def feature_tile(slug: str, tile: Tile) -> TileAnswer:
+    """The published features of town ``slug`` in ``tile``, from the cache or built and cached.
+
+    A cached tile costs one cache round trip and no database query (the town is looked up only to
+    build). Raises NoSuchTown. Over ``CARTOPARTY_MAX_FEATURES`` features the answer is "too many"
+    (cached too: crowded tiles stay crowded until data changes).
+    """
+    gen_key, ver_key, body_key = _generation_key(slug), _version_key(slug, tile), _body_key(slug, tile)
+    got = cache.get_many([gen_key, ver_key, body_key])
+    cap = settings.CARTOPARTY_MAX_FEATURES
+    stamp = (_token(gen_key, got), _token(ver_key, got), cap)
+    cached = got.get(body_key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    town = Town.objects.filter(slug=slug).only("pk").first()
+    if town is None:
+        raise NoSuchTown(slug)
+    try:
+        body = features_geojson_for_town(town, tile.bbox(), tile.z, cap).encode()
+    except TooManyFeatures:
+        answer = TileAnswer(None, "")
+    else:
+        answer = TileAnswer(body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"')
+    cache.set(body_key, (stamp, answer), CACHE_SECONDS)
+    return answer
+
+
+def invalidate_bbox(slug: str, bbox: tuple[float, float, float, float]) -> int:
+    """Forget the cached tiles of town ``slug``, at every data zoom, whose area meets ``bbox``.
+
+    Returns the number of tile versions dropped (or -1 when the whole town's generation moved).
+    """
+    keys = []
+    for z in range(MAX_DATA_ZOOM + 1):
+        xs, ys = tile_ranges(bbox, z)
+        if len(xs) * len(ys) > MAX_TILES_PER_ZOOM:
+            invalidate_town(slug)
+            return -1
+        keys += [_version_key(slug, Tile(z, x, y)) for x in xs for y in ys]
+    cache.delete_many(keys)
+    return len(keys)
+
+
+def invalidate_town(slug: str) -> None:
+    """Forget every cached tile of town ``slug``."""
+    cache.delete(_generation_key(slug))
+
+
+def on_published_change(sender, town: Town | None = None, bbox=None, **kwargs) -> None:
+    """Receiver of mapping.signals.published_change (sent after commit; connected in MappingConfig.ready)."""
+    if town is None:
+        return
+    if bbox:
+        invalidate_bbox(town.slug, tuple(bbox))
+    else:
+        invalidate_town(town.slug)
