@@ -1,34 +1,30 @@
-"""Drawing a print: the Mapnik map as a vector PDF, the page laid out around it by WeasyPrint.
+"""Drawing a print: the Mapnik map as a vector PDF, the pages around it, and merging the two.
 
 ``mapnik.has_pycairo()`` is False in the PyPI wheel, so the map cannot be drawn into a page that
-Python owns. Instead the page (title, grid labels and lines, legend, scale bar, north arrow, QR
-code, attribution, indexes, changes) is an HTML document printed by WeasyPrint with an empty,
-transparent frame, and the map's own PDF page is merged *under* that frame with pypdf. Both stay
-vector, and both embed their fonts (Cairo and WeasyPrint embed font subsets).
+Python owns. Instead the pages (title, grid labels and lines, legend, scale bar, north arrow, QR
+code, attribution, indexes, changes) are drawn by :mod:`exports.printing.pages` (ReportLab) with an
+empty frame, and the map's own PDF page is placed *under* that frame as a Form XObject with pypdf.
+Both stay vector, and both embed their fonts (Cairo and ReportLab embed font subsets).
+
+This module holds what the layout and the merge share: the map's size in pixels, the grid overlay,
+the index flowed into columns and pages, the :class:`Page` data, the forked map drawing and the merge.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
-import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-import segno
-from django.template.loader import render_to_string
-from django.utils import translation
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from exports.printing import style
 from exports.printing.index import Entry, Legend
-from exports.printing.sheet import PT_PER_MM, Grid, Sheet, column_label, scale_bar
+from exports.printing.sheet import PT_PER_MM, Grid, Sheet, column_label
 
 # Mapnik's scale rules assume 0.28 mm pixels: the print map is drawn with pixels of that size (so
 # its rules follow the true paper scale) and scaled from Mapnik's 1 px = 1 pt when placed.
@@ -59,71 +55,6 @@ def render_map_png(m, path: Path, width_px: int = 1200) -> None:
     image = mapnik.Image(m.width, m.height)
     mapnik.render(m, image, factor)
     image.save(str(path), "png32:z=1")  # fast compression: the preview is a working copy
-
-
-@cache
-def _icon_svg(icon: str) -> str:
-    text = (style.icon_dir() / f"{icon}.svg").read_text()
-    inner = re.search(r"<svg[^>]*>(.*)</svg>", text, re.S)
-    return inner.group(1) if inner else ""
-
-
-def icon(icon_name: str, color: str, size_mm: float) -> str:
-    return mark_safe(  # noqa: S308 (vendored Maki files, not user input)
-        f'<svg class="icon" viewBox="0 0 15 15" width="{size_mm}mm" height="{size_mm}mm" '
-        f'fill="{color}">{_icon_svg(icon_name)}</svg>'
-    )
-
-
-def _swatch_area(fill: style.Fill) -> str:
-    outline = fill.outline or fill.color
-    return (
-        f'<svg class="swatch" viewBox="0 0 20 12"><rect x="0.5" y="0.5" width="19" height="11" '
-        f'fill="{fill.color}" stroke="{outline}" stroke-width="0.8"/></svg>'
-    )
-
-
-def _swatch_line(line: style.Line) -> str:
-    width = max(1.0, line.widths[1])
-    parts = []
-    if line.casing:
-        parts.append(
-            f'<line x1="1" y1="6" x2="19" y2="6" stroke="{line.casing}" stroke-width="{width + 2.4}" '
-            'stroke-linecap="round"/>'
-        )
-    dash = f' stroke-dasharray="{line.dash.replace(",", " ")}"' if line.dash else ""
-    parts.append(
-        f'<line x1="1" y1="6" x2="19" y2="6" stroke="{line.color}" stroke-width="{width}"{dash} '
-        'stroke-linecap="round"/>'
-    )
-    return f'<svg class="swatch" viewBox="0 0 20 12">{"".join(parts)}</svg>'
-
-
-def legend_items(legend: Legend, text_scale: float) -> list[dict]:
-    """(swatch SVG, label) pairs for the legend, in drawing order."""
-    items = []
-    by_kind = {f.kind: f for f in style.LANDUSE}
-    items += [{"swatch": _swatch_area(by_kind[k]), "label": by_kind[k].label} for k in legend.landuse]
-    if legend.water:
-        items.append({"swatch": _swatch_area(style.WATER), "label": style.WATER.label})
-    if legend.buildings:
-        items.append({"swatch": _swatch_area(style.BUILDING), "label": style.BUILDING.label})
-    for layer, classes in (
-        (legend.waterways, style.WATERWAYS),
-        (legend.roads, style.ROADS),
-        (legend.paths, style.PATHS),
-        (legend.railways, style.RAILWAYS),
-    ):
-        lines = {c.kind: c for c in classes}
-        items += [{"swatch": _swatch_line(lines[k]), "label": lines[k].label} for k in layer]
-    pois = {p.kind: p for p in style.POIS}
-    items += [
-        {"swatch": icon(pois[k].icon, style.POI_COLOR, 3.4 * text_scale), "label": pois[k].label}
-        for k in legend.pois
-    ]
-    for item in items:
-        item["swatch"] = mark_safe(item["swatch"])  # noqa: S308 (built here from style constants)
-    return items
 
 
 def grid_overlay(grid: Grid, sheet: Sheet) -> dict:
@@ -196,7 +127,7 @@ def index_lines(page: Page) -> list[dict]:
     if not page.pois:
         lines.append({"kind": "empty", "text": _("No named point of interest on this map.")})
     for category, entries in page.pois.items():
-        lines.append({"kind": "h3", "text": style.POI_CATEGORIES[category]})
+        lines.append({"kind": "h3", "text": str(style.POI_CATEGORIES[category])})
         lines += [
             {"kind": "entry", "text": e.name, "note": e.kind, "squares": ", ".join(e.squares)}
             for e in entries
@@ -230,76 +161,43 @@ class Page:
     attribution: str
 
 
-def _split(items: list, columns: int) -> list[list]:
-    per = max(1, math.ceil(len(items) / columns))
-    return [items[i : i + per] for i in range(0, len(items), per)]
-
-
-def page_html(page: Page) -> str:
-    sheet, grid = page.sheet, page.grid
-    metres, bar_mm = scale_bar(grid, sheet)
-    qr = segno.make(page.url, error="m")
-    x, y, w, h = sheet.frame_mm
-    legend = legend_items(page.legend, sheet.text_scale)
-    return render_to_string(
-        "exports/print_sheet.html",
-        {
-            "p": page,
-            "frame": {"x": x, "y": y, "w": w, "h": h},
-            "overlay": grid_overlay(grid, sheet),
-            "fs": {k: round(v * sheet.text_scale, 2) for k, v in FONT_PT.items()},
-            "swatch_mm": round(3.6 * sheet.text_scale, 2),
-            "legend": _split(legend, max(3, math.ceil(len(legend) / 10))),
-            "band_w": sheet.width_mm - 2 * sheet.margin_mm,
-            "band_top": y + h + sheet.gutter_mm + 1,
-            "bar": {"metres": metres, "km": metres / 1000, "mm": bar_mm, "half": bar_mm / 2},
-            "qr": mark_safe(qr.svg_inline(scale=1, border=0, svgclass="qr")),  # noqa: S308 (segno's SVG)
-            "scale": round(grid.scale, -1),
-            "index_pages": index_pages(index_lines(page), sheet),
-            "line_height": LINE_HEIGHT,
-        },
-    )
+def _fork(draw: Callable[[], None]) -> int:
+    """Run ``draw`` in a forked child that leaves with ``os._exit`` (0 on success); returns its pid."""
+    pid = os.fork()
+    if pid == 0:  # the child: renders to a file, never touches the database or Django
+        code = 1
+        try:
+            draw()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return pid
 
 
 @contextmanager
 def drawing_map(m, map_pdf: Path, png: Path) -> Iterator[None]:
-    """Draw the map PDF and the PNG preview in a forked child while the body lays out the pages.
+    """Draw the map PDF and the PNG preview in two forked children while the body goes on.
 
-    The Mapnik binding holds the GIL while it renders, so a thread would not overlap with
-    WeasyPrint; a child process does. The child only renders to the two files (no database, no
-    Django) and leaves with ``os._exit``. Raises if the child failed; always reaps it.
+    The Mapnik binding holds the GIL while it renders, so threads would not overlap with each
+    other or with the layout; child processes do (the PDF, the preview and the parent's index
+    queries and layout run side by side on the cores there are). The children inherit ``m``
+    (copy-on-write), render to their file and leave with ``os._exit``: they never use the
+    parent's database connection. Raises if a child failed; always reaps both.
     """
     if not hasattr(os, "fork"):
         render_map_pdf(m, map_pdf)
         render_map_png(m, png)
         yield
         return
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            render_map_pdf(m, map_pdf)
-            render_map_png(m, png)
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
+    pids = [_fork(lambda: render_map_pdf(m, map_pdf)), _fork(lambda: render_map_png(m, png))]
     try:
         yield
     finally:
-        _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    if any(codes):
         raise RuntimeError(_("The map could not be drawn."))
-
-
-def layout_pdf(page: Page) -> bytes:
-    """The pages laid out by WeasyPrint, with an empty frame where the map goes."""
-    import weasyprint
-
-    with translation.override(page.lang):
-        html = page_html(page)
-    return weasyprint.HTML(string=html).write_pdf()
 
 
 def compose_pdf(page: Page, layout: bytes, map_pdf: Path, out: Path) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import icu
 from django.db import connection
+from django.utils import translation
 
 from exports.printing import style
 from exports.printing.sheet import Grid, lonlat
@@ -126,18 +127,19 @@ def poi_index(town_id: int, grid: Grid, lang: str) -> dict[str, list[Entry]]:
     with connection.cursor() as cur:
         cur.execute(sql, [town_id, town_id])
         rows = cur.fetchall()
-    kinds = {p.kind: p for p in style.POIS}
+    with translation.override(lang):
+        labels = {p.kind: str(p.label) for p in style.POIS}  # in the print's language
+    categories = {p.kind: p.category for p in style.POIS}
     seen: set[tuple[str, str, str]] = set()
     by_category: dict[str, list[Entry]] = {}
     for name, kind, x, y in rows:
         i, j = grid.cell_of(x, y)
-        poi = kinds[kind]
         key = (name, kind, grid.label(i, j))
         if key in seen:  # a shop mapped as a point inside its mapped building
             continue
         seen.add(key)
-        by_category.setdefault(poi.category, []).append(
-            Entry(name=name, squares=[grid.label(i, j)], kind=str(poi.label), order=(i, j))
+        by_category.setdefault(categories[kind], []).append(
+            Entry(name=name, squares=[grid.label(i, j)], kind=labels[kind], order=(i, j))
         )
     return {cat: sort_entries(by_category[cat], lang) for cat in style.POI_CATEGORIES if cat in by_category}
 

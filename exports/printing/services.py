@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from exports import jobs
 from exports.models import Edition, Job
-from exports.printing import compose, index, sources, style
+from exports.printing import compose, index, pages, sources, style
 from exports.printing.sheet import MAX_PAGES, MAX_SIDE_KM, PAPERS_MM, Sheet, fit_grid, ground_size_km, lonlat
 from parties.models import Party, Town
 
@@ -199,6 +199,8 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
     grid = fit_grid(tuple(params["bbox"]), sheet)
     lang = params["lang"]
     width, height = compose.map_pixels(sheet)
+    import mapnik
+
     m = sources.new_map(width, height)
     report(5, _("Reading the map data"))
     owns = not connection.in_atomic_block
@@ -208,43 +210,45 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         data_as_of = timezone.now()
         counts, kinds = sources.attach_snapshot(m, grid.extent, town_id=town.pk, lang=lang)
-        report(25, _("Building the street index"))
-        streets = index.street_index(town.pk, grid, lang)
-        pois = index.poi_index(town.pk, grid, lang)
-        previous = Edition.objects.filter(town=town, data_as_of__lt=data_as_of).order_by("-number").first()
-        changes = index.changes_between(town.pk, previous.data_as_of if previous else None, data_as_of, grid)
-        people = index.contributors(town.pk, data_as_of)
-    import mapnik
-
-    m.zoom_to_box(mapnik.Box2d(*grid.extent))
-    legend = index.legend_for(kinds, counts, m.scale_denominator())
-    report(40, _("Drawing the map and laying out the pages"))
-    page = compose.Page(
-        sheet=sheet,
-        grid=grid,
-        lang=lang,
-        title=params["title"],
-        subtitle=params.get("subtitle") or "",
-        date=timezone.localdate(),
-        data_as_of=data_as_of,
-        legend=legend,
-        streets=streets,
-        pois=pois,
-        changes=changes,
-        previous_date=previous.data_as_of if previous else None,
-        contributors=people,
-        url=settings.CARTOPARTY_PUBLIC_URL.rstrip("/") + town.get_absolute_url(),
-        changes_page=params.get("changes_page", False),
-        attribution="© OpenStreetMap contributors, ODbL",
-    )
-    with compose.drawing_map(m, map_pdf, png):
-        layout = compose.layout_pdf(page)
+        m.zoom_to_box(mapnik.Box2d(*grid.extent))
+        report(25, _("Drawing the map and laying out the pages"))
+        # The map is drawn (PDF and preview, in forked children) while this process reads the
+        # indexes in the same transaction and lays out the pages.
+        with compose.drawing_map(m, map_pdf, png):
+            streets = index.street_index(town.pk, grid, lang)
+            pois = index.poi_index(town.pk, grid, lang)
+            previous = (
+                Edition.objects.filter(town=town, data_as_of__lt=data_as_of).order_by("-number").first()
+            )
+            changes = index.changes_between(
+                town.pk, previous.data_as_of if previous else None, data_as_of, grid
+            )
+            people = index.contributors(town.pk, data_as_of)
+            page = compose.Page(
+                sheet=sheet,
+                grid=grid,
+                lang=lang,
+                title=params["title"],
+                subtitle=params.get("subtitle") or "",
+                date=timezone.localdate(),
+                data_as_of=data_as_of,
+                legend=index.legend_for(kinds, counts, m.scale_denominator()),
+                streets=streets,
+                pois=pois,
+                changes=changes,
+                previous_date=previous.data_as_of if previous else None,
+                contributors=people,
+                url=settings.CARTOPARTY_PUBLIC_URL.rstrip("/") + town.get_absolute_url(),
+                changes_page=params.get("changes_page", False),
+                attribution="© OpenStreetMap contributors, ODbL",
+            )
+            layout = pages.layout_pdf(page)
     report(85, _("Assembling the PDF"))
-    pages = compose.compose_pdf(page, layout, map_pdf, pdf)
-    if pages > MAX_PAGES:
+    page_count = compose.compose_pdf(page, layout, map_pdf, pdf)
+    if page_count > MAX_PAGES:
         raise PrintRefused(
             _("This print needs %(pages)d pages (at most %(max)d): choose a smaller area.")
-            % {"pages": pages, "max": MAX_PAGES}
+            % {"pages": page_count, "max": MAX_PAGES}
         )
     with transaction.atomic():
         Town.objects.select_for_update().filter(pk=town.pk).first()
@@ -262,7 +266,7 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
             data_as_of=data_as_of,
             file_path=str(final_pdf),
             preview_path=str(final_png),
-            pages=pages,
+            pages=page_count,
             changes=changes,
             created_by=job.created_by if job else None,
         )

@@ -62,6 +62,41 @@ def test_cached_tile_answers_304_to_its_etag(client, vaduz):
     assert second["ETag"] == first["ETag"]
 
 
+def test_cached_tile_is_one_file_read_with_no_query_no_session_and_no_render(
+    client, vaduz, monkeypatch, django_assert_num_queries
+):
+    """The hot path of every map: a cached tile is read from disk, nothing else (even for a signed-in
+    user's browser sending its session cookie), and browsers may keep it a minute."""
+    x, y = tile_xy(*VADUZ, 15)
+    first = client.get(f"/tiles/15/{x}/{y}.png")
+    assert first.status_code == 200
+    client.cookies["sessionid"] = "a-session-the-tile-never-looks-up"
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached tile must not be rendered again")
+
+    monkeypatch.setattr(tiles, "render_tile", no_render)
+    with django_assert_num_queries(0):
+        again = client.get(f"/tiles/15/{x}/{y}.png")
+        revalidated = client.get(f"/tiles/15/{x}/{y}.png", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200 and again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "public, max-age=60"
+    assert "Cookie" not in again.get("Vary", "") and "sessionid" not in again.cookies
+    assert revalidated.status_code == 304 and revalidated.content == b""
+    assert again["Server-Timing"].startswith("tile;dur=")
+
+
+def test_a_tile_replaced_on_disk_gets_a_new_etag(client, vaduz, tile_dir):
+    """An invalidated and redrawn tile has another ETag, so a browser's copy is not kept by mistake."""
+    x, y = tile_xy(*VADUZ, 16)
+    first = client.get(f"/tiles/16/{x}/{y}.png")
+    tiles.invalidate_bbox((9.52, 47.139, 9.523, 47.141))
+    redrawn = client.get(f"/tiles/16/{x}/{y}.png", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert redrawn.status_code == 200 and redrawn["ETag"] != first["ETag"]
+    assert client.get(f"/tiles/16/{x}/{y}.png")["ETag"] == redrawn["ETag"]  # from the cache now
+
+
 def test_empty_tile_is_served_but_not_written(client, db, tile_dir):
     """A tile of the empty world (mid-Atlantic) is plain background and is not cached on disk."""
     response = client.get("/tiles/10/400/380.png")
