@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mapping.osm_import import import_osm
@@ -13,6 +15,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_town_map_on_phone_draws_features_offline(live_server, phone_page, browser_log):
     """Features are drawn, nothing is requested off localhost, and the browser logs no error."""
     import_osm(CENTRE_PBF, "centre", "Vaduz centre")
+    data_requests: list[str] = []
+    phone_page.on("request", lambda r: "/api/" in r.url and data_requests.append(r.url))
     phone_page.goto(f"{live_server.url}/towns/centre/")
     map_el = phone_page.locator("#town-map")
     phone_page.wait_for_function("document.getElementById('town-map').dataset.state === 'loaded'")
@@ -27,6 +31,12 @@ def test_town_map_on_phone_draws_features_offline(live_server, phone_page, brows
         "/tiles/" in src
         for src in phone_page.eval_on_selector_all("#town-map img.leaflet-tile", "els => els.map(e => e.src)")
     )
+    # Map data comes as shared tiles of the view, each asked for once.
+    assert data_requests and all(
+        re.search(r"/api/towns/centre/features/tiles/\d+/\d+/\d+$", u) for u in data_requests
+    )
+    assert len(set(data_requests)) == len(data_requests)
     phone_page.get_by_role("button", name="Zoom in").click()
+    phone_page.wait_for_function("document.getElementById('town-map').dataset.state === 'loaded'")
     assert browser_log.external_requests == []
     assert browser_log.errors == []

@@ -229,3 +229,11 @@ def test_way_geometry_changes_are_announced_with_the_dependent_ways(django_captu
     # A tag-only change of the end node: the way's shape did not change, so only the node's point.
     assert seen == [(9.53, 47.15, 9.53, 47.15)]
     assert Way.objects.get(pk=way.pk).geom.extent == pytest.approx((9.50, 47.14, 9.53, 47.15))
+
+
+def test_the_page_script_stops_at_the_same_data_zoom_as_the_server():
+    """feature-tiles.js computes tile coordinates itself: its last data zoom must be the server's."""
+    from django.contrib.staticfiles import finders
+
+    script = open(finders.find("mapping/js/feature-tiles.js"), encoding="utf-8").read()
+    assert f"const MAX_DATA_ZOOM = {MAX_DATA_ZOOM};" in script

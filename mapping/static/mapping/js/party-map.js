@@ -128,38 +128,60 @@
     },
   }).addTo(map);
 
-  let loadController = null;
-  // onlyPending: after a save or an undo the published data has not changed (changes wait for
-  // review), so only my pending layer is fetched again.
-  async function loadFeatures(onlyPending) {
-    if (onlyPending === true && el.dataset.state === "loading") onlyPending = false;
-    if (loadController) loadController.abort();
-    loadController = new AbortController();
-    const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+  // Published data: the town's shared map-data tiles (feature-tiles.js), loaded as the view moves.
+  // My pending changes: one small request for the whole party area, made again only after a save or
+  // an undo (the published data does not change then: changes wait for review).
+  let tilesState = "loading";
+  let pendingState = "loading";
+  function showState() {
     // Loading messages never hide a message the resident has not read yet (saved, undone...).
     const quiet = statusEl.textContent && ![T.loading, T.empty, T.zoomIn, T.loadError].includes(statusEl.textContent);
-    el.dataset.state = "loading";
-    if (!quiet) say(T.loading);
+    if (tilesState === "loading" || pendingState === "loading") {
+      el.dataset.state = "loading";
+      if (!quiet) say(T.loading);
+      return;
+    }
+    const state = tilesState === "zoom-in" ? "zoom-in" : tilesState === "error" || pendingState === "error" ? "error" : "loaded";
+    el.dataset.state = state;
+    if (quiet) return;
+    if (state === "zoom-in") say(T.zoomIn);
+    else if (state === "error") say(T.loadError);
+    else say(Number(el.dataset.features) || pendingByElement.size ? "" : T.empty);
+  }
+  const tiles = Cartoparty.featureTiles(
+    map,
+    el.dataset.tilesUrl,
+    (features, state) => {
+      published.clearLayers();
+      if (features) published.addData({ type: "FeatureCollection", features });
+      el.dataset.features = String(features ? features.length : 0);
+      tilesState = state;
+      showState();
+    },
+    () => {
+      tilesState = "loading";
+      showState();
+    },
+  );
+
+  const ab = areaLayer.getBounds();
+  const areaBbox = [
+    Math.floor(ab.getWest() * 1e6) / 1e6, Math.floor(ab.getSouth() * 1e6) / 1e6,
+    Math.ceil(ab.getEast() * 1e6) / 1e6, Math.ceil(ab.getNorth() * 1e6) / 1e6,
+  ].join(",");
+  let pendingController = null;
+  async function loadPending() {
+    if (pendingController) pendingController.abort();
+    pendingController = new AbortController();
+    pendingState = "loading";
+    showState();
     try {
-      const layers = onlyPending === true ? "&layers=pending" : "";
-      const resp = await fetch(`${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}${layers}`, {
-        signal: loadController.signal, headers: { Accept: "application/json" }, credentials: "same-origin",
+      const resp = await fetch(`${el.dataset.featuresUrl}?layers=pending&bbox=${areaBbox}`, {
+        signal: pendingController.signal, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
-      if (resp.status === 400) {
-        published.clearLayers();
-        if (!quiet) say(T.zoomIn);
-        el.dataset.state = "zoom-in";
-        return;
-      }
       if (!resp.ok) throw new Error(String(resp.status));
       const data = await resp.json();
       pending.clearLayers();
-      if (data.published) {
-        published.clearLayers();
-        published.addData(data.published);
-        el.dataset.features = String(data.published.features.length);
-      }
       // Newest first: keep only the latest pending change of each element.
       pendingByElement = new Map();
       data.pending.features.forEach((f) => {
@@ -168,17 +190,15 @@
       });
       pending.addData({ type: "FeatureCollection", features: Array.from(pendingByElement.values()) });
       el.dataset.pending = String(pendingByElement.size);
-      el.dataset.state = "loaded";
-      if (!quiet) say(Number(el.dataset.features) || pendingByElement.size ? "" : T.empty);
+      pendingState = "loaded";
     } catch (err) {
       if (err.name === "AbortError") return;
-      say(T.loadError);
-      el.dataset.state = "error";
+      pendingState = "error";
     }
+    showState();
   }
   map.on("moveend", () => {
     history.replaceState(null, "", `#${map.getZoom()}/${map.getCenter().lat.toFixed(6)}/${map.getCenter().lng.toFixed(6)}`);
-    loadFeatures(false);
   });
 
   // ---------- presets ----------
@@ -414,7 +434,7 @@
         say(body.action === "delete" ? T.deleted : T.saved);
         stopGeometryEdit(false);
         closeSheet();
-        loadFeatures(true);
+        loadPending();
         return;
       }
       if (status === 400 && data) return showErrors(data);
@@ -695,7 +715,7 @@
   async function undo() {
     const { status } = await post(el.dataset.undoUrl, null);
     say(status === 200 ? T.undone : T.nothingToUndo);
-    loadFeatures(true);
+    loadPending();
     if (!sheet.hidden && sheet.dataset.panel === "contributions") showContributions();
   }
 
@@ -767,5 +787,6 @@
   map.on("click", (e) => mapTap(e.latlng));
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";
-  loadFeatures(false);
+  tiles.update();
+  loadPending();
 })();

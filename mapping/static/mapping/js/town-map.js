@@ -1,4 +1,5 @@
-// The public town map: published features by bounding box, styled by category.
+// The public town map (published features by tile) and the map as of a date (by bounding box),
+// styled by category.
 // Popups are built with textContent only: tags are shown as text, never as HTML.
 (function () {
   "use strict";
@@ -44,29 +45,44 @@
     onEachFeature: (f, l) => l.bindPopup(() => popupFor(f)),
   }).addTo(map);
 
+  function show(features, state) {
+    layer.clearLayers();
+    el.dataset.state = state;
+    if (state === "zoom-in") {
+      status.textContent = el.dataset.msgZoomIn;
+      return;
+    }
+    layer.addData({ type: "FeatureCollection", features });
+    el.dataset.features = String(features.length);
+    status.textContent = state === "error" ? el.dataset.msgError : features.length ? "" : el.dataset.msgEmpty;
+  }
+  function loading() {
+    el.dataset.state = "loading";
+    status.textContent = el.dataset.msgLoading;
+  }
+
+  // The live map reads shared, cached tiles; the map as of a date asks for the view's bbox.
+  if (el.dataset.tilesUrl) {
+    Cartoparty.featureTiles(map, el.dataset.tilesUrl, show, loading).update();
+    return;
+  }
   let controller = null;
   async function load() {
     if (controller) controller.abort();
     controller = new AbortController();
     const b = map.getBounds();
     const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
-    const url = `${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}`;
-    status.textContent = el.dataset.msgLoading;
+    loading();
     try {
-      const resp = await fetch(url, { signal: controller.signal, headers: { Accept: "application/geo+json" } });
+      const resp = await fetch(`${el.dataset.featuresUrl}?bbox=${bbox}&zoom=${map.getZoom()}`, {
+        signal: controller.signal, headers: { Accept: "application/geo+json" },
+      });
       if (resp.status === 400) {
-        layer.clearLayers();
-        status.textContent = el.dataset.msgZoomIn;
-        el.dataset.state = "zoom-in";
+        show(null, "zoom-in");
         return;
       }
       if (!resp.ok) throw new Error(resp.status);
-      const data = await resp.json();
-      layer.clearLayers();
-      layer.addData(data);
-      el.dataset.state = "loaded";
-      el.dataset.features = String(data.features.length);
-      status.textContent = data.features.length ? "" : el.dataset.msgEmpty;
+      show((await resp.json()).features, "loaded");
     } catch (err) {
       if (err.name === "AbortError") return;
       status.textContent = el.dataset.msgError;
