@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -274,3 +276,93 @@ def test_system_checks_report_missing_icons_and_unwritable_tile_cache(settings, 
     monkeypatch.setattr(style, "ICON_NAMES", ("no-such-icon",))
     settings.CARTOPARTY_TILE_DIR = "/proc/no-such-dir/tiles"
     assert {e.id for e in checks.check_printing()} == {"cartoparty.E102", "cartoparty.E103"}
+
+
+def test_qr_code_on_the_sheet_decodes_to_the_online_map(centre_town, tmp_path):
+    """The QR code (drawn as vector modules) scans back to the town's public map."""
+
+    import zxingcpp
+    from django.conf import settings
+
+    edition = print_now(centre_town)
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-f", "1", "-l", "1", "-png", edition.file_path, str(tmp_path / "page")],
+        check=True,
+    )
+    (picture,) = tmp_path.glob("page*.png")
+    codes = [
+        c.text
+        for c in zxingcpp.read_barcodes(Image.open(picture))
+        if c.format == zxingcpp.BarcodeFormat.QRCode
+    ]
+    assert codes == [settings.CARTOPARTY_PUBLIC_URL.rstrip("/") + centre_town.get_absolute_url()]
+
+
+def test_sheet_has_its_legend_scale_about_and_grid_labels_in_the_print_language(centre_town):
+    text = pdf_text(print_now(centre_town, lang="en").file_path)
+    for expected in ("LEGEND", "Street", "SCALE", "Grid squares of", "ABOUT THIS MAP", "Online map"):
+        assert expected in text
+    assert "Contributors: none yet" in text
+    first_page = PdfReader(print_now(centre_town, lang="fr").file_path).pages[0].extract_text()
+    assert "LÉGENDE" in first_page and "Rue" in first_page
+    assert {"A", "B", "1", "2"} <= set(first_page.split())  # grid labels around the frame
+
+
+def test_a_long_list_of_changes_runs_over_several_insert_pages(centre_town):
+    """The changes insert is paginated: every change is listed, none drawn past the page."""
+    from exports.printing import pages
+
+    sheet = Sheet.for_paper("A4", False)
+    grid = fit_grid(tuple(float(v) for v in SMALL.split(",")), sheet)
+    now = timezone.now()
+    items = [
+        {
+            "action": "modify",
+            "type": "node",
+            "id": i,
+            "name": f"Banc numéro {i}",
+            "author": "Fleur",
+            "date": now.isoformat(),
+        }
+        for i in range(1, 181)
+    ]
+    page = compose.Page(
+        sheet=sheet,
+        grid=grid,
+        lang="fr",
+        title="Essai",
+        subtitle="",
+        date=now.date(),
+        data_as_of=now,
+        legend=index.Legend(),
+        streets=[],
+        pois={},
+        changes={"since": None, "created": 0, "modified": 180, "deleted": 0, "items": items},
+        previous_date=None,
+        contributors=[],
+        url="http://127.0.0.1:8000/t/essai/",
+        changes_page=True,
+        attribution="© OpenStreetMap contributors, ODbL",
+    )
+    reader = PdfReader(io.BytesIO(pages.layout_pdf(page)))
+    assert len(reader.pages) >= 5  # sheet, index, at least three pages of changes
+    text = " ".join(p.extract_text() for p in reader.pages)
+    for i in (1, 90, 180):
+        assert f"Banc numéro {i} (node {i})" in text
+    assert str(len(reader.pages)) in reader.pages[-1].extract_text().split()  # numbered pages
+
+
+def test_maki_icons_become_closed_vector_paths_inside_their_box():
+    from exports.printing import icons, style
+
+    for name in style.ICON_NAMES:
+        ops = icons.icon_path_ops(name)
+        assert ops and ops[0][0] == "M", name
+        ends = [op[-2:] for op in ops if op[0] != "Z"]  # curve control points may lie outside
+        xs, ys = [x for x, _ in ends], [y for _, y in ends]
+        assert all(-0.5 <= v <= 15.5 for v in xs + ys), name
+    # A half circle from (0, 5) to (10, 5) through (5, 0) (relative commands, arcs as curves).
+    arc = icons.parse_path("M0 5a5 5 0 0 1 10 0z")
+    assert arc[0] == ("M", 0.0, 5.0) and arc[-1] == ("Z",)
+    assert arc[-2][-2:] == (10.0, 5.0)
+    assert min(y for op in arc[1:-1] for y in op[2::2]) == pytest.approx(0.0, abs=0.1)
