@@ -47,7 +47,7 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
     except tiles.NoSuchTile as exc:
         return HttpResponse(str(exc), status=404, content_type="text/plain")
     is_retina = bool(retina)
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     etag = tiles.tile_etag(zi, xi, yi, is_retina) if if_none_match else None
     if etag and etag in if_none_match:
         response = HttpResponseNotModified()
