@@ -366,3 +366,17 @@ def test_maki_icons_become_closed_vector_paths_inside_their_box():
     assert arc[0] == ("M", 0.0, 5.0) and arc[-1] == ("Z",)
     assert arc[-2][-2:] == (10.0, 5.0)
     assert min(y for op in arc[1:-1] for y in op[2::2]) == pytest.approx(0.0, abs=0.1)
+
+
+def test_a_map_child_that_fails_fails_the_job_and_leaves_no_file(centre_town, monkeypatch, export_dir):
+    """The preview is drawn in a forked child: if it fails, the job fails cleanly (both children reaped)."""
+    job = services.request_print(centre_town, {"bbox": SMALL, "paper": "A4"})
+
+    def broken(m, path, width_px=1200):
+        raise RuntimeError("no preview")
+
+    monkeypatch.setattr(compose, "render_map_png", broken)
+    job = jobs.run_job(job.pk)
+    assert job.status == Job.Status.FAILED
+    assert [p for p in Path(export_dir).rglob("*") if p.is_file()] == []
+    assert not Edition.objects.filter(town=centre_town).exists()
