@@ -169,6 +169,8 @@ CACHES = {
     if CARTOPARTY_CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cartoparty"}
 }
+# Several sites (or bench databases) sharing one Redis keep their keys apart with a prefix.
+CACHES["default"]["KEY_PREFIX"] = env.str("CARTOPARTY_CACHE_KEY_PREFIX", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARTOPARTY_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 
 # --- Leaflet: our own tiles only, never an external server ---

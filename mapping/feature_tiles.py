@@ -26,10 +26,12 @@ Answers expire after :data:`CACHE_SECONDS` anyway: a change that sends no ``publ
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import math
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -47,6 +49,7 @@ MAX_TILES_PER_ZOOM = 4096
 # be in the neighbour tile too, so invalidation takes a margin (~1 m).
 EDGE_MARGIN_DEGREES = 1e-5
 MAX_LATITUDE = 85.0511287798
+BUILD_WAIT_SECONDS = 2
 _INTEGER = re.compile(r"[0-9]{1,9}")
 
 
@@ -124,9 +127,9 @@ def _body_key(slug: str, tile: Tile) -> str:
     return f"cp:ft:b:{slug}:{tile.z}:{tile.x}:{tile.y}"
 
 
-def _token(key: str, got: dict) -> str:
-    """The current token of ``key``; a missing one is minted (atomically: add, else read the winner's)."""
-    token = got.get(key)
+def _mint(key: str) -> str:
+    """A new random token for a missing version key (atomically: add, else read the winner's)."""
+    token = None
     while token is None:
         fresh = secrets.token_hex(8)
         token = fresh if cache.add(key, fresh, CACHE_SECONDS * 2) else cache.get(key)
@@ -135,39 +138,72 @@ def _token(key: str, got: dict) -> str:
 
 @dataclass(frozen=True)
 class TileAnswer:
-    """A tile's GeoJSON (``body``, with its ``etag``), or ``body`` None when over the feature cap."""
+    """A tile's GeoJSON, gzipped (``gzipped``, with its ``etag``), or None when over the feature cap.
 
-    body: bytes | None
+    Kept compressed: a zoom-16 tile is ~150 kB of GeoJSON (the town's boundaries cross every tile)
+    and ~5x less gzipped, which is what browsers ask for; the cache moves and holds the small form.
+    """
+
+    gzipped: bytes | None
     etag: str
 
     @property
     def too_many(self) -> bool:
-        return self.body is None
+        return self.gzipped is None
+
+    def body(self) -> bytes:
+        """The GeoJSON itself, for a client that does not take gzip."""
+        return gzip.decompress(self.gzipped)
 
 
 def feature_tile(slug: str, tile: Tile) -> TileAnswer:
     """The published features of town ``slug`` in ``tile``, from the cache or built and cached.
 
-    A cached tile costs one cache round trip and no database query (the town is looked up only to
-    build). Raises NoSuchTown. Over ``CARTOPARTY_MAX_FEATURES`` features the answer is "too many"
+    A cached tile costs one cache round trip and no database query (the town is looked up only on a
+    miss). Raises NoSuchTown. Over ``CARTOPARTY_MAX_FEATURES`` features the answer is "too many"
     (cached too: crowded tiles stay crowded until data changes).
     """
     gen_key, ver_key, body_key = _generation_key(slug), _version_key(slug, tile), _body_key(slug, tile)
     got = cache.get_many([gen_key, ver_key, body_key])
     cap = settings.CARTOPARTY_MAX_FEATURES
-    stamp = (_token(gen_key, got), _token(ver_key, got), cap)
     cached = got.get(body_key)
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == (got.get(gen_key), got.get(ver_key), cap):
         return cached[1]
     town = Town.objects.filter(slug=slug).only("pk").first()
-    if town is None:
+    if town is None:  # checked before minting tokens: unknown slugs leave nothing in the cache
         raise NoSuchTown(slug)
+    stamp = (got.get(gen_key) or _mint(gen_key), got.get(ver_key) or _mint(ver_key), cap)
+    # One build per tile version: when many viewers ask for the same missing tile at once (a cold
+    # start, a tile just changed), the others wait for the first one's answer instead of running
+    # the same query side by side. They stop waiting when the builder is done (or gone, at worst
+    # after BUILD_WAIT_SECONDS).
+    build_key = f"{body_key}:building:{stamp[0]}:{stamp[1]}"
+    builder = cache.add(build_key, 1, BUILD_WAIT_SECONDS)
+    if not builder:
+        deadline = time.monotonic() + BUILD_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            got = cache.get_many([body_key, build_key])
+            if body_key in got and got[body_key][0] == stamp:
+                return got[body_key][1]
+            if build_key not in got:
+                break
     try:
-        body = features_geojson_for_town(town, tile.bbox(), tile.z, cap).encode()
+        return _build(town, tile, stamp, body_key)
+    finally:
+        if builder:
+            cache.delete(build_key)
+
+
+def _build(town: Town, tile: Tile, stamp: tuple, body_key: str) -> TileAnswer:
+    try:
+        body = features_geojson_for_town(town, tile.bbox(), tile.z, stamp[2]).encode()
     except TooManyFeatures:
         answer = TileAnswer(None, "")
     else:
-        answer = TileAnswer(body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"')
+        # A weak ETag: the gzipped and the plain answers are the same data.
+        etag = 'W/"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
+        answer = TileAnswer(gzip.compress(body, compresslevel=6, mtime=0), etag)
     cache.set(body_key, (stamp, answer), CACHE_SECONDS)
     return answer
 

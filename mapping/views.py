@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
@@ -63,11 +64,24 @@ def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -
     etags = parse_etags(request.headers.get("If-None-Match", ""))
     if answer.etag in etags or "*" in etags:
         response = HttpResponseNotModified()
+    elif accepts_gzip(request):
+        response = HttpResponse(answer.gzipped, content_type="application/geo+json")
+        response["Content-Encoding"] = "gzip"
     else:
-        response = HttpResponse(answer.body, content_type="application/geo+json")
+        response = HttpResponse(answer.body(), content_type="application/geo+json")
     response["ETag"] = answer.etag
     response["Cache-Control"] = "public, no-cache"
+    patch_vary_headers(response, ("Accept-Encoding",))
     return response
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    """Whether Accept-Encoding takes gzip (and does not refuse it with q=0)."""
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 @require_GET

@@ -3,8 +3,11 @@ accepted change, revalidated with 304, bad coordinates refused with a reason."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import threading
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -80,6 +83,43 @@ def test_an_unchanged_tile_is_a_304_for_a_browser_that_has_it(client, centre_tow
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
     stale = client.get(url, headers={"If-None-Match": '"0123456789abcdef"'})
     assert stale.status_code == 200 and stale.content == first.content
+
+
+@pytest.mark.django_db
+def test_browsers_get_the_tile_gzipped(client, centre_town):
+    """The cache keeps tiles gzipped; a browser (Accept-Encoding: gzip) gets those bytes as they are."""
+    url = tile_url(centre_town, tile_at(*STADTLE, 16))
+    plain = client.get(url)
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert zipped["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) * 3 < len(plain.content)
+    assert zipped["ETag"] == plain["ETag"] and "Accept-Encoding" in zipped["Vary"]
+    refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused and refused.content == plain.content
+
+
+@pytest.mark.django_db
+def test_viewers_asking_for_a_tile_being_built_wait_for_that_build(centre_town, django_assert_num_queries):
+    """No stampede on a missing tile: while one request builds it, the others wait for its answer."""
+    from django.core.cache import cache
+
+    from mapping import feature_tiles
+
+    tile = tile_at(*STADTLE, 16)
+    feature_tiles.feature_tile(centre_town.slug, tile)
+    body_key = feature_tiles._body_key(centre_town.slug, tile)
+    stamp, _answer = cache.get(body_key)
+    cache.delete(body_key)  # as if it had just expired...
+    cache.add(f"{body_key}:building:{stamp[0]}:{stamp[1]}", 1, 5)  # ...and another request were building it
+    theirs = feature_tiles.TileAnswer(
+        gzip.compress(b'{"type":"FeatureCollection","features":[]}'), 'W/"theirs"'
+    )
+    timer = threading.Timer(0.1, lambda: cache.set(body_key, (stamp, theirs), 60))
+    timer.start()
+    with django_assert_num_queries(1):  # the town is looked up; the features are not queried again
+        assert feature_tiles.feature_tile(centre_town.slug, tile) == theirs
+    timer.join()
 
 
 def publish_node(town, lon: float, lat: float, tags: dict | None = None) -> Node:
@@ -235,5 +275,5 @@ def test_the_page_script_stops_at_the_same_data_zoom_as_the_server():
     """feature-tiles.js computes tile coordinates itself: its last data zoom must be the server's."""
     from django.contrib.staticfiles import finders
 
-    script = open(finders.find("mapping/js/feature-tiles.js"), encoding="utf-8").read()
+    script = Path(finders.find("mapping/js/feature-tiles.js")).read_text(encoding="utf-8")
     assert f"const MAX_DATA_ZOOM = {MAX_DATA_ZOOM};" in script
