@@ -17,18 +17,22 @@ import math
 import os
 import tempfile
 import threading
+from collections import OrderedDict
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
-from exports.printing import sources
+from exports.printing import sources, style
 
 MAX_ZOOM = 19
 TILE_SIZE = 256
 HALF_WORLD = 20037508.342789244
 # Labels, icons and wide roads drawn near an edit can spill this many pixels into neighbour tiles.
 LABEL_MARGIN_PX = 64
+# Tiles showing nothing remembered per process (keys only: ~100 bytes each).
+NOTHING_TILES_REMEMBERED = 50_000
 _local = threading.local()
 
 
@@ -120,15 +124,30 @@ def _thread_map(retina: bool):
     return maps[key]
 
 
+@cache
+def _paper_pixel() -> int:
+    """The map's background colour as Mapnik reads an image pixel."""
+    import mapnik
+
+    image = mapnik.Image(1, 1)
+    image.fill(mapnik.Color(style.PAPER))
+    return image.get_pixel(0, 0)
+
+
 def render_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, bool]:
-    """Draw one tile: (PNG bytes, True when it is plain background with no data)."""
+    """Draw one tile: (PNG bytes, True when it shows nothing: bare paper, no data).
+
+    A tile of one colour that is not the paper (inside a forest, a lake, a big field) shows data:
+    it is cached like any other (it used to be redrawn on every request).
+    """
     import mapnik
 
     m = _thread_map(retina)
     m.zoom_to_box(mapnik.Box2d(*tile_bounds(z, x, y)))
     image = mapnik.Image(m.width, m.height)
     mapnik.render(m, image, 2.0 if retina else 1.0)
-    return image.to_string("png256:z=6"), image.is_solid()
+    nothing = image.is_solid() and image.get_pixel(0, 0) == _paper_pixel()
+    return image.to_string("png256:z=6"), nothing
 
 
 def _body_etag(body: bytes) -> str:
@@ -151,6 +170,53 @@ def cached_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, st
         return fh.read(), _stat_etag(st)
 
 
+class _NothingTiles:
+    """Tiles known to show nothing (bare paper), remembered in memory for one cache generation.
+
+    They are never written to disk (crawling the empty world must not fill it), but drawing one
+    again on every request cost a render each time (~5–50 ms: a town's bare corners at z15–z17).
+    Every such tile of one size has the same bytes, kept once. The memory is per process, bounded
+    (least recently used keys go first), and forgotten as soon as the generation marker moves,
+    i.e. after any invalidation in any process: an edit that maps something there is drawn.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.lock = threading.Lock()
+        self.generation: tuple | None = None
+        self.keys: OrderedDict[tuple[int, int, int, bool], None] = OrderedDict()
+        self.bodies: dict[bool, tuple[bytes, str]] = {}
+
+    @staticmethod
+    def generation_now() -> tuple:
+        """What the memory is valid for: this cache directory and database, this generation."""
+        return settings.CARTOPARTY_TILE_DIR, connection.settings_dict["NAME"], _generation()
+
+    def get(self, key: tuple[int, int, int, bool]) -> tuple[bytes, str] | None:
+        generation = self.generation_now()
+        with self.lock:
+            if generation != self.generation:
+                self.generation = generation
+                self.keys.clear()
+                return None
+            if key not in self.keys:
+                return None
+            self.keys.move_to_end(key)
+            return self.bodies[key[3]]
+
+    def remember(self, key: tuple[int, int, int, bool], body: bytes, generation: tuple) -> tuple[bytes, str]:
+        with self.lock:
+            answer = self.bodies.setdefault(key[3], (body, _body_etag(body)))
+            if generation == self.generation:
+                self.keys[key] = None
+                if len(self.keys) > self.size:
+                    self.keys.popitem(last=False)
+            return answer
+
+
+_nothing = _NothingTiles(NOTHING_TILES_REMEMBERED)
+
+
 def get_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, str]:
     """The tile's PNG and its ETag, rendered and cached first if needed.
 
@@ -160,18 +226,21 @@ def get_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, str]:
     cached = cached_tile(z, x, y, retina)
     if cached is not None:
         return cached
+    key = (z, x, y, retina)
+    known = _nothing.get(key)
+    if known is not None:
+        return known
     path = tile_path(z, x, y, retina)
-    generation = _generation()
-    body, empty = render_tile(z, x, y, retina)
-    if empty:
-        # Nothing mapped here: not written, so crawling the empty world cannot fill the disk.
-        return body, _body_etag(body)
+    generation = _nothing.generation_now()
+    body, nothing = render_tile(z, x, y, retina)
+    if nothing:
+        return _nothing.remember(key, body, generation)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tile-", suffix=".png")
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
         st = os.fstat(fh.fileno())
-    if _generation() != generation:
+    if _nothing.generation_now() != generation:
         os.unlink(tmp)
         return body, _body_etag(body)
     os.replace(tmp, path)  # the same inode: its mtime and size make the ETag cached_tile gives later

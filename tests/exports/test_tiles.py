@@ -105,6 +105,33 @@ def test_empty_tile_is_served_but_not_written(client, db, tile_dir):
     assert not tiles.tile_path(10, 400, 380, False).exists()
 
 
+def test_a_tile_showing_nothing_is_drawn_once_then_remembered_until_an_invalidation(
+    client, db, tile_dir, monkeypatch
+):
+    """Bare tiles are not written to disk, but neither are they drawn again on every request."""
+    drawn = []
+    real = tiles.render_tile
+    monkeypatch.setattr(tiles, "render_tile", lambda *args: drawn.append(args) or real(*args))
+    first = client.get("/tiles/10/401/380.png")
+    again = client.get("/tiles/10/401/380.png")
+    assert again.status_code == 200 and again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert len(drawn) == 1 and not tiles.tile_path(10, 401, 380, False).exists()
+    tiles.invalidate_bbox((-40.0, 30.0, -39.9, 30.1))  # an edit anywhere: the memory is forgotten
+    client.get("/tiles/10/401/380.png")
+    assert len(drawn) == 2
+
+
+def test_a_tile_inside_a_forest_is_one_colour_and_still_cached(client, vaduz, tile_dir):
+    """Inside the forest above Vaduz a z17 tile is one flat green: it shows data, so it is cached
+    (only bare paper counts as "nothing")."""
+    response = client.get("/tiles/17/69005/46021.png")
+    assert response.status_code == 200
+    colours = picture(response.content).getcolors()
+    assert len(colours) == 1 and colours[0][1] != (0xF4, 0xF1, 0xEA)  # not the paper
+    assert tiles.tile_path(17, 69005, 46021, False).exists()
+
+
 @pytest.mark.parametrize(
     ("url", "status"),
     [
