@@ -6,7 +6,7 @@ Two feeds, one set of SQL queries (:func:`exports.printing.style.layer_queries`)
   as host, port, name, user). Used for base tiles: Mapnik fetches exactly the tile's bbox with its
   own pooled connections, so a tile never waits on Django's connection.
 - ``snapshot``: the queries run through Django's connection for a fixed extent and are handed to
-  Mapnik as inline GeoJSON. Used for prints: every layer, the index and the legend read the same
+  Mapnik as in-memory features (WKB geometry, text attributes). Used for prints: every layer, the index and the legend read the same
   transaction, so an edition has one exact "data as of" (and tests see their own transaction).
 """
 
@@ -65,6 +65,8 @@ def attach_snapshot(
     """Read every layer for ``extent`` (EPSG:3857) through Django's connection.
 
     Returns the feature count and the distinct ``kind`` values of each layer (for the legend).
+    Rows come as WKB and text columns and are handed to Mapnik as in-memory features (cheaper
+    for PostgreSQL and for Mapnik than building and parsing GeoJSON; the map drawn is the same).
 
     Precondition: the caller controls the transaction (a print reads inside one so that the map,
     its index and its legend see the same data).
@@ -79,17 +81,26 @@ def attach_snapshot(
     with connection.cursor() as cur:
         for layer in m.layers:
             sql = queries[layer.name].replace("!bbox!", envelope)
-            cur.execute(
-                "SELECT count(*), array_remove(array_agg(DISTINCT to_jsonb(t)->>'kind'), NULL), "
-                "json_build_object('type', 'FeatureCollection', 'features', "
-                "COALESCE(json_agg(json_build_object('type', 'Feature', "
-                "'geometry', ST_AsGeoJSON(t.geom, 2)::json, 'properties', to_jsonb(t) - 'geom')), "
-                f"'[]'::json))::text FROM ({sql}) t"
+            cur.execute(f"SELECT ST_AsBinary(t.geom), t.* FROM ({sql}) t")
+            columns = [(i, d.name) for i, d in enumerate(cur.description) if i > 0 and d.name != "geom"]
+            rows = cur.fetchall()
+            counts[layer.name] = len(rows)
+            kinds[layer.name] = sorted(
+                {row[i] for row in rows for i, name in columns if name == "kind"} - {None}
             )
-            count, layer_kinds, body = cur.fetchone()
-            counts[layer.name], kinds[layer.name] = count, layer_kinds or []
-            if count:
-                layer.datasource = mapnik.Datasource(type="geojson", inline=body)
-            else:
+            if not rows:
                 layer.active = False
+                continue
+            context = mapnik.Context()
+            for _, name in columns:
+                context.push(name)
+            datasource = mapnik.MemoryDatasource()
+            for fid, row in enumerate(rows, 1):
+                feature = mapnik.Feature(context, fid)
+                feature.geometry = mapnik.Geometry.from_wkb(bytes(row[0]))
+                for i, name in columns:
+                    if row[i] is not None:
+                        feature[name] = row[i]
+                datasource.add_feature(feature)
+            layer.datasource = datasource
     return counts, kinds
