@@ -21,7 +21,8 @@
    process.
 4. Maximum sustained edits/s: closed-loop writers at rising concurrency, each saving as fast as the
    server answers; the best rate whose p99 stays <= 1 s with no 5xx.
-5. References on the same machine in the same run: building one zoom-16 map-data tile as the raw SQL
+5. References on the same machine in the same run: building one map-data tile (zoom 15, the data of
+   zoom 16) as the raw SQL
    query (what a cache miss costs, mapping.selectors, no HTTP or view), and GET /healthz (the HTTP +
    Django floor) through the same client; ratios are printed.
 
@@ -320,9 +321,9 @@ KEEP_TILES = 96  # ... and keeps this many out of view
 def tiles_in_view(lon: float, lat: float, zoom: int) -> list[tuple[int, int, int]]:
     """The map-data tiles a 360x740 screen centred on (lon, lat) at ``zoom`` shows, as feature-tiles.js
     computes them (Web Mercator pixels at the data zoom)."""
-    from mapping.feature_tiles import data_zoom
+    from mapping.feature_tiles import tile_zoom
 
-    z = data_zoom(zoom)
+    z = tile_zoom(zoom)
     world = 256 * 2**z
     cx = (lon + 180) / 360 * world
     cy = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * world
@@ -478,18 +479,18 @@ async def healthz(port: int, n: int) -> list[float]:
 
 
 def sql_reference(world: World, n: int) -> list[float]:
-    """Building one zoom-16 map-data tile of the area as raw SQL in this process (a cache miss, without
+    """Building one map-data tile of the area (zoom 15, the data of zoom 16) as raw SQL in this process (a cache miss, without
     HTTP, view or cache)."""
-    from mapping.feature_tiles import MAX_DATA_ZOOM, Tile
+    from mapping.feature_tiles import Tile
     from mapping.selectors import features_geojson_for_town
     from parties.models import Town
 
     town = Town.objects.get(slug=world.town_slug)
     out = []
     for _ in range(n):
-        tile = Tile(*random.choice(tiles_in_view(*random_point(), MAX_DATA_ZOOM)))
+        tile = Tile(*random.choice(tiles_in_view(*random_point(), 16)))
         started = time.perf_counter()
-        features_geojson_for_town(town, tile.bbox(), tile.z)
+        features_geojson_for_town(town, tile.bbox(), tile.detail_zoom)
         out.append(time.perf_counter() - started)
     return out
 

@@ -4,12 +4,15 @@ Why tiles: a viewer panning the map used to send an arbitrary bbox, so every req
 PostGIS query; on a 2-core machine ~180 of them per second is the ceiling, and a busy evening offers
 more. Tile-aligned requests repeat, so their answers can be shared by every viewer from the cache.
 
-The grid is the usual Web Mercator one (``z/x/y``, y down, as the base tiles). Data tiles exist
-from zoom 0 to :data:`MAX_DATA_ZOOM`: from that zoom on the map shows every feature unsimplified
-(``mapping.selectors._zoom_filter``), so closer views all use the zoom-16 tiles and share them.
-A tile's body is exactly :func:`mapping.selectors.features_geojson_for_town` for the tile's bbox
-at the tile's zoom: features crossing a tile edge are in every tile they touch (whole, not clipped;
-the page keeps one copy per id).
+The grid is the usual Web Mercator one (``z/x/y``, y down, as the base tiles), with 512-pixel tiles
+as vector tiles often are: tile ``z/x/y`` covers the area of the 256-pixel tile ``z/x/y`` and holds
+the data of map zoom ``z + 1`` (its :attr:`Tile.detail_zoom`). A phone screen then needs 2-4 tiles
+rather than 4-12, and a tile is hardly heavier (the town's boundaries, in every tile, are most of
+its weight). Tiles exist from zoom 0 to :data:`MAX_TILE_ZOOM` = 15, whose detail is map zoom 16:
+from there on the map shows every feature unsimplified (``mapping.selectors._zoom_filter``), so all
+closer views share the zoom-15 tiles. A tile's body is exactly
+:func:`mapping.selectors.features_geojson_for_town` for the tile's bbox at its detail zoom: features
+crossing a tile edge are in every tile they touch (whole, not clipped; the page keeps one copy per id).
 
 Cache (Django's cache: Redis in production, shared by every worker):
   * ``cp:ft:b:<slug>:<z>:<x>:<y>`` holds the answer with the version tokens it was built under;
@@ -41,7 +44,7 @@ from django.utils.translation import gettext as _
 from mapping.selectors import BadRequest, BBox, TooManyFeatures, features_geojson_for_town
 from parties.models import Town
 
-MAX_DATA_ZOOM = 16
+MAX_TILE_ZOOM = 15  # its detail zoom, 16, shows every feature unsimplified
 CACHE_SECONDS = 3600
 # A bbox touching more tiles than this at one zoom (a whole-town change) renews the town's generation.
 MAX_TILES_PER_ZOOM = 4096
@@ -69,10 +72,10 @@ class Tile:
         if not all(_INTEGER.fullmatch(str(v)) for v in (z, x, y)):
             raise BadRequest(_("Tile coordinates must be whole numbers: zoom/x/y."))
         tile = cls(int(z), int(x), int(y))
-        if tile.z > MAX_DATA_ZOOM:
+        if tile.z > MAX_TILE_ZOOM:
             raise BadRequest(
                 _("Map data tiles go up to zoom %(max)s: closer views use the zoom %(max)s tiles.")
-                % {"max": MAX_DATA_ZOOM}
+                % {"max": MAX_TILE_ZOOM}
             )
         n = 1 << tile.z
         if tile.x >= n or tile.y >= n:
@@ -80,6 +83,11 @@ class Tile:
                 _("At zoom %(z)s, x and y go from 0 to %(last)s.") % {"z": tile.z, "last": n - 1}
             )
         return tile
+
+    @property
+    def detail_zoom(self) -> int:
+        """The map zoom whose data (filter, simplification) the 512-pixel tile holds."""
+        return self.z + 1
 
     def bbox(self) -> BBox:
         """The tile's area in degrees (west, south, east, north)."""
@@ -91,9 +99,9 @@ class Tile:
         return BBox(self.x / n * 360 - 180, lat(self.y + 1), (self.x + 1) / n * 360 - 180, lat(self.y))
 
 
-def data_zoom(zoom: int) -> int:
+def tile_zoom(zoom: int) -> int:
     """The zoom of the data tiles a map at ``zoom`` shows."""
-    return max(0, min(zoom, MAX_DATA_ZOOM))
+    return max(0, min(zoom - 1, MAX_TILE_ZOOM))
 
 
 def tile_ranges(bbox: tuple[float, float, float, float], z: int) -> tuple[range, range]:
@@ -197,7 +205,7 @@ def feature_tile(slug: str, tile: Tile) -> TileAnswer:
 
 def _build(town: Town, tile: Tile, stamp: tuple, body_key: str) -> TileAnswer:
     try:
-        body = features_geojson_for_town(town, tile.bbox(), tile.z, stamp[2]).encode()
+        body = features_geojson_for_town(town, tile.bbox(), tile.detail_zoom, stamp[2]).encode()
     except TooManyFeatures:
         answer = TileAnswer(None, "")
     else:
@@ -214,7 +222,7 @@ def invalidate_bbox(slug: str, bbox: tuple[float, float, float, float]) -> int:
     Returns the number of tile versions dropped (or -1 when the whole town's generation moved).
     """
     keys = []
-    for z in range(MAX_DATA_ZOOM + 1):
+    for z in range(MAX_TILE_ZOOM + 1):
         xs, ys = tile_ranges(bbox, z)
         if len(xs) * len(ys) > MAX_TILES_PER_ZOOM:
             invalidate_town(slug)

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from mapping import review
-from mapping.feature_tiles import MAX_DATA_ZOOM, Tile, tile_ranges
+from mapping.feature_tiles import MAX_TILE_ZOOM, Tile, tile_ranges, tile_zoom
 from mapping.models import Node, Way
 from mapping.selectors import features_geojson_for_town
 from mapping.store import apply_change, next_local_id
@@ -40,33 +40,36 @@ def ids(response) -> set[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("zoom", [16, 14, 12])
+@pytest.mark.parametrize("zoom", [15, 13, 11])
 def test_a_tile_holds_exactly_what_the_bbox_query_gives_for_its_area(client, centre_town, zoom):
+    """512-pixel tiles: tile z/x/y holds the data of map zoom z + 1 over the area of z/x/y."""
     tile = tile_at(*STADTLE, zoom)
     resp = client.get(tile_url(centre_town, tile))
     assert resp.status_code == 200
     assert resp["Content-Type"] == "application/geo+json"
-    expected = json.loads(features_geojson_for_town(centre_town, tile.bbox(), zoom))
+    expected = json.loads(features_geojson_for_town(centre_town, tile.bbox(), zoom + 1))
     assert json.loads(resp.content) == expected
-    if zoom == 16:
+    if zoom == 15:
         assert {"building", "road", "poi"} <= {f["properties"]["category"] for f in expected["features"]}
 
 
 def test_tile_areas_follow_the_web_mercator_grid():
-    """The same grid as the base tiles: z0 is the world, and the tile the Städtle falls in contains it."""
+    """The same grid as the base tiles: z0 is the world, and the tile the Städtle falls in contains it.
+    Maps at zoom 16 and closer all use the zoom-15 tiles (every feature, unsimplified)."""
+    assert [tile_zoom(z) for z in (0, 1, 12, 15, 16, 17, 20)] == [0, 0, 11, 14, 15, 15, 15]
     world = Tile(0, 0, 0).bbox()
     assert (world.west, world.east) == (-180, 180) and world.north == pytest.approx(85.0511287798)
-    box = tile_at(*STADTLE, 16).bbox()
+    box = tile_at(*STADTLE, 15).bbox()
     assert box.west < STADTLE[0] < box.east and box.south < STADTLE[1] < box.north
-    assert tile_ranges((STADTLE[0], STADTLE[1], STADTLE[0], STADTLE[1]), 16) == (
-        range(tile_at(*STADTLE, 16).x, tile_at(*STADTLE, 16).x + 1),
-        range(tile_at(*STADTLE, 16).y, tile_at(*STADTLE, 16).y + 1),
+    assert tile_ranges((STADTLE[0], STADTLE[1], STADTLE[0], STADTLE[1]), 15) == (
+        range(tile_at(*STADTLE, 15).x, tile_at(*STADTLE, 15).x + 1),
+        range(tile_at(*STADTLE, 15).y, tile_at(*STADTLE, 15).y + 1),
     )
 
 
 @pytest.mark.django_db
 def test_a_cached_tile_is_served_without_any_query(client, centre_town, django_assert_num_queries):
-    url = tile_url(centre_town, tile_at(*STADTLE, 16))
+    url = tile_url(centre_town, tile_at(*STADTLE, 15))
     first = client.get(url)
     with django_assert_num_queries(0):
         second = client.get(url)
@@ -76,7 +79,7 @@ def test_a_cached_tile_is_served_without_any_query(client, centre_town, django_a
 
 @pytest.mark.django_db
 def test_an_unchanged_tile_is_a_304_for_a_browser_that_has_it(client, centre_town):
-    url = tile_url(centre_town, tile_at(*STADTLE, 16))
+    url = tile_url(centre_town, tile_at(*STADTLE, 15))
     first = client.get(url)
     assert first["Cache-Control"] == "public, no-cache"  # kept, and revalidated on every use
     again = client.get(url, headers={"If-None-Match": first["ETag"]})
@@ -88,7 +91,7 @@ def test_an_unchanged_tile_is_a_304_for_a_browser_that_has_it(client, centre_tow
 @pytest.mark.django_db
 def test_browsers_get_the_tile_gzipped(client, centre_town):
     """The cache keeps tiles gzipped; a browser (Accept-Encoding: gzip) gets those bytes as they are."""
-    url = tile_url(centre_town, tile_at(*STADTLE, 16))
+    url = tile_url(centre_town, tile_at(*STADTLE, 15))
     plain = client.get(url)
     zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert zipped["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
@@ -106,7 +109,7 @@ def test_viewers_asking_for_a_tile_being_built_wait_for_that_build(centre_town, 
 
     from mapping import feature_tiles
 
-    tile = tile_at(*STADTLE, 16)
+    tile = tile_at(*STADTLE, 15)
     feature_tiles.feature_tile(centre_town.slug, tile)
     body_key = feature_tiles._body_key(centre_town.slug, tile)
     stamp, _answer = cache.get(body_key)
@@ -141,8 +144,8 @@ def test_an_accepted_change_renews_exactly_the_tiles_it_touches(
     client, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     town = TownFactory()
-    near, far = tile_at(*STADTLE, 16), tile_at(STADTLE[0] + 0.05, STADTLE[1], 16)
-    overview = tile_at(*STADTLE, 12)
+    near, far = tile_at(*STADTLE, 15), tile_at(STADTLE[0] + 0.05, STADTLE[1], 15)
+    overview = tile_at(*STADTLE, 11)
     for tile in (near, far, overview):
         client.get(tile_url(town, tile))
     with django_capture_on_commit_callbacks(execute=True):  # published_change is sent on commit
@@ -166,8 +169,8 @@ def test_a_moved_vertex_renews_every_tile_its_long_way_is_in(client, django_capt
         after={"tags": {"highway": "residential"}, "nodes": [[None, 9.500, 47.140], [None, 9.540, 47.1405]]},
         base_version=None,
     )
-    east = tile_at(9.5395, 47.1404, 16)
-    assert tile_at(9.500, 47.140, 16).x + 5 < east.x
+    east = tile_at(9.5395, 47.1404, 15)
+    assert tile_at(9.500, 47.140, 15).x + 2 < east.x
     url = tile_url(town, east)
     assert len(ids(client.get(url))) == 1
     west_node = Node.objects.get(town=town, osm_id=way.nodes[0])
@@ -187,7 +190,7 @@ def test_a_moved_vertex_renews_every_tile_its_long_way_is_in(client, django_capt
 @pytest.mark.django_db
 def test_accepting_a_revision_in_review_shows_on_the_tile(client, django_capture_on_commit_callbacks):
     party = PartyFactory()
-    tile = tile_at(*STADTLE, 16)
+    tile = tile_at(*STADTLE, 15)
     assert ids(client.get(tile_url(party.town, tile))) == set()
     revision = RevisionFactory(party=party)  # a new bench at the Städtle
     with django_capture_on_commit_callbacks(execute=True):
@@ -199,7 +202,7 @@ def test_accepting_a_revision_in_review_shows_on_the_tile(client, django_capture
 def test_tiles_show_only_their_own_towns_data(client):
     mine, other = TownFactory(), TownFactory()
     NodeFactory(town=other)  # a bench at the Städtle
-    tile = tile_at(*STADTLE, 16)
+    tile = tile_at(*STADTLE, 15)
     assert ids(client.get(tile_url(mine, tile))) == set()
     assert len(ids(client.get(tile_url(other, tile)))) == 1
     assert client.get(tile_url(TownFactory.build(slug="nowhere"), tile)).status_code == 404
@@ -208,7 +211,7 @@ def test_tiles_show_only_their_own_towns_data(client):
 @pytest.mark.django_db
 def test_a_crowded_tile_asks_to_zoom_in(client, centre_town, settings):
     settings.CARTOPARTY_MAX_FEATURES = 10
-    resp = client.get(tile_url(centre_town, tile_at(*STADTLE, 16)))
+    resp = client.get(tile_url(centre_town, tile_at(*STADTLE, 15)))
     assert resp.status_code == 400
     assert "zoom in" in resp.json()["error"]
 
@@ -222,7 +225,7 @@ def test_a_crowded_tile_asks_to_zoom_in(client, centre_town, settings):
         ("16", "-1", "1", "whole numbers"),
         ("1_6", "1", "1", "whole numbers"),
         ("16", "99999999999", "1", "whole numbers"),
-        (str(MAX_DATA_ZOOM + 1), "0", "0", "closer views use the zoom 16 tiles"),
+        (str(MAX_TILE_ZOOM + 1), "0", "0", "closer views use the zoom 15 tiles"),
         ("2", "4", "0", "x and y go from 0 to 3"),
         ("2", "0", "4", "x and y go from 0 to 3"),
     ],
@@ -276,4 +279,4 @@ def test_the_page_script_stops_at_the_same_data_zoom_as_the_server():
     from django.contrib.staticfiles import finders
 
     script = Path(finders.find("mapping/js/feature-tiles.js")).read_text(encoding="utf-8")
-    assert f"const MAX_DATA_ZOOM = {MAX_DATA_ZOOM};" in script
+    assert f"const MAX_TILE_ZOOM = {MAX_TILE_ZOOM};" in script

@@ -144,7 +144,7 @@ RULES: dict[str, list[Check]] = {
     "mapping:town-map": [Check("GET", PUBLIC)],
     "mapping:town-features": [Check("GET", PUBLIC, query="bbox=9.52,47.14,9.522,47.142&zoom=18")],
     # Map-data tiles: public like the town map; served from the shared cache.
-    "mapping:town-feature-tile": [Check("GET", PUBLIC)],
+    "mapping:town-feature-tile": [Check("GET", PUBLIC, kwargs={"z": 15, "x": 17250, "y": 11506})],
     "mapping:element-history": [Check("GET", PUBLIC)],
     "mapping:town-as-of": [Check("GET", PUBLIC)],
     "mapping:as-of-features": [Check("GET", PUBLIC, query="bbox=9.52,47.14,9.522,47.142")],

@@ -4,8 +4,8 @@
 // edges come in several tiles: one copy per id is kept.
 (function () {
   "use strict";
-  const TILE_SIZE = 256;
-  const MAX_DATA_ZOOM = 16; // mapping.feature_tiles.MAX_DATA_ZOOM: closer views share the zoom-16 tiles
+  const GRID = 256; // tile z/x/y covers the 256-px tile z/x/y and holds the data of zoom z + 1 (512 px)
+  const MAX_TILE_ZOOM = 15; // mapping.feature_tiles.MAX_TILE_ZOOM: closer views share the zoom-15 tiles
   const REVALIDATE_MS = 60000;
   const KEEP = 96; // tiles kept in memory once out of view (panning back costs no request)
 
@@ -17,10 +17,10 @@
     let round = 0;
 
     function visibleKeys() {
-      const z = Math.max(0, Math.min(Math.round(map.getZoom()), MAX_DATA_ZOOM));
+      const z = Math.max(0, Math.min(Math.round(map.getZoom()) - 1, MAX_TILE_ZOOM));
       const bounds = map.getBounds();
-      const nw = map.project(bounds.getNorthWest(), z).divideBy(TILE_SIZE).floor();
-      const se = map.project(bounds.getSouthEast(), z).divideBy(TILE_SIZE).floor();
+      const nw = map.project(bounds.getNorthWest(), z).divideBy(GRID).floor();
+      const se = map.project(bounds.getSouthEast(), z).divideBy(GRID).floor();
       const last = Math.pow(2, z) - 1;
       const keys = [];
       for (let x = Math.max(0, nw.x); x <= Math.min(last, se.x); x++) {
