@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from exports import jobs
 from exports.models import Edition, Job
-from exports.printing import compose, index, pages, sources, style
+from exports.printing import compose, index, sources, style
 from exports.printing.sheet import MAX_PAGES, MAX_SIDE_KM, PAPERS_MM, Sheet, fit_grid, ground_size_km, lonlat
 from parties.models import Party, Town
 
@@ -200,6 +200,8 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
     lang = params["lang"]
     width, height = compose.map_pixels(sheet)
     import mapnik
+
+    from exports.printing import pages  # ReportLab: loaded by the worker, not by every web process
 
     m = sources.new_map(width, height)
     report(5, _("Reading the map data"))
