@@ -380,3 +380,11 @@ def test_a_map_child_that_fails_fails_the_job_and_leaves_no_file(centre_town, mo
     assert job.status == Job.Status.FAILED
     assert [p for p in Path(export_dir).rglob("*") if p.is_file()] == []
     assert not Edition.objects.filter(town=centre_town).exists()
+
+
+def test_a_long_title_gets_smaller_rather_than_cut_in_landscape(centre_town):
+    title = "Plan du centre de Vaduz, imprimé pour chaque foyer de la commune et ses environs"
+    edition = print_now(centre_town, title=title, landscape=True)
+    first = PdfReader(edition.file_path).pages[0]
+    assert float(first.mediabox.width) > float(first.mediabox.height)
+    assert title in " ".join(first.extract_text().split())
