@@ -19,26 +19,31 @@ never imports exports).
 from __future__ import annotations
 
 import bz2
-import json
+import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import osmium
+import psycopg
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from mapping import opl
 from mapping.derived import (
     GeometryReport,
     rebuild_relation_geometries,
     rebuild_way_geometries,
     way_geometry_ctes,
 )
+from mapping.geometry import is_area
 from mapping.models import Node
 from parties.models import Town
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2")
 TYPE_NAMES = {"n": "node", "w": "way", "r": "relation"}
@@ -63,6 +68,14 @@ class ImportSummary:
     deleted: dict[str, int] = field(default_factory=lambda: {"node": 0, "way": 0, "relation": 0})
     geometry: GeometryReport = field(default_factory=GeometryReport)
     seconds: float = 0.0
+    # Wall seconds per step (``import_osm -v 2`` prints them): where a slow import spends its time.
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - started
 
     @property
     def changed(self) -> bool:
@@ -102,10 +115,12 @@ CREATE TEMP TABLE chg_way (id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 """
 
-# On a first import nodes go straight into the store (no staging copy): they cannot conflict.
-DIRECT_NODE_COPY = (
-    "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at) FROM STDIN"
-)
+# On a first import nodes and ways go straight into the store (no staging copy): they cannot conflict.
+# ``visible`` and ``updated_at`` come from the columns' database defaults.
+DIRECT_COPY_SQL = {
+    "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom) FROM STDIN",
+    "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status) FROM STDIN",
+}
 
 COPY_SQL = {
     "node": "COPY imp_node (osm_id, version, tags, lon, lat) FROM STDIN",
@@ -204,53 +219,223 @@ DELETE_SQL = {
 }
 
 
+# Ways copied with a geometry built from the stream are checked as the merge checks every way:
+# what PostGIS finds invalid is repaired, or stored as NULL with status 'invalid'.
+VALIDATE_WAYS_SQL = """
+    WITH bad AS (
+      SELECT id, cartoparty_repair(geom) AS geom FROM mapping_way
+      WHERE town_id = %(town)s AND geom_status = 'ok' AND NOT ST_IsValid(geom)
+    )
+    UPDATE mapping_way w
+    SET geom = bad.geom, geom_status = CASE WHEN bad.geom IS NULL THEN 'invalid' ELSE 'repaired' END
+    FROM bad WHERE w.id = bad.id
+"""
+
+
+def _finish_direct_ways(cur, town_id: int, pending: list[int], summary: ImportSummary) -> None:
+    """After a first import: validate stream-built way geometry, derive the rest in PostGIS."""
+    cur.execute(VALIDATE_WAYS_SQL, {"town": town_id})
+    if len(pending) > 10_000:  # a hash join to the nodes just loaded beats index lookups
+        cur.execute("ANALYZE mapping_node")
+    if pending:
+        cur.execute(
+            "SELECT id FROM mapping_way WHERE town_id = %s AND osm_id = ANY(%s::bigint[])", [town_id, pending]
+        )
+        rebuild_way_geometries([r[0] for r in cur.fetchall()])
+    cur.execute(
+        "SELECT geom_status, count(*) FROM mapping_way WHERE town_id = %s GROUP BY geom_status", [town_id]
+    )
+    for status, n in cur.fetchall():
+        if status != "none":
+            setattr(summary.geometry, status, getattr(summary.geometry, status) + n)
+
+
 def _stream(
     path: Path,
     cur,
     summary: ImportSummary,
     progress: Callable[[dict[str, int]], None] | None,
     direct_town: int | None = None,
-) -> None:
-    """COPY every object into the staging tables (nodes straight into the store if ``direct_town``)."""
-    now = timezone.now()
+) -> list[int]:
+    """COPY every object into the staging tables, or straight into the store on a first import.
+
+    On a first import (``direct_town``) nodes cannot conflict, so they go straight into the store,
+    and ways too, with the geometry built from the node locations in the stream (validated after,
+    see :data:`VALIDATE_WAYS_SQL`). Returns the ways left without geometry (a node outside the
+    extract...) for PostGIS to derive.
+    """
+    read = summary.read
+    pending: list[int] = []
+    if direct_town:
+
+        def node_rows(c: opl.NodeColumns) -> str:
+            return "".join(
+                [
+                    f"{direct_town}\t{i}\t{v}\t{v}\t{t}\t{g}\n"
+                    for i, v, t, g in zip(c.ids, c.versions, c.tags_json(), c.ewkb_hex(), strict=True)
+                ]
+            )
+
+        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None) -> str:
+            geom, status = (geom, "ok") if geom else ("\\N", "none")
+            return f"{direct_town}\t{osm_id}\t{version}\t{version}\t{tags}\t{nodes}\t{geom}\t{status}\n"
+
+    else:
+
+        def node_rows(c: opl.NodeColumns) -> str:
+            return "".join(
+                [
+                    f"{i}\t{v}\t{t}\t{x}\t{y}\n"
+                    for i, v, t, x, y in zip(c.ids, c.versions, c.tags_json(), c.lons, c.lats, strict=True)
+                ]
+            )
+
+        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None) -> str:
+            return f"{osm_id}\t{version}\t{tags}\t{nodes}\n"
+
+    copy_sql = {**COPY_SQL, **(DIRECT_COPY_SQL if direct_town else {})}
     current: str | None = None
     copy_cm = None
     copy = None
-    read = summary.read
     try:
-        for obj in osmium.FileProcessor(str(path)):
-            kind = TYPE_NAMES[obj.type_str()]
-            if kind != current:
-                if copy_cm is not None:
-                    copy_cm.__exit__(None, None, None)
-                copy_cm = cur.copy(DIRECT_NODE_COPY if kind == "node" and direct_town else COPY_SQL[kind])
-                copy = copy_cm.__enter__()
-                current = kind
-            tags = json.dumps(dict(obj.tags), ensure_ascii=False) if len(obj.tags) else "{}"
-            if kind == "node":
-                loc = obj.location
-                if not loc.valid():
+        for chunk in opl.stream_opl(path, locations=bool(direct_town)):
+            for letter, run in opl.object_runs(chunk):
+                kind = TYPE_NAMES.get(letter)
+                if kind is None:  # changesets: not map data
                     continue
-                if direct_town:
-                    point = f"SRID=4326;POINT({loc.lon:.7f} {loc.lat:.7f})"
-                    copy.write_row((direct_town, obj.id, obj.version, obj.version, tags, point, True, now))
+                if kind == "node":
+                    columns = opl.node_columns(run)
+                    rows, count = node_rows(columns), len(columns)
+                elif kind == "way":
+                    rows, count, left = opl.way_rows(run, way_row, is_area if direct_town else None)
+                    pending.extend(left)
                 else:
-                    copy.write_row((obj.id, obj.version, tags, loc.lon, loc.lat))
-            elif kind == "way":
-                copy.write_row((obj.id, obj.version, tags, [n.ref for n in obj.nodes]))
-            else:
-                members = [{"type": TYPE_NAMES[m.type], "ref": m.ref, "role": m.role} for m in obj.members]
-                copy.write_row((obj.id, obj.version, tags, json.dumps(members, ensure_ascii=False)))
-            read[kind] += 1
-            if progress and (read["node"] + read["way"] + read["relation"]) % 20000 == 0:
+                    rows, count = opl.relation_rows(run)
+                if not count:
+                    continue
+                if kind != current:
+                    if copy_cm is not None:
+                        copy_cm.__exit__(None, None, None)
+                    copy_cm = cur.copy(copy_sql[kind])
+                    copy = copy_cm.__enter__()
+                    current = kind
+                copy.write(rows)
+                read[kind] += count
+            if progress:
                 progress(read)
-    except RuntimeError as exc:
+    except opl.OplError as exc:
         raise ImportError_(
             _("The file is truncated or not a valid OSM file: %(error)s") % {"error": exc}
         ) from exc
     finally:
         if copy_cm is not None:
             copy_cm.__exit__(None, None, None)
+    return pending
+
+
+# The town's extent: its ways and tagged nodes (a way's box is stored with its geometry, so this
+# reads a tenth of the rows that all nodes would), or all its nodes if it has neither.
+TOWN_EXTENT_SQL = """
+    UPDATE parties_town SET boundary = (
+      SELECT ST_Multi(ST_Envelope(coalesce(
+        (SELECT ST_Extent(g)::geometry FROM (
+           SELECT geom AS g FROM mapping_way WHERE town_id = %(town)s AND visible AND geom IS NOT NULL
+           UNION ALL
+           SELECT geom FROM mapping_node WHERE town_id = %(town)s AND visible AND tags <> '{}'::jsonb) AS f),
+        (SELECT ST_Extent(geom)::geometry FROM mapping_node WHERE town_id = %(town)s AND visible)))))
+    WHERE id = %(town)s
+"""
+
+
+class _PendingListMerge(threading.Thread):
+    """Merge the way-node GIN index's pending list from a second connection, beside the import.
+
+    Why: inserting one way into the GIN index on ``nodes`` (the "which ways use this node" lookup)
+    cost more than everything else about the way, 3 s of a 1.5 M-object import. The import
+    transaction sets a large ``gin_pending_list_limit`` so ways are appended to the index's pending
+    list (cheap), and this thread merges that list in one sorted pass while the import goes on with
+    relations and the town boundary: the work is the same, on the other core. Index entries are not
+    transactional, so the merge needs nothing from the import's transaction; if the import rolls
+    back, VACUUM removes the entries as after any aborted insert. Best effort: on failure the
+    entries are merged by the next autovacuum, and lookups stay correct meanwhile.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="gin-pending-merge", daemon=True)
+        self.params = {
+            k: v
+            for k, v in connection.get_connection_params().items()
+            if k not in ("cursor_factory", "context")
+        }
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(**self.params, autocommit=True) as conn:
+                conn.execute("SET work_mem = '256MB'")  # the merge sorts in memory, in fewer batches
+                conn.execute("SELECT gin_clean_pending_list('way_nodes_gin'::regclass)")
+        except psycopg.Error as exc:
+            log.warning("GIN pending list left to autovacuum: %s", exc)
+
+
+def _merge(cur, town: Town, summary: ImportSummary, first_import: bool) -> None:
+    """Upsert staged elements into the store; set aside local edits that upstream changed."""
+    for kind in ("node", "way", "relation"):
+        if first_import and kind != "relation":  # already copied into the store
+            summary.created[kind] = summary.read[kind]
+            continue
+        cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
+        cur.execute(f"ANALYZE imp_{kind}")
+        cur.execute(UPSTREAM_SQL[kind], {"town": town.pk})
+        cur.execute(MERGE_SQL[kind], {"town": town.pk})
+        row = cur.fetchone()
+        summary.created[kind], summary.updated[kind] = row[:2]
+        if kind == "way":
+            for status, n in zip(("ok", "repaired", "incomplete", "invalid"), row[2:], strict=True):
+                setattr(summary.geometry, status, getattr(summary.geometry, status) + n)
+        if not first_import:  # nothing can have vanished from an empty town
+            cur.execute(DELETE_SQL[kind], {"town": town.pk})
+            summary.deleted[kind] = cur.fetchone()[0]
+    if not first_import:
+        for handler in UPSTREAM_HANDLERS:
+            handler(town, cur)
+
+
+def _rebuild_dependents(cur, town_id: int, summary: ImportSummary, first_import: bool) -> None:
+    """Geometry of ways whose nodes moved, and of relations whose member ways changed."""
+    # Fresh statistics, or the planner picks nested loops over a bulk load.
+    cur.execute("ANALYZE chg_node; ANALYZE chg_way; ANALYZE chg_relation")
+    cur.execute("ANALYZE mapping_way; ANALYZE mapping_relation")
+    if not first_import:
+        cur.execute("ANALYZE mapping_node")
+    # Ways using a node that changed, if the way itself did not (those got their geometry in the
+    # merge); none on a first import, where every way is new.
+    cur.execute(
+        """
+        SELECT DISTINCT w.id FROM mapping_way w
+        CROSS JOIN LATERAL unnest(w.nodes) AS r(ref)
+        JOIN chg_node c ON c.osm_id = r.ref
+        WHERE w.town_id = %(town)s AND NOT %(first)s
+          AND NOT EXISTS (SELECT 1 FROM chg_way cw WHERE cw.id = w.id)
+        """,
+        {"town": town_id, "first": first_import},
+    )
+    way_pks = [r[0] for r in cur.fetchall()]
+    rebuild_way_geometries(way_pks, summary.geometry)
+    cur.execute("CREATE TEMP TABLE bld_way (id bigint) ON COMMIT DROP")
+    cur.execute("INSERT INTO bld_way SELECT unnest(%s::bigint[]) UNION SELECT id FROM chg_way", [way_pks])
+    cur.execute(
+        """
+        SELECT id FROM chg_relation
+        UNION
+        SELECT r.id FROM mapping_relation r
+        CROSS JOIN LATERAL jsonb_array_elements(r.members) AS m
+        JOIN mapping_way w ON w.town_id = r.town_id AND w.osm_id = (m->>'ref')::bigint
+        JOIN bld_way b ON b.id = w.id
+        WHERE r.town_id = %(town)s AND m->>'type' = 'way' AND NOT %(first)s
+        """,
+        {"town": town_id, "first": first_import},
+    )
+    rebuild_relation_geometries([r[0] for r in cur.fetchall()], summary.geometry)
 
 
 def import_osm(
@@ -277,85 +462,35 @@ def import_osm(
         with connection.cursor() as django_cur:
             cur = django_cur.cursor  # the psycopg cursor, for COPY
             cur.execute(TEMP_TABLES)
+            cur.execute("SET LOCAL gin_pending_list_limit = '1GB'")  # see _PendingListMerge
             first_import = not Node.objects.filter(town=town).exists()
-            _stream(path, cur, summary, progress, direct_town=town.pk if first_import else None)
+            with summary.phase("stream"):
+                pending = _stream(path, cur, summary, progress, direct_town=town.pk if first_import else None)
+            pending_merge = _PendingListMerge()
+            if first_import:  # the ways are in: merge their index entries while the rest goes on
+                pending_merge.start()
             if not any(summary.read.values()):
                 raise ImportError_(_("The file contains no OSM data."))
-            for kind in ("node", "way", "relation"):
-                cur.execute(f"CREATE INDEX ON imp_{kind} (osm_id)")
-                cur.execute(f"ANALYZE imp_{kind}")
-                cur.execute(UPSTREAM_SQL[kind], {"town": town.pk})
-                if kind == "node" and first_import:  # already copied into the store
-                    summary.created[kind] = summary.read[kind]
-                    cur.execute("ANALYZE mapping_node")  # the way merge joins to these nodes
-                    continue
-                cur.execute(MERGE_SQL[kind], {"town": town.pk})
-                row = cur.fetchone()
-                summary.created[kind], summary.updated[kind] = row[:2]
-                if kind == "way":
-                    summary.geometry.add(
-                        [
-                            (status,)
-                            for status, n in zip(
-                                ("ok", "repaired", "incomplete", "invalid"), row[2:], strict=True
-                            )
-                            for _ in range(n)
-                        ]
-                    )
-                if not first_import:  # nothing can have vanished from an empty town
-                    cur.execute(DELETE_SQL[kind], {"town": town.pk})
-                    summary.deleted[kind] = cur.fetchone()[0]
+            if first_import:
+                with summary.phase("ways"):
+                    _finish_direct_ways(cur, town.pk, pending, summary)
+            with summary.phase("merge"):
+                _merge(cur, town, summary, first_import)
             if not first_import:
-                for handler in UPSTREAM_HANDLERS:
-                    handler(town, cur)
+                pending_merge.start()
             if summary.changed:
-                # Fresh statistics, or the planner picks nested loops over a bulk load.
-                cur.execute("ANALYZE chg_node; ANALYZE chg_way; ANALYZE chg_relation")
-                cur.execute("ANALYZE mapping_node; ANALYZE mapping_way; ANALYZE mapping_relation")
-                # Ways using a node that changed, if the way itself did not (those got their
-                # geometry in the merge); none on a first import, where every way is new.
-                cur.execute(
-                    """
-                    SELECT DISTINCT w.id FROM mapping_way w
-                    CROSS JOIN LATERAL unnest(w.nodes) AS r(ref)
-                    JOIN chg_node c ON c.osm_id = r.ref
-                    WHERE w.town_id = %(town)s AND NOT %(first)s
-                      AND NOT EXISTS (SELECT 1 FROM chg_way cw WHERE cw.id = w.id)
-                    """,
-                    {"town": town.pk, "first": first_import},
-                )
-                way_pks = [r[0] for r in cur.fetchall()]
-                rebuild_way_geometries(way_pks, summary.geometry)
-                cur.execute("CREATE TEMP TABLE bld_way (id bigint) ON COMMIT DROP")
-                cur.execute(
-                    "INSERT INTO bld_way SELECT unnest(%s::bigint[]) UNION SELECT id FROM chg_way", [way_pks]
-                )
-                cur.execute(
-                    """
-                    SELECT id FROM chg_relation
-                    UNION
-                    SELECT r.id FROM mapping_relation r
-                    CROSS JOIN LATERAL jsonb_array_elements(r.members) AS m
-                    JOIN mapping_way w ON w.town_id = r.town_id AND w.osm_id = (m->>'ref')::bigint
-                    JOIN bld_way b ON b.id = w.id
-                    WHERE r.town_id = %(town)s AND m->>'type' = 'way' AND NOT %(first)s
-                    """,
-                    {"town": town.pk, "first": first_import},
-                )
-                rebuild_relation_geometries([r[0] for r in cur.fetchall()], summary.geometry)
-                cur.execute(
-                    """
-                    UPDATE parties_town SET boundary = (
-                      SELECT ST_Multi(ST_Envelope(ST_Extent(geom)::geometry))
-                      FROM mapping_node WHERE town_id = %(town)s AND visible)
-                    WHERE id = %(town)s
-                    """,
-                    {"town": town.pk},
-                )
+                with summary.phase("dependents"):
+                    _rebuild_dependents(cur, town.pk, summary, first_import)
+                with summary.phase("boundary"):
+                    cur.execute(TOWN_EXTENT_SQL, {"town": town.pk})
+            with summary.phase("index"):
+                pending_merge.join()
             # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).
             cur.execute(
                 "DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way, "
                 "up_node, up_way, up_relation"
             )
+        commit_started = time.monotonic()
+    summary.phases["commit"] = time.monotonic() - commit_started
     summary.seconds = time.monotonic() - started
     return summary

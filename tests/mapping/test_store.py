@@ -92,3 +92,12 @@ def test_new_area_is_a_closed_polygon(centre_town):
     )  # fmt: skip
     assert way.nodes[0] == way.nodes[-1] and len(way.nodes) == 5
     assert way.geom.geom_type == "Polygon" and way.geom_status == "ok"
+
+
+def test_a_town_with_elements_cannot_be_deleted(centre_town):
+    """The store has no row-level foreign key (bulk imports, see mapping.models.Element): PROTECT guards it."""
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        centre_town.delete()
+    assert Node.objects.filter(town=centre_town).exists()

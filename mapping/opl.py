@@ -1,0 +1,259 @@
+"""Decode OSM files in bulk: libosmium writes OPL, regular expressions turn it into COPY rows.
+
+Why not one Python call per OSM object: even an empty pyosmium loop over a 1.3 M-node file takes
+2.5 s, and reading each node's id, version, tags and location three times that, which made the
+importer several times slower than osm2pgsql. Here a child process (pyosmium, C++ all the way) reads
+the file and writes OPL (https://osmcode.org/opl-file-format/), one object per line, with node
+locations attached to ways; the importer cuts that stream into chunks and rewrites whole chunks with
+compiled regular expressions (C speed). Python only touches objects with tags or with members, and
+the stream never holds more than one chunk: memory does not grow with the file.
+
+OPL escapes a character outside its safe set as ``%<hex code point>%``; keys, values and roles are
+unescaped here. ``ObjectRuns`` keeps the file order, so an unsorted file still works (a new COPY is
+started whenever the object type changes).
+
+Run as a script this module is the child: ``python opl.py FILE [--locations]`` writes OPL on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 22  # 4 MiB of OPL per read: large enough that regex work dominates, small for memory
+
+_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+# Little-endian EWKB headers with SRID 4326: point, linestring, polygon.
+_EWKB_POINT = "0101000020E6100000"
+_EWKB_LINE = "0102000020E6100000"
+_EWKB_POLYGON = "0103000020E610000001000000"  # ... and one ring
+
+
+def _ewkb_line_or_ring(coords: array, polygon: bool) -> str:
+    """Hex EWKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
+    if sys.byteorder == "big":
+        coords.byteswap()
+    count = (len(coords) // 2).to_bytes(4, "little").hex()
+    return (_EWKB_POLYGON if polygon else _EWKB_LINE) + count + coords.tobytes().hex()
+
+
+_WAY = re.compile(r"^w(-?\d+) v(\d+) dV T(\S*) N(\S*)$", re.M)
+_WAY_XY = re.compile(r"x[-\d.]*y[-\d.]*")  # "n1x9.5y47.1" -> "n1"
+_WAY_ID = re.compile(r"n-?\d+x")  # "n1x9.5y47.1" -> "9.5y47.1"
+_RELATION = re.compile(r"^r(-?\d+) v(\d+) dV T(\S*) M(\S*)$", re.M)
+MEMBER_TYPES = {"n": "node", "w": "way", "r": "relation"}
+
+
+def unescape(text: str) -> str:
+    """OPL's ``%<hex>%`` escapes back to characters."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
+
+
+def parse_tags(field: str) -> dict[str, str]:
+    """``k=v,k2=v2`` (OPL, escaped) to a dict. Separators inside keys and values are escaped."""
+    tags: dict[str, str] = {}
+    if field:
+        for pair in field.split(","):
+            key, _, value = pair.partition("=")
+            tags[unescape(key)] = unescape(value)
+    return tags
+
+
+def copy_json(value: object) -> str:
+    """JSON for a COPY text field: json.dumps escapes control characters; COPY needs ``\\`` doubled."""
+    return json.dumps(value, ensure_ascii=False).replace("\\", "\\\\")
+
+
+def tags_json(field: str) -> str:
+    return copy_json(parse_tags(field)) if field else "{}"
+
+
+@dataclass
+class NodeColumns:
+    """The located, visible nodes of a run of OPL node lines, column by column (strings as in OPL)."""
+
+    ids: list[str]
+    versions: list[str]
+    tags: list[str]  # the OPL tag field without its "T": "" for an untagged node
+    lons: list[str]
+    lats: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def tags_json(self) -> list[str]:
+        return [tags_json(t) if t else "{}" for t in self.tags]
+
+    def ewkb_hex(self) -> list[str]:
+        """Each node's location as hex EWKB (SRID 4326), ready for a geometry column in COPY text."""
+        xy = array("d", bytes(16 * len(self.ids)))
+        xy[0::2] = array("d", map(float, self.lons))
+        xy[1::2] = array("d", map(float, self.lats))
+        if sys.byteorder == "big":
+            xy.byteswap()
+        raw = xy.tobytes().hex()
+        return [_EWKB_POINT + raw[i : i + 32] for i in range(0, len(raw), 32)]
+
+
+def node_columns(run: str) -> NodeColumns:
+    """Split a run of OPL node lines into columns, with whole-list operations (C speed).
+
+    Every node line has six space-separated fields (``n<id> v<version> dV T<tags> x<lon> y<lat>``;
+    spaces inside tags are escaped), so one ``split()`` and six slices cut the run into columns.
+    Nodes without a location (outside the extract) or deleted ones (history files) are dropped.
+    """
+    fields = run.split()
+    count = run.count("\n")
+    if len(fields) != 6 * count:  # cannot happen with libosmium's OPL; be safe rather than wrong
+        fields = [f for line in run.splitlines() if len(parts := line.split()) == 6 for f in parts]
+        count = len(fields) // 6
+    visible = fields[2::6]
+    if visible.count("dV") != count or "x" in fields[4::6] or "y" in fields[5::6]:
+        fields = [
+            f
+            for i in range(0, len(fields), 6)
+            if fields[i + 2] == "dV" and fields[i + 4] != "x" and fields[i + 5] != "y"
+            for f in fields[i : i + 6]
+        ]
+
+    def column(k: int) -> list[str]:
+        return " ".join(fields[k::6])[1:].replace(" " + "nvdTxy"[k], " ").split(" ")
+
+    if not fields:
+        return NodeColumns([], [], [], [], [])
+    return NodeColumns(column(0), column(1), column(3), column(4), column(5))
+
+
+def way_rows(
+    chunk: str,
+    row: Callable[[str, str, str, str, str | None], str],
+    is_area: Callable[[dict[str, str]], bool] | None = None,
+) -> tuple[str, int, list[int]]:
+    """Rewrite the way lines of ``chunk``: returns (rows, count, ids left without geometry).
+
+    ``row(osm_id, version, tags_json, nodes_array, geom)`` formats one COPY row. With node locations
+    in the stream (``is_area`` given), the line or polygon (OSM's area rules) is built here as hex
+    EWKB when every node has a location; ways with a node outside the extract or fewer than two
+    nodes get ``geom=None`` and are returned so the caller derives them in PostGIS, with the same
+    rules as every other way.
+    """
+    out: list[str] = []
+    pending: list[int] = []
+    for m in _WAY.finditer(chunk):
+        osm_id, version, tag_field, refs = m.groups()
+        tags = parse_tags(tag_field) if tag_field else {}
+        tags_text = copy_json(tags) if tags else "{}"
+        if is_area is None:
+            out.append(row(osm_id, version, tags_text, "{" + refs.replace("n", "") + "}", None))
+            continue
+        # refs is "n1x9.5y47.1,n2x9.6y47.2": ids and coordinates are cut out with C-speed
+        # substitutions, not split node by node.
+        nodes = "{" + _WAY_XY.sub("", refs).replace("n", "") + "}"
+        geom = None
+        if "xy" not in refs and "," in refs:  # every node located ("n9xy" if not), two or more
+            points = _WAY_ID.sub("", refs).replace("y", ",")  # "9.5,47.1,9.6,47.2"
+            coords = array("d", map(float, points.split(",")))
+            closed = coords[0] == coords[-2] and coords[1] == coords[-1]
+            polygon = closed and len(coords) >= 8 and is_area(tags)
+            geom = _ewkb_line_or_ring(coords, polygon)
+        else:
+            pending.append(int(osm_id))
+        out.append(row(osm_id, version, tags_text, nodes, geom))
+    return "".join(out), len(out), pending
+
+
+def relation_rows(chunk: str) -> tuple[str, int]:
+    """Rewrite the relation lines of ``chunk`` into rows of (osm_id, version, tags, members)."""
+    out = []
+    for m in _RELATION.finditer(chunk):
+        osm_id, version, tag_field, member_field = m.groups()
+        members = []
+        if member_field:
+            for item in member_field.split(","):
+                ref, _, role = item[1:].partition("@")
+                members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
+        out.append(f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{copy_json(members)}\n")
+    return "".join(out), len(out)
+
+
+def object_runs(chunk: str) -> Iterator[tuple[str, str]]:
+    """Split a chunk of whole OPL lines into runs of one object type: ('n'|'w'|'r', text)."""
+    start, size = 0, len(chunk)
+    while start < size:
+        kind = chunk[start]
+        end = size
+        for other in "nwrc":
+            if other != kind:
+                i = chunk.find("\n" + other, start, end)
+                if i != -1:
+                    end = i + 1
+        yield kind, chunk[start:end]
+        start = end
+
+
+class OplError(Exception):
+    """libosmium could not read the file (truncated, corrupt, not OSM); the message says why."""
+
+
+def stream_opl(path: Path, locations: bool) -> Iterator[str]:
+    """Chunks of whole OPL lines for the file at ``path``, from a pyosmium child process.
+
+    Raises :class:`OplError` after the last chunk if the child failed: the caller's transaction
+    then rolls back whatever it already wrote.
+    """
+    with tempfile.TemporaryFile() as errors:
+        # -P: the script's folder must not shadow the standard library (mapping/selectors.py).
+        args = [sys.executable, "-P", str(Path(__file__).resolve()), str(path)]
+        proc = subprocess.Popen(
+            [*args, "--locations"] if locations else args, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert proc.stdout is not None
+        try:
+            rest = b""
+            while block := proc.stdout.read(CHUNK):
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                rest = block[cut:]
+                if cut:
+                    yield block[:cut].decode()
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if code != 0 or rest:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise OplError(lines[-1] if lines else f"reader exited with status {code}")
+
+
+def _child(argv: list[str]) -> int:
+    import osmium
+
+    path, locations = argv[0], "--locations" in argv[1:]
+    options = "opl,add_metadata=version" + (",locations_on_ways=true" if locations else "")
+    writer = osmium.SimpleWriter(osmium.io.File("-", options))
+    try:
+        if locations:
+            # Locations of way vertices, kept in a sparse index in this process (16 bytes a node).
+            index = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+            index.ignore_errors()  # a node outside the extract: left without location, see way_rows
+            osmium.apply(osmium.io.Reader(path), index, writer)
+        else:
+            osmium.apply(osmium.io.Reader(path), writer)
+        writer.close()
+    except (RuntimeError, ValueError, OSError) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
