@@ -73,7 +73,19 @@ def copy_json(value: object) -> str:
 
 
 def tags_json(field: str) -> str:
-    return copy_json(parse_tags(field)) if field else "{}"
+    """The OPL tag field as JSON text for COPY.
+
+    Most tag fields have nothing to escape in JSON or COPY (no ``%`` escape, quote or backslash;
+    OPL escapes control characters), and OPL's separators are then JSON's: two replacements give
+    exactly what ``json.dumps`` would, without building a dict. The rest goes through ``json``.
+    """
+    if not field:
+        return "{}"
+    if "%" in field or '"' in field or "\\" in field:
+        return copy_json(parse_tags(field))
+    if field.count("=") != field.count(",") + 1:  # a pair without "=": a key with an empty value
+        return copy_json(parse_tags(field))
+    return '{"' + field.replace(",", '", "').replace("=", '": "') + '"}'
 
 
 @dataclass
@@ -149,8 +161,7 @@ def way_rows(
     pending: list[int] = []
     for m in _WAY.finditer(chunk):
         osm_id, version, tag_field, refs = m.groups()
-        tags = parse_tags(tag_field) if tag_field else {}
-        tags_text = copy_json(tags) if tags else "{}"
+        tags_text = tags_json(tag_field)
         if is_area is None:
             out.append(row(osm_id, version, tags_text, "{" + refs.replace("n", "") + "}", None))
             continue
@@ -162,7 +173,7 @@ def way_rows(
             points = _WAY_ID.sub("", refs).replace("y", ",")  # "9.5,47.1,9.6,47.2"
             coords = array("d", map(float, points.split(",")))
             closed = coords[0] == coords[-2] and coords[1] == coords[-1]
-            polygon = closed and len(coords) >= 8 and is_area(tags)
+            polygon = closed and len(coords) >= 8 and is_area(parse_tags(tag_field))
             geom = _ewkb_line_or_ring(coords, polygon)
         else:
             pending.append(int(osm_id))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 # Characters OPL must escape (space , = @ %), control characters, astral and CJK characters, and
 # what COPY and JSON must escape (backslash, quote, tab, newline).
 TRICKY_KEY = "a b=c,d@e%f"
-TRICKY_VALUE = 'x\ny\tz \\ " \' 😀 Ä 東京 <script>'
+TRICKY_VALUE = "x\ny\tz \\ \" ' 😀 Ä 東京 <script>"
 
 TRICKY_OSM = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6">
@@ -106,3 +106,21 @@ def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
     first, second = rows.splitlines()
     assert count == 2 and pending == [1] and first == "1|{1,2}|None"
     assert second.startswith("2|{1,2,3,1}|0103000020E61000000100000004000000")
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "highway=residential,name=Foo%20%Bar",
+        "a=b",
+        "k=",
+        "a=b,c=d,e=",
+        'x=say"hi"',
+        "x=a\\b",
+        "name=Äö東",
+        "a=b%3d%c",
+        "a",
+    ],
+)
+def test_tags_json_shortcut_equals_json_dumps(field):
+    assert opl.tags_json(field) == opl.copy_json(opl.parse_tags(field))
