@@ -33,16 +33,20 @@ CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
 # Little-endian EWKB headers with SRID 4326: point, linestring, polygon.
 _EWKB_POINT = "0101000020E6100000"
-_EWKB_LINE = "0102000020E6100000"
-_EWKB_POLYGON = "0103000020E610000001000000"  # ... and one ring
+_EWKB_HEADER = {2: "0102000020E6100000", 3: "0103000020E6100000"}  # linestring, polygon
+_WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
 
 
-def _ewkb_line_or_ring(coords: array, polygon: bool) -> str:
-    """Hex EWKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
+def _wkb_line_or_ring(coords: array, polygon: bool) -> bytes:
+    """WKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
     if sys.byteorder == "big":
         coords.byteswap()
-    count = (len(coords) // 2).to_bytes(4, "little").hex()
-    return (_EWKB_POLYGON if polygon else _EWKB_LINE) + count + coords.tobytes().hex()
+    return _WKB_HEADER[3 if polygon else 2] + (len(coords) // 2).to_bytes(4, "little") + coords.tobytes()
+
+
+def _ewkb_hex(wkb: bytes) -> str:
+    """The WKB of :func:`_wkb_line_or_ring` as hex EWKB with SRID 4326, for COPY."""
+    return _EWKB_HEADER[wkb[1]] + wkb[5:].hex()
 
 
 _WAY = re.compile(r"^w(-?\d+) v(\d+) dV T(\S*) N(\S*)$", re.M)
@@ -153,32 +157,45 @@ def way_rows(
 
     ``row(osm_id, version, tags_json, nodes_array, geom)`` formats one COPY row. With node locations
     in the stream (``is_area`` given), the line or polygon (OSM's area rules) is built here as hex
-    EWKB when every node has a location; ways with a node outside the extract or fewer than two
-    nodes get ``geom=None`` and are returned so the caller derives them in PostGIS, with the same
-    rules as every other way.
+    EWKB when every node has a location and GEOS finds it valid; ways with a node outside the
+    extract, fewer than two nodes or an invalid shape get ``geom=None`` and are returned so the
+    caller derives them in PostGIS (repairing them), with the same rules as every other way.
     """
-    out: list[str] = []
-    pending: list[int] = []
+    records: list[tuple[str, str, str, str]] = []
+    shapes: list[bytes | None] = []
     for m in _WAY.finditer(chunk):
         osm_id, version, tag_field, refs = m.groups()
-        tags_text = tags_json(tag_field)
         if is_area is None:
-            out.append(row(osm_id, version, tags_text, "{" + refs.replace("n", "") + "}", None))
+            records.append((osm_id, version, tags_json(tag_field), "{" + refs.replace("n", "") + "}"))
+            shapes.append(None)
             continue
         # refs is "n1x9.5y47.1,n2x9.6y47.2": ids and coordinates are cut out with C-speed
         # substitutions, not split node by node.
-        nodes = "{" + _WAY_XY.sub("", refs).replace("n", "") + "}"
-        geom = None
+        records.append(
+            (osm_id, version, tags_json(tag_field), "{" + _WAY_XY.sub("", refs).replace("n", "") + "}")
+        )
+        wkb = None
         if "xy" not in refs and "," in refs:  # every node located ("n9xy" if not), two or more
-            points = _WAY_ID.sub("", refs).replace("y", ",")  # "9.5,47.1,9.6,47.2"
-            coords = array("d", map(float, points.split(",")))
+            coords = array("d", map(float, _WAY_ID.sub("", refs).replace("y", ",").split(",")))
             closed = coords[0] == coords[-2] and coords[1] == coords[-1]
-            polygon = closed and len(coords) >= 8 and is_area(parse_tags(tag_field))
-            geom = _ewkb_line_or_ring(coords, polygon)
-        else:
-            pending.append(int(osm_id))
-        out.append(row(osm_id, version, tags_text, nodes, geom))
-    return "".join(out), len(out), pending
+            wkb = _wkb_line_or_ring(coords, closed and len(coords) >= 8 and is_area(parse_tags(tag_field)))
+        shapes.append(wkb)
+    pending: list[int] = []
+    if is_area is not None:
+        # GEOS, as PostGIS's ST_IsValid, in one vectorised call: what is invalid is left to PostGIS
+        # to repair, exactly as for every other way.
+        import shapely
+
+        built = [i for i, wkb in enumerate(shapes) if wkb is not None]
+        valid = shapely.is_valid(shapely.from_wkb([shapes[i] for i in built])) if built else []
+        for i, ok in zip(built, valid, strict=True):
+            if not ok:
+                shapes[i] = None
+        pending = [int(rec[0]) for rec, wkb in zip(records, shapes, strict=True) if wkb is None]
+    rows = "".join(
+        [row(*rec, _ewkb_hex(wkb) if wkb else None) for rec, wkb in zip(records, shapes, strict=True)]
+    )
+    return rows, len(records), pending
 
 
 def relation_rows(chunk: str) -> tuple[str, int]:

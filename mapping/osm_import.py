@@ -220,22 +220,8 @@ DELETE_SQL = {
 }
 
 
-# Ways copied with a geometry built from the stream are checked as the merge checks every way:
-# what PostGIS finds invalid is repaired, or stored as NULL with status 'invalid'.
-VALIDATE_WAYS_SQL = """
-    WITH bad AS (
-      SELECT id, cartoparty_repair(geom) AS geom FROM mapping_way
-      WHERE town_id = %(town)s AND geom_status = 'ok' AND NOT ST_IsValid(geom)
-    )
-    UPDATE mapping_way w
-    SET geom = bad.geom, geom_status = CASE WHEN bad.geom IS NULL THEN 'invalid' ELSE 'repaired' END
-    FROM bad WHERE w.id = bad.id
-"""
-
-
 def _finish_direct_ways(cur, town_id: int, pending: list[int], summary: ImportSummary) -> None:
-    """After a first import: validate stream-built way geometry, derive the rest in PostGIS."""
-    cur.execute(VALIDATE_WAYS_SQL, {"town": town_id})
+    """After a first import: derive in PostGIS the ways the stream could not build (or found invalid)."""
     if len(pending) > 10_000:  # a hash join to the nodes just loaded beats index lookups
         cur.execute("ANALYZE mapping_node")
     if pending:
@@ -307,9 +293,9 @@ def _stream(
     """COPY every object into the staging tables, or straight into the store on a first import.
 
     On a first import (``direct_town``) nodes cannot conflict, so they go straight into the store,
-    and ways too, with the geometry built from the node locations in the stream (validated after,
-    see :data:`VALIDATE_WAYS_SQL`). Returns the ways left without geometry (a node outside the
-    extract...) for PostGIS to derive.
+    and ways too, with the geometry built from the node locations in the stream and checked by GEOS
+    (:func:`mapping.opl.way_rows`). Returns the ways left without geometry (a node outside the
+    extract, an invalid shape...) for PostGIS to derive and repair.
     """
     read = summary.read
     pending: list[int] = []
