@@ -16,7 +16,9 @@
    browser does. Writes are POST /api/parties/<id>/edits/ (85 % new points through the preset
    picker, 10 % tag changes of published features, 5 % undo). The server's cache is Redis, as in
    production (BENCH_CACHE_URL, default redis://127.0.0.1:6390/15, keys prefixed by the database
-   name); the town's tiles are forgotten at the start, so every run starts cold. The load tool is an
+   name); the town's tiles are forgotten at the start, then the warm-up looks once over the party
+   area at zoom 16 (its 12 tiles get cached, as when the agent prepared the party on the map;
+   --cold-tiles skips that: 500 phones then open the map on an empty cache). The load tool is an
    asyncio HTTP/1.1 client with keep-alive connections written here (no dependency), run in this
    process.
 4. Maximum sustained edits/s: closed-loop writers at rising concurrency, each saving as fast as the
@@ -449,11 +451,23 @@ async def saturate(port: int, world: World, concurrency: int, seconds: float) ->
     return stats, time.perf_counter() - started
 
 
-async def warm_up(port: int, world: World, requests: int) -> None:
-    """Open every worker thread's database connection and load lazy modules before measuring."""
+async def warm_up(port: int, world: World, requests: int, tiles: bool = True) -> None:
+    """Open every worker thread's database connection and load lazy modules before measuring; with
+    ``tiles``, also look once over the party area at zoom 16 (the map-data tiles get cached, as when
+    the agent prepared the party on its map before the evening)."""
     pool = Pool(port, size=32)
     stats = Stats()
     base = f"/api/parties/{world.party_id}"
+    if tiles:
+        from mapping.feature_tiles import tile_ranges, tile_zoom
+
+        z = tile_zoom(16)
+        xs, ys = tile_ranges(AREA, z)
+        headers = {"Accept-Encoding": "gzip"}
+        await asyncio.gather(
+            *(timed(pool, stats, stats.reads, "GET", f"/api/towns/{world.town_slug}/features/tiles/{z}/{x}/{y}", headers)
+              for x in xs for y in ys)
+        )  # fmt: skip
 
     async def one(i: int) -> None:
         cookie = world.viewers[i % len(world.viewers)] if world.viewers else world.residents[0]
@@ -513,6 +527,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--steps", help="closed-loop writer counts, e.g. 8,16,32")
     parser.add_argument("--db", default=DB, help="bench database (two runs at once need two databases)")
+    parser.add_argument(
+        "--cold-tiles", action="store_true", help="start the evening with no map-data tile cached"
+    )
     args = parser.parse_args()
     residents = args.residents or (60 if args.quick else 300)
     viewers = args.viewers or (20 if args.quick else 100)
@@ -532,7 +549,7 @@ def main() -> int:
     port = free_port()
     server = start_gunicorn(env, port, args.workers, args.threads)
     try:
-        asyncio.run(warm_up(port, world, 200))
+        asyncio.run(warm_up(port, world, 200, tiles=not args.cold_tiles))
         sql_ref = sql_reference(world, 200)
         floor = asyncio.run(healthz(port, 300))
         print(f"evening: {residents} residents + {viewers} viewers for {seconds:.0f} s "

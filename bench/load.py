@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load.py [--quick] [--minutes 10] [--residents 300] [--viewers 500]
                                    [--overload 1000] [--overload-seconds 120] [--workers 3] [--threads 8]
+                                   [--cold-tiles]
 
 Reuses bench/event_load.py (its database, world, gunicorn and asyncio HTTP client), with every
 request carrying ``X-Request-Start`` as the reverse proxy would (see config.security's load shedding).
@@ -129,6 +130,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--db", default="cartoparty_bench_load")
+    parser.add_argument(
+        "--cold-tiles", action="store_true", help="start the evening with no map-data tile cached"
+    )
     args = parser.parse_args()
     minutes = args.minutes or (1 if args.quick else 10)
     overload_seconds = args.overload_seconds or (30 if args.quick else 120)
@@ -144,7 +148,7 @@ def main() -> int:
     port = ev.free_port()
     server = ev.start_gunicorn(env, port, args.workers, args.threads)
     try:
-        asyncio.run(ev.warm_up(port, evening_world, 200))
+        asyncio.run(ev.warm_up(port, evening_world, 200, tiles=not args.cold_tiles))
         ref = wrk_healthz(port, 5 if args.quick else 15)
         print(f"reference: wrk GET /healthz {ref['rps']:.0f} req/s, p50 {ref['p50']:.1f} ms", flush=True)
         print(f"evening: {args.residents} residents + {args.viewers} viewers for {minutes:g} min "
