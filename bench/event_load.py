@@ -1,7 +1,7 @@
 """Event load: a busy cartoparty evening against gunicorn on this machine, over real HTTP.
 
     .venv/bin/python bench/event_load.py [--quick] [--residents 300] [--viewers 100] [--seconds 90]
-                                         [--workers 3] [--threads 8]
+                                         [--workers 3] [--threads 8] [--cold-tiles]
 
 1. Set-up: its own database (cartoparty_bench_event) on the private cluster, the Liechtenstein demo
    extract imported once (reused by later runs; --db names another database), a party over central Vaduz, residents signed in

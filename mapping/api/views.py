@@ -61,10 +61,11 @@ class PartyFeatures(APIView):
     @extend_schema(
         summary="Map data of a party",
         description=(
-            "Published features in ?bbox=w,s,e,n (GeoJSON, as the town map) plus the requester's own "
-            "pending revisions there, as {published: FeatureCollection, pending: FeatureCollection}. "
-            "With ?layers=pending only the pending ones: a save or an undo never changes the published "
-            "data, so the page refreshes just that layer."
+            "Published features in ?bbox=w,s,e,n (GeoJSON, as the town's bbox endpoint) plus the "
+            "requester's own pending revisions there, as {published: FeatureCollection, pending: "
+            "FeatureCollection}. With ?layers=pending only the pending ones: the mapping page reads "
+            "published data as the town's shared, cached tiles (/api/towns/<slug>/features/tiles/z/x/y) "
+            "and asks here only for its pending layer, over the party area."
         ),
         parameters=[
             PARTY_ID,
