@@ -41,7 +41,8 @@ from mapping.derived import (
     way_geometry_ctes,
 )
 from mapping.geometry import is_area
-from mapping.models import Node
+from mapping.models import Element, Node
+from mapping.signals import published_change
 from parties.models import Town
 
 log = logging.getLogger(__name__)
@@ -370,6 +371,30 @@ TOWN_EXTENT_SQL = """
 """
 
 
+def _announce_change(cur, town: Town) -> None:
+    """Send ``published_change`` after commit over the town's extent before and after the import.
+
+    Map-data and base-map tiles cached before (even empty ones, before a first import) are
+    invalidated by it, as after any accepted edit; a whole town's extent makes the map-data cache
+    move the town's generation rather than count tiles.
+    """
+    cur.execute(
+        "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT boundary AS b FROM parties_town"
+        " WHERE id = %s) AS t WHERE b IS NOT NULL",
+        [town.pk],
+    )
+    extents = [e.extent for e in (town.boundary,) if e is not None] + [tuple(r) for r in cur.fetchall()]
+    if not extents:
+        return
+    bbox = (
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    )
+    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
+
+
 class _PendingListMerge(threading.Thread):
     """Merge the way-node GIN index's pending list from a second connection, beside the import.
 
@@ -507,6 +532,7 @@ def import_osm(
                     _rebuild_dependents(cur, town.pk, summary, first_import)
                 with summary.phase("boundary"):
                     cur.execute(TOWN_EXTENT_SQL, {"town": town.pk})
+                    _announce_change(cur, town)
             with summary.phase("index"):
                 pending_merge.join()
             # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).

@@ -153,3 +153,25 @@ def test_newer_extract_updates_base(tmp_path, osm_tool, centre_town):
     node.refresh_from_db()
     assert node.base_version == int(m.group(1)) + 1
     assert Relation.objects.filter(town=centre_town, visible=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_that_changes_data_announces_it(django_capture_on_commit_callbacks):
+    """Tile caches learn of an import as of an accepted edit: published_change over the town's extent."""
+    from mapping.signals import published_change
+
+    received = []
+
+    def receiver(sender, town, bbox, **kwargs):
+        received.append((town.slug, bbox))
+
+    published_change.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            summary = import_osm(CENTRE_PBF, "announced")
+        with django_capture_on_commit_callbacks(execute=True):
+            import_osm(CENTRE_PBF, "announced")  # nothing changed: nothing to announce
+    finally:
+        published_change.disconnect(receiver)
+    summary.town.refresh_from_db()
+    assert received == [("announced", pytest.approx(summary.town.boundary.extent))]
