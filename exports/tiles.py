@@ -260,7 +260,12 @@ def _stat_etag(st: os.stat_result) -> str:
 
 
 def invalidate_bbox(bbox: tuple[float, float, float, float]) -> int:
-    """Delete the cached tiles (both sizes, every zoom) that show anything inside ``bbox``; returns how many."""
+    """Delete the cached tiles (both sizes, every zoom) that show anything inside ``bbox``; returns how many.
+
+    A small box (an edit) tries its few tile paths; a large one (an import: a whole town, up to
+    millions of tile positions at z19) walks the cache directories instead, so the cost follows
+    the tiles actually cached, not the area.
+    """
     marker = _generation_file()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
@@ -269,6 +274,9 @@ def invalidate_bbox(bbox: tuple[float, float, float, float]) -> int:
         xs, ys = tiles_for_bbox(bbox, z, LABEL_MARGIN_PX)
         column_dir = Path(settings.CARTOPARTY_TILE_DIR) / str(z)
         if not column_dir.exists():
+            continue
+        if len(xs) * len(ys) > 256:
+            deleted += _delete_cached_in(column_dir, xs, ys)
             continue
         for x in xs:
             if not (column_dir / str(x)).exists():
@@ -280,6 +288,25 @@ def invalidate_bbox(bbox: tuple[float, float, float, float]) -> int:
                         deleted += 1
                     except FileNotFoundError:
                         pass
+    return deleted
+
+
+def _delete_cached_in(column_dir: Path, xs: range, ys: range) -> int:
+    """Delete the cached tiles of one zoom's directory whose column is in ``xs`` and row in ``ys``."""
+    deleted = 0
+    with os.scandir(column_dir) as columns:
+        for column in columns:
+            if not (column.name.isdigit() and int(column.name) in xs):
+                continue
+            with os.scandir(column.path) as files:
+                for tile in files:
+                    row = tile.name.split("@")[0].split(".")[0]
+                    if row.isdigit() and int(row) in ys:
+                        try:
+                            os.unlink(tile.path)
+                            deleted += 1
+                        except FileNotFoundError:
+                            pass
     return deleted
 
 

@@ -197,3 +197,17 @@ def test_accepted_edit_invalidates_exactly_the_tiles_it_touches(
     assert not tiles.tile_path(19, *tile_xy(lon, lat, 19), False).exists()
     cx, cy = tile_xy(lon, lat, 19)
     assert tiles.tile_path(19, cx + 2, cy, False).exists()
+
+
+def test_a_town_wide_invalidation_deletes_the_cached_tiles_inside_only(db, tile_dir):
+    """An import announces a whole town: the cache directories are walked, not millions of positions."""
+    town = (9.47, 47.04, 9.64, 47.27)  # Liechtenstein: ~500 x 700 tile positions at z19
+    inside_xs, inside_ys = tiles.tiles_for_bbox((9.52, 47.14, 9.521, 47.141), 19)
+    outside_xs, outside_ys = tiles.tiles_for_bbox((9.9, 47.5, 9.901, 47.501), 19)
+    inside = tiles.tile_path(19, inside_xs[0], inside_ys[0], True)
+    outside = tiles.tile_path(19, outside_xs[0], outside_ys[0], False)
+    for path in (inside, outside):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    assert tiles.invalidate_bbox(town) == 1
+    assert not inside.exists() and outside.exists()
