@@ -402,10 +402,11 @@ class _PendingListMerge(threading.Thread):
     cost more than everything else about the way, 3 s of a 1.5 M-object import. The import
     transaction sets a large ``gin_pending_list_limit`` so ways are appended to the index's pending
     list (cheap), and this thread merges that list in one sorted pass while the import goes on with
-    relations and the town boundary: the work is the same, on the other core. Index entries are not
-    transactional, so the merge needs nothing from the import's transaction; if the import rolls
-    back, VACUUM removes the entries as after any aborted insert. Best effort: on failure the
-    entries are merged by the next autovacuum, and lookups stay correct meanwhile.
+    relations and the town boundary: the work is the same, on the other core (merging round after
+    round while ways were still loading was slower: the two backends contend for the index). Index entries are not transactional, so the merge needs
+    nothing from the import's transaction; if the import rolls back, VACUUM removes the entries as
+    after any aborted insert. Best effort: on failure the entries are merged by the next
+    autovacuum, and lookups stay correct meanwhile.
     """
 
     def __init__(self) -> None:
@@ -415,6 +416,10 @@ class _PendingListMerge(threading.Thread):
             for k, v in connection.get_connection_params().items()
             if k not in ("cursor_factory", "context")
         }
+
+    def finish(self) -> None:
+        if self.ident is not None:
+            self.join()
 
     def run(self) -> None:
         try:
@@ -518,28 +523,30 @@ def import_osm(
             # it is run again; edits by people keep the default.
             cur.execute("SET LOCAL synchronous_commit = off")
             first_import = not Node.objects.filter(town=town).exists()
-            with summary.phase("stream"):
-                pending = _stream(path, cur, summary, progress, direct_town=town.pk if first_import else None)
             pending_merge = _PendingListMerge()
-            if first_import:  # the ways are in: merge their index entries while the rest goes on
-                pending_merge.start()
-            if not any(summary.read.values()):
-                raise ImportError_(_("The file contains no OSM data."))
-            if first_import:
-                with summary.phase("ways"):
-                    _finish_direct_ways(cur, town.pk, pending, summary)
-            with summary.phase("merge"):
-                _merge(cur, town, summary, first_import)
-            if not first_import:
-                pending_merge.start()
-            if summary.changed:
-                with summary.phase("dependents"):
-                    _rebuild_dependents(cur, town.pk, summary, first_import)
-                with summary.phase("boundary"):
-                    cur.execute(TOWN_EXTENT_SQL, {"town": town.pk})
-                    _announce_change(cur, town)
-            with summary.phase("index"):
-                pending_merge.join()
+            try:
+                with summary.phase("stream"):
+                    pending = _stream(path, cur, summary, progress, town.pk if first_import else None)
+                if first_import:  # the ways are in: merge their index entries while the rest goes on
+                    pending_merge.start()
+                if not any(summary.read.values()):
+                    raise ImportError_(_("The file contains no OSM data."))
+                if first_import:
+                    with summary.phase("ways"):
+                        _finish_direct_ways(cur, town.pk, pending, summary)
+                with summary.phase("merge"):
+                    _merge(cur, town, summary, first_import)
+                if not first_import:  # the merged ways are in now
+                    pending_merge.start()
+                if summary.changed:
+                    with summary.phase("dependents"):
+                        _rebuild_dependents(cur, town.pk, summary, first_import)
+                    with summary.phase("boundary"):
+                        cur.execute(TOWN_EXTENT_SQL, {"town": town.pk})
+                        _announce_change(cur, town)
+            finally:
+                with summary.phase("index"):
+                    pending_merge.finish()
             # ON COMMIT DROP is not enough when we run inside an outer transaction (a savepoint).
             cur.execute(
                 "DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way, "
