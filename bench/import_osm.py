@@ -31,9 +31,12 @@ def run(files: list) -> list[list[str]]:
     env = ensure_bench_db(DB)
     rows = []
     for path in files:
-        # Fresh state for both tools.
+        # Fresh state for both tools, and a checkpoint before each: a 1.5 M-object load writes ~1 GB
+        # of WAL, so without it a checkpoint lands inside one run or the other (±20 % noise).
         psql("TRUNCATE mapping_revision, mapping_node, mapping_way, mapping_relation CASCADE", DB)
+        psql("CHECKPOINT", DB)
         ours = timed([PYTHON, "manage.py", "import_osm", str(path), "--town", "bench"], env=env)
+        psql("CHECKPOINT", DB)
         o2p = timed(
             ["osm2pgsql", "--slim", "-c", "-d", DB, "-H", str(SOCKET_DIR), "-P", PG_PORT, "-U", "cartoparty",
              "--number-processes", "2", str(path)]

@@ -12,7 +12,7 @@ OPL escapes a character outside its safe set as ``%<hex code point>%``; keys, va
 unescaped here. ``ObjectRuns`` keeps the file order, so an unsorted file still works (a new COPY is
 started whenever the object type changes).
 
-Run as a script this module is the child: ``python opl.py FILE [--locations]`` writes OPL on stdout.
+Run as a script this module is the child: ``python opl.py FILE all|ways|nodes`` writes OPL on stdout.
 """
 
 from __future__ import annotations
@@ -244,17 +244,23 @@ class OplError(Exception):
     """libosmium could not read the file (truncated, corrupt, not OSM); the message says why."""
 
 
-def stream_opl(path: Path, locations: bool) -> Iterator[str]:
+PASSES = ("all", "ways", "nodes")
+
+
+def stream_opl(path: Path, objects: str = "all") -> Iterator[str]:
     """Chunks of whole OPL lines for the file at ``path``, from a pyosmium child process.
 
-    Raises :class:`OplError` after the last chunk if the child failed: the caller's transaction
-    then rolls back whatever it already wrote.
+    ``objects``: "all" in file order; "ways" for ways (with node locations) and relations;
+    "nodes" for nodes only. Raises :class:`OplError` after the last chunk if the child failed:
+    the caller's transaction then rolls back whatever it already wrote.
     """
+    if objects not in PASSES:
+        raise ValueError(objects)
     with tempfile.TemporaryFile() as errors:
         # -P: the script's folder must not shadow the standard library (mapping/selectors.py).
-        args = [sys.executable, "-P", str(Path(__file__).resolve()), str(path)]
+        args = [sys.executable, "-P", str(Path(__file__).resolve()), str(path), objects]
         proc = subprocess.Popen(
-            [*args, "--locations"] if locations else args,
+            args,
             stdout=subprocess.PIPE,
             stderr=errors,
             env=CHILD_ENV,
@@ -282,15 +288,19 @@ def stream_opl(path: Path, locations: bool) -> Iterator[str]:
 def _child(argv: list[str]) -> int:
     import osmium
 
-    path, locations = argv[0], "--locations" in argv[1:]
-    options = "opl,add_metadata=version" + (",locations_on_ways=true" if locations else "")
+    path, objects = argv[0], argv[1]
+    ways = objects == "ways"
+    options = "opl,add_metadata=version" + (",locations_on_ways=true" if ways else "")
     writer = osmium.SimpleWriter(osmium.io.File("-", options))
     try:
-        if locations:
+        if ways:
             # Locations of way vertices, kept in a sparse index in this process (16 bytes a node).
             index = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
             index.ignore_errors()  # a node outside the extract: left without location, see way_rows
-            osmium.apply(osmium.io.Reader(path), index, writer)
+            only = osmium.filter.EntityFilter(osmium.osm.WAY | osmium.osm.RELATION)
+            osmium.apply(osmium.io.Reader(path), index, only, writer)
+        elif objects == "nodes":
+            osmium.apply(osmium.io.Reader(path, osmium.osm.NODE), writer)
         else:
             osmium.apply(osmium.io.Reader(path), writer)
         writer.close()

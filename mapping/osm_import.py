@@ -249,16 +249,21 @@ class _CopyFeeder:
 
     def __init__(self, cur, depth: int = 4) -> None:
         self.cur = cur
-        self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=depth)
+        # (COPY statement, rows), or (None, event) for drain(), or None to finish.
+        self.queue: queue.Queue[tuple[str | None, str | threading.Event] | None] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="copy-feeder", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         current, copy_cm, copy = None, None, None
+        item: tuple | None = ()
         try:
             while (item := self.queue.get()) is not None:
                 sql, rows = item
+                if sql is None:
+                    rows.set()  # a drain() marker: everything before it is written
+                    continue
                 if sql != current:
                     if copy_cm is not None:
                         copy_cm.__exit__(None, None, None)
@@ -267,15 +272,27 @@ class _CopyFeeder:
                 copy.write(rows)
             if copy_cm is not None:
                 copy_cm.__exit__(None, None, None)
-        except BaseException as exc:  # handed to the importing thread by write() or close()
+        except BaseException as exc:  # handed to the importing thread by write(), drain() or close()
             self.error = exc
-            while self.queue.get() is not None:  # keep the producer from blocking until close()
-                pass
+            while item is not None:  # until close(): keep the producer from blocking
+                item = self.queue.get()
+                if item is not None and item[0] is None:
+                    item[1].set()
 
     def write(self, sql: str, rows: str) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put((sql, rows))
+
+    def drain(self) -> None:
+        """Wait until everything written so far has been sent to the server."""
+        done = threading.Event()
+        self.queue.put((None, done))
+        while not done.wait(0.1):
+            if not self.thread.is_alive():
+                break
+        if self.error is not None:
+            raise self.error
 
     def close(self) -> None:
         self.queue.put(None)
@@ -284,12 +301,29 @@ class _CopyFeeder:
             raise self.error
 
 
+def _chunks(path: Path, first_import: bool, after_ways: Callable[[], None] | None) -> Iterator[str]:
+    """OPL chunks: in file order, or on a first import ways and relations first, then nodes.
+
+    Ways first on a first import: decoding them is Python's heaviest part and loading them
+    PostgreSQL's lightest, nodes the other way round, and the way index can be merged
+    (``after_ways``) while nodes load, when the importing process has a core to spare.
+    """
+    if not first_import:
+        yield from opl.stream_opl(path, "all")
+        return
+    yield from opl.stream_opl(path, "ways")
+    if after_ways:
+        after_ways()
+    yield from opl.stream_opl(path, "nodes")
+
+
 def _stream(
     path: Path,
     cur,
     summary: ImportSummary,
     progress: Callable[[dict[str, int]], None] | None,
     direct_town: int | None = None,
+    after_ways: Callable[[], None] | None = None,
 ) -> list[int]:
     """COPY every object into the staging tables, or straight into the store on a first import.
 
@@ -330,7 +364,13 @@ def _stream(
     copy_sql = {**COPY_SQL, **(DIRECT_COPY_SQL if direct_town else {})}
     feeder = _CopyFeeder(cur)
     try:
-        for chunk in opl.stream_opl(path, locations=bool(direct_town)):
+
+        def ways_written() -> None:
+            feeder.drain()
+            if after_ways:
+                after_ways()
+
+        for chunk in _chunks(path, direct_town is not None, ways_written):
             for letter, run in opl.object_runs(chunk):
                 kind = TYPE_NAMES.get(letter)
                 if kind is None:  # changesets: not map data
@@ -526,9 +566,9 @@ def import_osm(
             pending_merge = _PendingListMerge()
             try:
                 with summary.phase("stream"):
-                    pending = _stream(path, cur, summary, progress, town.pk if first_import else None)
-                if first_import:  # the ways are in: merge their index entries while the rest goes on
-                    pending_merge.start()
+                    # On a first import the ways come first; their index is merged while nodes load.
+                    direct = town.pk if first_import else None
+                    pending = _stream(path, cur, summary, progress, direct, pending_merge.start)
                 if not any(summary.read.values()):
                     raise ImportError_(_("The file contains no OSM data."))
                 if first_import:

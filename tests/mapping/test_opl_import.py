@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -124,3 +125,22 @@ def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
 )
 def test_tags_json_shortcut_equals_json_dumps(field):
     assert opl.tags_json(field) == opl.copy_json(opl.parse_tags(field))
+
+
+@pytest.mark.parametrize("then", ["drain", "close"])
+def test_an_error_in_the_copy_thread_reaches_the_importer(then):
+    """PostgreSQL refusing a row inside the COPY thread raises in the importing thread, never hangs."""
+    from django.db import DatabaseError, transaction
+
+    from mapping.osm_import import _CopyFeeder
+
+    with pytest.raises((DatabaseError, psycopg.Error)), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE feeder_test (n int)")
+        feeder = _CopyFeeder(cur.cursor)
+        try:
+            feeder.write("COPY feeder_test (n) FROM STDIN", "1\nnot a number\n")
+            if then == "drain":
+                feeder.drain()
+                feeder.write("COPY feeder_test (n) FROM STDIN", "2\n")
+        finally:
+            feeder.close()
