@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import icu
 from django.db import connection
 from django.utils import translation
 
@@ -46,6 +45,8 @@ class Legend:
 
 
 def collator(lang: str):
+    import icu  # PyICU takes 80 ms to load: only print jobs need it, not every process
+
     return icu.Collator.createInstance(icu.Locale("fr_FR" if lang == "fr" else "en_GB"))
 
 
