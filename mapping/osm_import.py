@@ -42,7 +42,7 @@ from mapping.derived import (
 )
 from mapping.geometry import is_area
 from mapping.models import Element, Node
-from mapping.signals import published_change
+from mapping.signals import announce_published_change
 from parties.models import Town
 
 log = logging.getLogger(__name__)
@@ -424,15 +424,7 @@ def _announce_change(cur, town: Town) -> None:
         [town.pk],
     )
     extents = [e.extent for e in (town.boundary,) if e is not None] + [tuple(r) for r in cur.fetchall()]
-    if not extents:
-        return
-    bbox = (
-        min(e[0] for e in extents),
-        min(e[1] for e in extents),
-        max(e[2] for e in extents),
-        max(e[3] for e in extents),
-    )
-    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
+    announce_published_change(Element, town, extents)
 
 
 class _PendingListMerge(threading.Thread):

@@ -5,6 +5,20 @@
 Tile caches and export caches invalidate themselves from it; mapping never imports them.
 """
 
+from django.db import transaction
 from django.dispatch import Signal
 
 published_change = Signal()
+
+
+def announce_published_change(sender: type, town, extents: list[tuple[float, float, float, float]]) -> None:
+    """Send ``published_change`` after commit, over the box holding all ``extents`` (none: no signal)."""
+    if not extents:
+        return
+    bbox = (
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    )
+    transaction.on_commit(lambda: published_change.send(sender=sender, town=town, bbox=bbox))

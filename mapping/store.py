@@ -30,7 +30,7 @@ from mapping.derived import (
     relations_of_ways,
 )
 from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
-from mapping.signals import published_change
+from mapping.signals import announce_published_change
 from parties.models import Town
 
 SRID = 4326
@@ -302,12 +302,4 @@ def _extent_of(element: Element) -> tuple[float, float, float, float] | None:
 
 def _announce(town: Town, extents: list[tuple[float, float, float, float]]) -> None:
     """Tell listeners (tile cache, export cache) once the change is committed."""
-    if not extents:
-        return
-    bbox = (
-        min(e[0] for e in extents),
-        min(e[1] for e in extents),
-        max(e[2] for e in extents),
-        max(e[3] for e in extents),
-    )
-    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
+    announce_published_change(Element, town, extents)
