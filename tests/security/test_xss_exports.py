@@ -87,7 +87,7 @@ def test_et_parser_sees_our_xml_as_plain_data(town, tmp_path):
 
 def test_printed_map_prints_payload_street_names_as_text(centre_town, settings, tmp_path):
     """Street names and the title made of payloads end up as text in the printed map, never as
-    PDF actions or script (WeasyPrint lays them out as text; Mapnik draws them as glyphs)."""
+    PDF actions or script (ReportLab draws them as text; Mapnik draws them as glyphs)."""
     from exports.printing import services as printing
     from mapping.store import apply_change, next_local_id
 
