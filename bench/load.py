@@ -40,17 +40,13 @@ class Stats(ev.Stats):
     no_retry_after: int = 0
 
 
+_event_load_timed = ev.timed
+
+
 async def timed(pool, stats, bucket, method, path, headers, body=b""):
     """event_load.timed, plus X-Request-Start and a check that every 429/503 carries Retry-After."""
     headers = {**headers, "X-Request-Start": f"t={time.time():.3f}"}
-    started = time.perf_counter()
-    try:
-        status, resp_headers, _data = await pool.request(method, path, headers, body)
-    except (OSError, asyncio.IncompleteReadError):
-        stats.errors += 1
-        return 0, {}
-    bucket.append(time.perf_counter() - started)
-    stats.count(status)
+    status, resp_headers = await _event_load_timed(pool, stats, bucket, method, path, headers, body)
     if status in (429, 503) and "retry-after" not in resp_headers:
         stats.no_retry_after = getattr(stats, "no_retry_after", 0) + 1
     return status, resp_headers

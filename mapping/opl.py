@@ -32,8 +32,7 @@ CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
 # Little-endian EWKB headers with SRID 4326: point, linestring, polygon.
-_EWKB_POINT = "0101000020E6100000"
-_EWKB_HEADER = {2: "0102000020E6100000", 3: "0103000020E6100000"}  # linestring, polygon
+_EWKB_HEADER = {1: "0101000020E6100000", 2: "0102000020E6100000", 3: "0103000020E6100000"}  # by WKB type
 _WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
 
 
@@ -85,9 +84,8 @@ def tags_json(field: str) -> str:
     """
     if not field:
         return "{}"
-    if "%" in field or '"' in field or "\\" in field:
-        return copy_json(parse_tags(field))
-    if field.count("=") != field.count(",") + 1:  # a pair without "=": a key with an empty value
+    # Something to unescape or escape, or a pair without "=" (a key with an empty value).
+    if "%" in field or '"' in field or "\\" in field or field.count("=") != field.count(",") + 1:
         return copy_json(parse_tags(field))
     return '{"' + field.replace(",", '", "').replace("=", '": "') + '"}'
 
@@ -116,7 +114,7 @@ class NodeColumns:
         if sys.byteorder == "big":
             xy.byteswap()
         raw = xy.tobytes().hex()
-        return [_EWKB_POINT + raw[i : i + 32] for i in range(0, len(raw), 32)]
+        return [_EWKB_HEADER[1] + raw[i : i + 32] for i in range(0, len(raw), 32)]
 
 
 def node_columns(run: str) -> NodeColumns:
