@@ -32,7 +32,7 @@ from exports.models import UpstreamConflict
 from exports.services import forget_data_version
 from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
 from mapping.models import Revision
-from mapping.signals import published_change
+from mapping.signals import announce_published_change
 from mapping.store import next_local_id
 from parties.models import Town, User
 from parties.permissions import is_agent_of
@@ -333,5 +333,5 @@ def resolve_conflict(conflict: UpstreamConflict, choice: str, user: User) -> Ups
     conflict.resolved_by, conflict.resolved_at = user, timezone.now()
     conflict.save(update_fields=["status", "resolved_by", "resolved_at"])
     bbox = town.boundary.extent if town.boundary else (-180.0, -90.0, 180.0, 90.0)
-    transaction.on_commit(lambda: published_change.send(sender=UpstreamConflict, town=town, bbox=bbox))
+    announce_published_change(UpstreamConflict, town, [bbox])
     return conflict

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from mapping.derived import (
@@ -24,7 +24,7 @@ from mapping.derived import (
     relations_of_ways,
 )
 from mapping.models import Element, ElementType, Revision
-from mapping.signals import published_change
+from mapping.signals import announce_published_change
 from mapping.store import Conflict, StoreError, apply_change
 from parties.models import Town
 
@@ -298,5 +298,4 @@ def _announce_bulk(town: Town, node_ids: list[int], way_pks: list[int], relation
     )[0]
     if row[0] is None:
         return
-    bbox = tuple(float(v) for v in row)
-    transaction.on_commit(lambda: published_change.send(sender=Element, town=town, bbox=bbox))
+    announce_published_change(Element, town, [tuple(float(v) for v in row)])

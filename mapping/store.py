@@ -273,7 +273,7 @@ def apply_change(
             extents += [shape[1] for shape in (before, after) if shape]
     element.refresh_from_db()
     extents.append(_extent_of(element))
-    _announce(town, [e for e in extents if e])
+    announce_published_change(Element, town, [e for e in extents if e])  # tile and export caches
     return element
 
 
@@ -298,8 +298,3 @@ def _shapes(way_pks: list[int], relation_pks: list[int]) -> dict[tuple[str, int]
 def _extent_of(element: Element) -> tuple[float, float, float, float] | None:
     geom = getattr(element, "geom", None)
     return geom.extent if geom is not None else None
-
-
-def _announce(town: Town, extents: list[tuple[float, float, float, float]]) -> None:
-    """Tell listeners (tile cache, export cache) once the change is committed."""
-    announce_published_change(Element, town, extents)
