@@ -12,6 +12,7 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 from django.utils import timezone
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Job, "Progress"], Path]
 HANDLERS: dict[str, Handler] = {}
+# The module that registers each kind's handler, imported when such a job first runs: the handlers
+# pull in Mapnik, ReportLab and the export writers, which no other process start needs.
+HANDLER_MODULES = {Job.Kind.EXPORT: "exports.handlers", Job.Kind.PRINT: "exports.printing.services"}
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
@@ -30,6 +34,12 @@ def register(kind: str) -> Callable[[Handler], Handler]:
         return fn
 
     return decorator
+
+
+def handler_for(kind: str) -> Handler:
+    if kind not in HANDLERS and kind in HANDLER_MODULES:
+        import_module(HANDLER_MODULES[kind])
+    return HANDLERS[kind]
 
 
 @dataclass
@@ -65,7 +75,7 @@ def _run_job(job_id: int) -> Job:
     job.refresh_from_db()
     progress = Progress(job)
     try:
-        result = HANDLERS[job.kind](job, progress)
+        result = handler_for(job.kind)(job, progress)
     except Exception as exc:
         log.exception("job %s failed", job.pk)
         for path in progress.temp_files:

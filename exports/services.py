@@ -7,9 +7,7 @@ file never mixes two states of the data. See docs/exports.md for the design and 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from exports.changesets import build_osmchange
+from exports.data_version import data_version
 from exports.formats import FORMATS, attribution_for
 from exports.models import Job
 from exports.selectors import (
@@ -123,68 +122,6 @@ def build_export(
 
 
 # --- Cached downloads and background builds ----------------------------------------------------
-
-
-VERSION_TTL_SECONDS = 300  # a missed invalidation is corrected within this time at worst
-
-
-def _version_marker(town: Town) -> Path:
-    return Path(settings.CARTOPARTY_EXPORT_DIR) / town.slug / ".data-version"
-
-
-def compute_data_version(town: Town) -> str:
-    """A token that changes whenever the town's published data changes (the cache key).
-
-    Every write bumps ``updated_at`` (apply_change, review's bulk accept, the importer and the
-    upstream merge all do), a deletion changes a count, and open upstream conflicts change what the
-    osmChange holds: (latest update, counts) per table plus the open conflicts are enough. It scans
-    the town's rows, so :func:`data_version` keeps it in a marker file between changes.
-    """
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT (SELECT max(updated_at)::text || count(*) FROM mapping_node WHERE town_id = %(t)s),
-                   (SELECT max(updated_at)::text || count(*) FROM mapping_way WHERE town_id = %(t)s),
-                   (SELECT max(updated_at)::text || count(*) FROM mapping_relation WHERE town_id = %(t)s),
-                   (SELECT count(*) FROM mapping_revision WHERE town_id = %(t)s AND status = 'accepted'),
-                   (SELECT string_agg(id::text, ',' ORDER BY id) FROM exports_upstreamconflict
-                    WHERE town_id = %(t)s AND status = 'open')
-            """,
-            {"t": town.pk},
-        )
-        raw = "|".join(str(v) for v in cur.fetchone())
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-def data_version(town: Town, *, fresh: bool = False) -> str:
-    """The town's data version, from the marker file when it is recent (every process shares it).
-
-    The marker is removed by :func:`forget_data_version` when data changes (published_change,
-    re-import, merge choices); ``fresh`` recomputes it (builds do, so a file is filed under the
-    version of the data it holds).
-    """
-    marker = _version_marker(town)
-    if not fresh:
-        try:
-            if time.time() - marker.stat().st_mtime < VERSION_TTL_SECONDS:
-                return marker.read_text().strip()
-        except (FileNotFoundError, ValueError):
-            pass
-    version = compute_data_version(town)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    temp = marker.with_name(f".data-version.{uuid.uuid4().hex}")
-    temp.write_text(version)
-    temp.replace(marker)
-    return version
-
-
-def forget_data_version(town: Town) -> None:
-    _version_marker(town).unlink(missing_ok=True)
-
-
-def on_published_change(sender, town: Town, **kwargs) -> None:
-    """mapping.signals.published_change receiver (sent after commit): the cache key moves on."""
-    forget_data_version(town)
 
 
 def download_name(town: Town, fmt: str, scope: Scope) -> str:

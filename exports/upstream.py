@@ -28,8 +28,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from exports.data_version import forget_data_version
 from exports.models import UpstreamConflict
-from exports.services import forget_data_version
 from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
 from mapping.models import Revision
 from mapping.signals import announce_published_change

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,7 +245,7 @@ class OplError(Exception):
 PASSES = ("all", "ways", "nodes")
 
 
-def stream_opl(path: Path, objects: str = "all") -> Iterator[str]:
+def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
     """Chunks of whole OPL lines for the file at ``path``, from a pyosmium child process.
 
     ``objects``: "all" in file order; "ways" for ways (with node locations) and relations;
@@ -266,7 +266,10 @@ def stream_opl(path: Path, objects: str = "all") -> Iterator[str]:
         assert proc.stdout is not None
         try:
             rest = b""
-            while block := proc.stdout.read(CHUNK):
+            # The first chunks are small, so the database has work before the first megabyte is in.
+            size = CHUNK >> 4
+            while block := proc.stdout.read(size):
+                size = min(2 * size, CHUNK)
                 block = rest + block
                 cut = block.rfind(b"\n") + 1
                 rest = block[cut:]

@@ -1,9 +1,10 @@
 """Import an OSM extract (.osm.pbf, .osm, .osm.bz2) into a town's store.
 
-Streaming: pyosmium hands us one object at a time and each goes straight into a PostgreSQL COPY
-into temporary tables, so memory does not grow with the file. The merge into the store, geometry
-derivation and town boundary are set-based SQL. The whole import is one transaction: a truncated or
-hostile file rolls back and changes nothing.
+Streaming: libosmium children write the file as OPL (:mod:`mapping.opl`), the importer rewrites
+it chunk by chunk into PostgreSQL COPY rows, straight into the store on a town's first import and
+into temporary tables otherwise, so memory does not grow with the file. The merge into the store,
+the geometries PostGIS must derive or repair and the town boundary are set-based SQL. The whole
+import is one transaction: a truncated or hostile file rolls back and changes nothing.
 
 Re-importing the same file changes nothing (rows are only written when the OSM version differs);
 importing a newer extract updates the base: new versions, new elements, and elements gone upstream
@@ -23,7 +24,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,9 +251,13 @@ class _CopyFeeder:
 
     def __init__(self, cur, depth: int = 4) -> None:
         self.cur = cur
-        # (COPY statement, rows), or (None, event) for drain(), or None to finish.
-        self.queue: queue.Queue[tuple[str | None, str | threading.Event] | None] = queue.Queue(maxsize=depth)
+        # (COPY statement, rows, cost), or (None, callback, 0) for after_written(), or None to finish.
+        self.queue: queue.Queue[tuple[str | None, str | Callable[[], None], int] | None] = queue.Queue(
+            maxsize=depth
+        )
         self.error: BaseException | None = None
+        self.queued_cost = 0  # estimated microseconds of database work queued (see PG_COST)
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="copy-feeder", daemon=True)
         self.thread.start()
 
@@ -260,9 +266,9 @@ class _CopyFeeder:
         item: tuple | None = ()
         try:
             while (item := self.queue.get()) is not None:
-                sql, rows = item
+                sql, rows, cost = item
                 if sql is None:
-                    rows.set()  # a drain() marker: everything before it is written
+                    rows()  # an after_written() callback: everything before it is written
                     continue
                 if sql != current:
                     if copy_cm is not None:
@@ -270,29 +276,26 @@ class _CopyFeeder:
                     copy_cm, current = self.cur.copy(sql), sql
                     copy = copy_cm.__enter__()
                 copy.write(rows)
+                with self.lock:
+                    self.queued_cost -= cost
             if copy_cm is not None:
                 copy_cm.__exit__(None, None, None)
-        except BaseException as exc:  # handed to the importing thread by write(), drain() or close()
+        except BaseException as exc:  # handed to the importing thread by write() or close()
             self.error = exc
             while item is not None:  # until close(): keep the producer from blocking
                 item = self.queue.get()
-                if item is not None and item[0] is None:
-                    item[1].set()
 
-    def write(self, sql: str, rows: str) -> None:
+    def write(self, sql: str, rows: str, cost: int = 0) -> None:
+        """Queue ``rows`` for ``sql``; ``cost`` estimates the database's work, for :attr:`queued_cost`."""
         if self.error is not None:
             raise self.error
-        self.queue.put((sql, rows))
+        with self.lock:
+            self.queued_cost += cost
+        self.queue.put((sql, rows, cost))
 
-    def drain(self) -> None:
-        """Wait until everything written so far has been sent to the server."""
-        done = threading.Event()
-        self.queue.put((None, done))
-        while not done.wait(0.1):
-            if not self.thread.is_alive():
-                break
-        if self.error is not None:
-            raise self.error
+    def after_written(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the feeder's thread) once everything written so far is sent."""
+        self.queue.put((None, callback, 0))
 
     def close(self) -> None:
         self.queue.put(None)
@@ -301,20 +304,106 @@ class _CopyFeeder:
             raise self.error
 
 
-def _chunks(path: Path, first_import: bool, after_ways: Callable[[], None] | None) -> Iterator[str]:
-    """OPL chunks: in file order, or on a first import ways and relations first, then nodes.
+class _Sources:
+    """Chunks of several OPL streams, each read by its own thread, at most ``ahead`` chunks ahead.
 
-    Ways first on a first import: decoding them is Python's heaviest part and loading them
-    PostgreSQL's lightest, nodes the other way round, and the way index can be merged
-    (``after_ways``) while nodes load, when the importing process has a core to spare.
+    Why: on a first import the ways (the importer's heavy part) and the nodes (the database's heavy
+    part) come from two libosmium children started together. Taking from one or the other as the
+    database needs (:func:`_first_import_chunks`) keeps the importer and PostgreSQL both busy, where
+    a ways phase then a nodes phase left one of them waiting for the other most of the time.
     """
-    if not first_import:
-        yield from opl.stream_opl(path, "all")
-        return
-    yield from opl.stream_opl(path, "ways")
-    if after_ways:
-        after_ways()
-    yield from opl.stream_opl(path, "nodes")
+
+    def __init__(self, streams: dict[str, Generator[str, None, None]], ahead: int = 2) -> None:
+        self.cond = threading.Condition()
+        self.ready: dict[str, deque[str]] = {name: deque() for name in streams}
+        self.running = set(streams)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.ahead = ahead
+        self.threads = [
+            threading.Thread(target=self._pump, args=(name, chunks), name=f"opl-{name}", daemon=True)
+            for name, chunks in streams.items()
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _pump(self, name: str, chunks: Generator[str, None, None]) -> None:
+        try:
+            for chunk in chunks:
+                with self.cond:
+                    while len(self.ready[name]) >= self.ahead and not self.stopped:
+                        self.cond.wait()
+                    if self.stopped:
+                        break
+                    self.ready[name].append(chunk)
+                    self.cond.notify_all()
+        except BaseException as exc:  # raised in the importing thread by take()
+            with self.cond:
+                self.error = self.error or exc
+        finally:
+            chunks.close()  # stops the child if it is still running
+            with self.cond:
+                self.running.discard(name)
+                self.cond.notify_all()
+
+    def take(self, order: tuple[str, ...]) -> tuple[str, str] | None:
+        """The next chunk of the first stream in ``order`` that has one ready, waiting if none has.
+
+        None once every stream is exhausted; a stream's error is raised here.
+        """
+        with self.cond:
+            while True:
+                if self.error is not None:
+                    raise self.error
+                for name in order:
+                    if self.ready[name]:
+                        self.cond.notify_all()
+                        return name, self.ready[name].popleft()
+                if not self.running:
+                    return None
+                self.cond.wait()
+
+    def exhausted(self, name: str) -> bool:
+        with self.cond:
+            return name not in self.running and not self.ready[name]
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        for thread in self.threads:
+            thread.join()
+
+
+# What loading one object costs PostgreSQL, in microseconds (measured on the demo extract: the
+# indexes make most of it). Only the proportions and BACKLOG matter: enough work queued for the
+# database to stay busy while the importer decodes the next chunk of ways (~50 ms).
+PG_COST = {"node": 3, "way": 10, "relation": 20}
+BACKLOG = 100_000
+
+
+def _first_import_chunks(
+    path: Path, feeder: _CopyFeeder, after_ways: Callable[[], None] | None
+) -> Generator[str, None, None]:
+    """OPL chunks of ways and relations (with node locations) and of nodes, interleaved.
+
+    Per object, PostgreSQL's work is mostly index entries, and nodes are many; the importer's work
+    is mostly building way geometries. So the importer feeds the database nodes until it has
+    :data:`BACKLOG` of work queued, and decodes ways meanwhile: neither waits for the other, and the
+    database, the busier of the two, never runs dry. ``after_ways`` is called (by the feeder) once the
+    last way is written, so that the way index is merged while the remaining nodes load.
+    """
+    sources = _Sources({"ways": opl.stream_opl(path, "ways"), "nodes": opl.stream_opl(path, "nodes")})
+    try:
+        ways_left = True
+        while item := sources.take(("ways", "nodes") if feeder.queued_cost >= BACKLOG else ("nodes", "ways")):
+            yield item[1]
+            if ways_left and sources.exhausted("ways"):
+                ways_left = False
+                if after_ways:
+                    feeder.after_written(after_ways)
+    finally:
+        sources.stop()
 
 
 def _stream(
@@ -363,14 +452,9 @@ def _stream(
 
     copy_sql = {**COPY_SQL, **(DIRECT_COPY_SQL if direct_town else {})}
     feeder = _CopyFeeder(cur)
+    chunks = _first_import_chunks(path, feeder, after_ways) if direct_town else opl.stream_opl(path, "all")
     try:
-
-        def ways_written() -> None:
-            feeder.drain()
-            if after_ways:
-                after_ways()
-
-        for chunk in _chunks(path, direct_town is not None, ways_written):
+        for chunk in chunks:
             for letter, run in opl.object_runs(chunk):
                 kind = TYPE_NAMES.get(letter)
                 if kind is None:  # changesets: not map data
@@ -384,7 +468,7 @@ def _stream(
                 else:
                     rows, count = opl.relation_rows(run)
                 if count:
-                    feeder.write(copy_sql[kind], rows)
+                    feeder.write(copy_sql[kind], rows, count * PG_COST[kind])
                     read[kind] += count
             if progress:
                 progress(read)
@@ -393,6 +477,7 @@ def _stream(
             _("The file is truncated or not a valid OSM file: %(error)s") % {"error": exc}
         ) from exc
     finally:
+        chunks.close()
         feeder.close()
     return pending
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from django.db import connection
@@ -127,7 +129,7 @@ def test_tags_json_shortcut_equals_json_dumps(field):
     assert opl.tags_json(field) == opl.copy_json(opl.parse_tags(field))
 
 
-@pytest.mark.parametrize("then", ["drain", "close"])
+@pytest.mark.parametrize("then", ["write", "close"])
 def test_an_error_in_the_copy_thread_reaches_the_importer(then):
     """PostgreSQL refusing a row inside the COPY thread raises from the feeder itself, never hangs."""
     from django.db import transaction
@@ -135,14 +137,57 @@ def test_an_error_in_the_copy_thread_reaches_the_importer(then):
     from mapping.osm_import import _CopyFeeder
 
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE feeder_test (n int)")
+        cur.execute("CREATE TEMP TABLE feeder_test (n int); CREATE TEMP TABLE feeder_other (n int)")
         feeder = _CopyFeeder(cur.cursor)
         with pytest.raises(psycopg.errors.InvalidTextRepresentation):
             try:
                 feeder.write("COPY feeder_test (n) FROM STDIN", "1\nnot a number\n")
-                if then == "drain":
-                    feeder.drain()
-                    feeder.write("COPY feeder_test (n) FROM STDIN", "2\n")
+                if then == "write":
+                    # Switching tables ends the first COPY, where PostgreSQL reports the bad row;
+                    # the importer's next write raises it.
+                    feeder.write("COPY feeder_other (n) FROM STDIN", "2\n")
+                    deadline = time.monotonic() + 10
+                    while feeder.error is None and time.monotonic() < deadline:
+                        time.sleep(0.01)
+                    feeder.write("COPY feeder_other (n) FROM STDIN", "3\n")
             finally:
                 feeder.close()
         transaction.set_rollback(True)
+
+
+def test_sources_prefer_the_order_given_and_end_when_every_stream_is_exhausted():
+    from mapping.osm_import import _Sources
+
+    sources = _Sources({"ways": (c for c in ["w1", "w2"]), "nodes": (c for c in ["n1"])})
+    time.sleep(0.1)  # both pumps have their chunks ready
+    assert sources.take(("nodes", "ways")) == ("nodes", "n1")
+    assert sources.take(("nodes", "ways")) == ("ways", "w1")  # nodes exhausted: the other stream
+    assert sources.exhausted("nodes") and not sources.exhausted("ways")
+    assert sources.take(("ways", "nodes")) == ("ways", "w2")
+    assert sources.take(("ways", "nodes")) is None
+    sources.stop()
+
+
+def test_sources_raise_a_stream_error_and_stop_the_other_streams():
+    """A truncated file fails one reader: the importer gets its error, the other reader is closed."""
+    from mapping.osm_import import _Sources
+
+    closed = []
+
+    def endless():
+        try:
+            while True:
+                yield "n"
+        finally:
+            closed.append("nodes")
+
+    def failing():
+        yield "w"
+        raise opl.OplError("PBF error: truncated data")
+
+    sources = _Sources({"ways": failing(), "nodes": endless()})
+    with pytest.raises(opl.OplError, match="truncated"):
+        while sources.take(("ways", "nodes")):
+            pass
+    sources.stop()
+    assert closed == ["nodes"]
