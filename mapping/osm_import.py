@@ -20,13 +20,14 @@ never imports exports).
 from __future__ import annotations
 
 import bz2
+import ctypes
 import logging
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -610,6 +611,17 @@ def _rebuild_dependents(cur, town_id: int, summary: ImportSummary, first_import:
     rebuild_relation_geometries([r[0] for r in cur.fetchall()], summary.geometry)
 
 
+def _fixed_mmap_threshold() -> None:
+    """Have glibc serve large blocks from mmap, and give them back when freed, for good.
+
+    By default glibc raises its mmap threshold each time such a block is freed; the importer's
+    megabyte-sized chunks then come from the heap, where they fragment, and peak memory grew with
+    the file (135 MiB for the demo extract, 220 MiB for 20 times its size; 160 MiB with this).
+    """
+    with suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD, glibc's default value
+
+
 def import_osm(
     path: str | Path,
     town_slug: str,
@@ -622,6 +634,7 @@ def import_osm(
     """
     path = Path(path)
     _check_file(path)
+    _fixed_mmap_threshold()
     started = time.monotonic()
     with transaction.atomic():
         town, created = Town.objects.get_or_create(
