@@ -4,3 +4,11 @@ The Celery application is not imported here, as Django's Celery recipe does: tha
 process start 80 ms. ``celery -A config`` finds ``config.celery`` by itself, and
 ``exports.tasks`` imports it before a job is queued.
 """
+
+import os
+
+# numpy (imported by GeoDjango's GDAL bindings and by shapely) starts OpenBLAS's thread pool, one
+# busy-waiting thread per core, in every process; Cartoparty never multiplies matrices. One thread
+# saves ~0.13 s of CPU at each start (measured on the import command). This package is imported
+# before numpy by every entry point (manage.py, config.wsgi, celery -A config).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
