@@ -1,9 +1,10 @@
 """Import benchmark: our `import_osm` against `osm2pgsql --slim`, same files, same PostGIS, same run.
 
-    .venv/bin/python bench/import_osm.py [--copies 20] [--quick]
+    .venv/bin/python bench/import_osm.py [--copies 20] [--runs 3] [--quick]
 
-Prints wall time, ratio to osm2pgsql, and peak memory of each process, for the demo extract and a
-synthetic extract N times larger (bench/make_synthetic.py). Target: ≤ 2x osm2pgsql's wall time, and a
+Prints wall time (median of the runs, and their range), the ratio of the medians to osm2pgsql's, and
+peak memory of each process, for the demo extract and a synthetic extract N times larger
+(bench/make_synthetic.py). The two tools run in turn. Target: ≤ 2x osm2pgsql's wall time, and a
 peak memory that does not grow with the file size.
 """
 
@@ -13,6 +14,7 @@ import argparse
 import re
 import subprocess
 import sys
+from statistics import median
 
 from common import OUT, PG_PORT, PYTHON, ROOT, SOCKET_DIR, ensure_bench_db, psql, table, timed
 
@@ -27,33 +29,60 @@ def count_objects(path) -> int:
     return sum(int(n) for n in re.findall(r"Number of (?:nodes|ways|relations): (\d+)", out))
 
 
-def run(files: list) -> list[list[str]]:
+def run(files: list, runs: int) -> list[list[str]]:
     env = ensure_bench_db(DB)
     rows = []
     for path in files:
-        # Fresh state for both tools, and a checkpoint before each: a 1.5 M-object load writes ~1 GB
-        # of WAL, so without it a checkpoint lands inside one run or the other (±20 % noise).
-        psql("TRUNCATE mapping_revision, mapping_node, mapping_way, mapping_relation CASCADE", DB)
-        psql("CHECKPOINT", DB)
-        ours = timed([PYTHON, "manage.py", "import_osm", str(path), "--town", "bench"], env=env)
-        psql("CHECKPOINT", DB)
-        o2p = timed(
-            ["osm2pgsql", "--slim", "-c", "-d", DB, "-H", str(SOCKET_DIR), "-P", PG_PORT, "-U", "cartoparty",
-             "--number-processes", "2", str(path)]
-        )  # fmt: skip
+        ours, o2p = [], []
+        for _ in range(runs):  # the two tools in turn, so a slow minute of the machine hits both
+            # Fresh state for both tools, and a checkpoint before each: a 1.5 M-object load writes
+            # ~1 GB of WAL, so without it a checkpoint lands inside one run or the other (±20 % noise).
+            psql("TRUNCATE mapping_revision, mapping_node, mapping_way, mapping_relation CASCADE", DB)
+            psql("CHECKPOINT", DB)
+            ours.append(timed([PYTHON, "manage.py", "import_osm", str(path), "--town", "bench"], env=env))
+            psql("CHECKPOINT", DB)
+            o2p.append(
+                timed(
+                    [
+                        "osm2pgsql",
+                        "--slim",
+                        "-c",
+                        "-d",
+                        DB,
+                        "-H",
+                        str(SOCKET_DIR),
+                        "-P",
+                        PG_PORT,
+                        "-U",
+                        "cartoparty",
+                        "--number-processes",
+                        "2",
+                        str(path),
+                    ]
+                )  # fmt: skip
+            )
+        a, b = median(t.seconds for t in ours), median(t.seconds for t in o2p)
         rows.append(
             [
                 path.name,
                 f"{count_objects(path):,}",
-                f"{ours.seconds:.1f}",
-                f"{o2p.seconds:.1f}",
-                f"{ours.seconds / o2p.seconds:.2f}x",
-                f"{ours.peak_mib:.0f}",
-                f"{o2p.peak_mib:.0f}",
+                spread(ours),
+                spread(o2p),
+                f"{a / b:.2f}x",
+                f"{max(t.peak_mib for t in ours):.0f}",
+                f"{max(t.peak_mib for t in o2p):.0f}",
             ]
         )
         print(f"  done {path.name}", file=sys.stderr)
     return rows
+
+
+def spread(times: list) -> str:
+    """Median wall time, and the range when there were several runs."""
+    seconds = sorted(t.seconds for t in times)
+    if len(seconds) == 1:
+        return f"{seconds[0]:.2f}"
+    return f"{median(seconds):.2f} ({seconds[0]:.2f}-{seconds[-1]:.2f})"
 
 
 def main() -> None:
@@ -61,7 +90,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--copies", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="2 copies instead of 20")
+    parser.add_argument("--quick", action="store_true", help="2 copies instead of 20, one run each")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each tool per file (median reported)")
     args = parser.parse_args()
     copies = 2 if args.quick else args.copies
     synthetic = OUT / f"synthetic-{copies}x.osm.pbf"
@@ -71,11 +101,19 @@ def main() -> None:
             cwd=ROOT,
             check=True,
         )
-    rows = run([DEMO, synthetic])
+    rows = run([DEMO, synthetic], 1 if args.quick else args.runs)
     print("\nImport: Cartoparty import_osm vs osm2pgsql --slim (same PostGIS, same run)\n")
     print(
         table(
-            ["file", "objects", "import_osm s", "osm2pgsql s", "ratio", "import_osm MiB", "osm2pgsql MiB"],
+            [
+                "file",
+                "objects",
+                "import_osm s",
+                "osm2pgsql s",
+                "ratio of medians",
+                "import_osm MiB",
+                "osm2pgsql MiB",
+            ],
             rows,
         )
     )

@@ -514,6 +514,10 @@ def _announce_change(cur, town: Town) -> None:
     announce_published_change(Element, town, extents)
 
 
+# About 250 bytes of pending-list entries a way (~10 nodes): 16,000 ways fill the default 4 MB.
+GIN_MERGE_MIN_WAYS = 16_000
+
+
 class _PendingListMerge(threading.Thread):
     """Merge the way-node GIN index's pending list from a second connection, beside the import.
 
@@ -535,6 +539,15 @@ class _PendingListMerge(threading.Thread):
             for k, v in connection.get_connection_params().items()
             if k not in ("cursor_factory", "context")
         }
+
+    def start_if_large(self, ways: int) -> None:
+        """Merge only a list larger than PostgreSQL's own default limit (4 MB, some 16,000 ways).
+
+        A smaller list is what ordinary inserts leave pending too, until autovacuum merges it; for
+        a town-sized extract the merge would be the last thing the import waits for.
+        """
+        if ways >= GIN_MERGE_MIN_WAYS:
+            self.start()
 
     def finish(self) -> None:
         if self.ident is not None:
@@ -673,9 +686,13 @@ def import_osm(
             first_import = not Node.objects.filter(town=town).exists()
             pending_merge = _PendingListMerge()
             try:
+
+                def ways_written() -> None:
+                    pending_merge.start_if_large(summary.read["way"])
+
                 with summary.phase("stream"), _short_gil_slices():
                     direct = town.pk if first_import else None
-                    pending = _stream(path, cur, summary, progress, direct, pending_merge.start)
+                    pending = _stream(path, cur, summary, progress, direct, ways_written)
                 if not any(summary.read.values()):
                     raise ImportError_(_("The file contains no OSM data."))
                 if first_import:
@@ -684,7 +701,7 @@ def import_osm(
                 with summary.phase("merge"):
                     _merge(cur, town, summary, first_import)
                 if not first_import:  # the merged ways are in now
-                    pending_merge.start()
+                    pending_merge.start_if_large(summary.created["way"] + summary.updated["way"])
                 if summary.changed:
                     with summary.phase("dependents"):
                         _rebuild_dependents(cur, town.pk, summary, first_import)

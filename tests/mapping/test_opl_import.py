@@ -191,3 +191,18 @@ def test_sources_raise_a_stream_error_and_stop_the_other_streams():
             pass
     sources.stop()
     assert closed == ["nodes"]
+
+
+def test_the_way_index_is_merged_only_when_its_pending_list_outgrows_the_default(tmp_path, monkeypatch):
+    """A small import leaves its index entries pending, as ordinary inserts do; a large one merges."""
+    from mapping import osm_import
+
+    path = tmp_path / "tricky.osm"
+    path.write_text(TRICKY_OSM, encoding="utf-8")
+    merged = []
+    monkeypatch.setattr(osm_import._PendingListMerge, "run", lambda self: merged.append(self.name))
+    import_osm(path, "small")
+    assert merged == []
+    monkeypatch.setattr(osm_import, "GIN_MERGE_MIN_WAYS", 5)  # the file has 5 ways
+    import_osm(path, "large")
+    assert merged == ["gin-pending-merge"]
