@@ -336,7 +336,7 @@ def _scale(
     s: Sheet, page: Page, fs: dict[str, float], x: float, top: float, width: float, bottom: float
 ) -> None:
     top = _heading(s, x, top, _("Scale"), fs["h3"])
-    metres, bar_mm = scale_bar(page.grid, page.sheet)
+    metres, bar_mm = scale_bar(page.grid, page.sheet, width)
     half = bar_mm / 2
     top += 1.5
     s.rect(x, top, half, 1.4, fill=HexColor("#ffffff"), stroke=INK, line_mm=0.25)

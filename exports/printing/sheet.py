@@ -143,9 +143,11 @@ def fit_grid(bbox: tuple[float, float, float, float], sheet: Sheet) -> Grid:
     )
 
 
-def scale_bar(grid: Grid, sheet: Sheet) -> tuple[int, float]:
-    """(length in metres, length in mm) of a round scale bar at most a fifth of the frame wide."""
+def scale_bar(grid: Grid, sheet: Sheet, room_mm: float) -> tuple[int, float]:
+    """(length in metres, length in mm) of a round scale bar at most a fifth of the frame wide,
+    and never wider than ``room_mm`` (its column below the map)."""
     _, _, fw, _ = sheet.frame_mm
     mm_per_m = 1000 / grid.scale
-    metres = max((m for m in NICE_BARS_M if m * mm_per_m <= fw / 5), default=NICE_BARS_M[0])
+    longest = min(fw / 5, room_mm)
+    metres = max((m for m in NICE_BARS_M if m * mm_per_m <= longest), default=NICE_BARS_M[0])
     return metres, metres * mm_per_m

@@ -352,6 +352,50 @@ def test_a_long_list_of_changes_runs_over_several_insert_pages(centre_town):
     assert str(len(reader.pages)) in reader.pages[-1].extract_text().split()  # numbered pages
 
 
+@pytest.mark.parametrize("paper", ["A4", "A3", "A2", "A1", "A0"])
+@pytest.mark.parametrize("landscape", [False, True])
+def test_the_scale_bar_stays_in_its_column(paper, landscape, monkeypatch):
+    """On every paper and orientation the bar is drawn inside the scale column, clear of "About"."""
+    from exports.printing import pages
+
+    drawn: list[tuple[float, float]] = []
+    columns: list[tuple[float, float]] = []
+    real_scale, real_rect = pages._scale, pages.Sheet.rect
+
+    def scale(s, page, fs, x, top, width, bottom):
+        columns.append((x, x + width))
+        monkeypatch.setattr(pages.Sheet, "rect", lambda self, x, top, w, h, **kw: drawn.append((x, x + w)))
+        real_scale(s, page, fs, x, top, width, bottom)
+        monkeypatch.setattr(pages.Sheet, "rect", real_rect)
+
+    monkeypatch.setattr(pages, "_scale", scale)
+    sheet = Sheet.for_paper(paper, landscape)
+    now = timezone.now()
+    for bbox in (SMALL, "9.47,47.05,9.64,47.27"):  # a few streets, the whole of Liechtenstein
+        page = compose.Page(
+            sheet=sheet,
+            grid=fit_grid(tuple(float(v) for v in bbox.split(",")), sheet),
+            lang="en",
+            title="Test",
+            subtitle="",
+            date=now.date(),
+            data_as_of=now,
+            legend=index.Legend(),
+            streets=[],
+            pois={},
+            changes={"since": None, "created": 0, "modified": 0, "deleted": 0, "items": []},
+            previous_date=None,
+            contributors=[],
+            url="http://127.0.0.1:8000/t/test/",
+            changes_page=False,
+            attribution="© OpenStreetMap contributors, ODbL",
+        )
+        pages.layout_pdf(page)
+    assert len(columns) == 2 and len(drawn) == 4  # two halves of the bar per sheet
+    for (left, right), (start, end) in zip([c for c in columns for _ in (0, 1)], drawn, strict=True):
+        assert left <= start < end <= right
+
+
 def test_maki_icons_become_closed_vector_paths_inside_their_box():
     from exports.printing import icons, style
 
