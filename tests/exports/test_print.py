@@ -308,12 +308,34 @@ def test_sheet_has_its_legend_scale_about_and_grid_labels_in_the_print_language(
     assert {"A", "B", "1", "2"} <= set(first_page.split())  # grid labels around the frame
 
 
+def _bare_page(sheet: Sheet, bbox: str, **overrides) -> compose.Page:
+    """A sheet's content with no map data: for layout tests that need no database."""
+    now = timezone.now()
+    fields = {
+        "sheet": sheet,
+        "grid": fit_grid(tuple(float(v) for v in bbox.split(",")), sheet),
+        "lang": "en",
+        "title": "Essai",
+        "subtitle": "",
+        "date": now.date(),
+        "data_as_of": now,
+        "legend": index.Legend(),
+        "streets": [],
+        "pois": {},
+        "changes": {"since": None, "created": 0, "modified": 0, "deleted": 0, "items": []},
+        "previous_date": None,
+        "contributors": [],
+        "url": "http://127.0.0.1:8000/t/essai/",
+        "changes_page": False,
+        "attribution": "© OpenStreetMap contributors, ODbL",
+    }
+    return compose.Page(**{**fields, **overrides})
+
+
 def test_a_long_list_of_changes_runs_over_several_insert_pages(centre_town):
     """The changes insert is paginated: every change is listed, none drawn past the page."""
     from exports.printing import pages
 
-    sheet = Sheet.for_paper("A4", False)
-    grid = fit_grid(tuple(float(v) for v in SMALL.split(",")), sheet)
     now = timezone.now()
     items = [
         {
@@ -326,23 +348,12 @@ def test_a_long_list_of_changes_runs_over_several_insert_pages(centre_town):
         }
         for i in range(1, 181)
     ]
-    page = compose.Page(
-        sheet=sheet,
-        grid=grid,
+    page = _bare_page(
+        Sheet.for_paper("A4", False),
+        SMALL,
         lang="fr",
-        title="Essai",
-        subtitle="",
-        date=now.date(),
-        data_as_of=now,
-        legend=index.Legend(),
-        streets=[],
-        pois={},
         changes={"since": None, "created": 0, "modified": 180, "deleted": 0, "items": items},
-        previous_date=None,
-        contributors=[],
-        url="http://127.0.0.1:8000/t/essai/",
         changes_page=True,
-        attribution="© OpenStreetMap contributors, ODbL",
     )
     reader = PdfReader(io.BytesIO(pages.layout_pdf(page)))
     assert len(reader.pages) >= 5  # sheet, index, at least three pages of changes
@@ -370,27 +381,8 @@ def test_the_scale_bar_stays_in_its_column(paper, landscape, monkeypatch):
 
     monkeypatch.setattr(pages, "_scale", scale)
     sheet = Sheet.for_paper(paper, landscape)
-    now = timezone.now()
     for bbox in (SMALL, "9.47,47.05,9.64,47.27"):  # a few streets, the whole of Liechtenstein
-        page = compose.Page(
-            sheet=sheet,
-            grid=fit_grid(tuple(float(v) for v in bbox.split(",")), sheet),
-            lang="en",
-            title="Test",
-            subtitle="",
-            date=now.date(),
-            data_as_of=now,
-            legend=index.Legend(),
-            streets=[],
-            pois={},
-            changes={"since": None, "created": 0, "modified": 0, "deleted": 0, "items": []},
-            previous_date=None,
-            contributors=[],
-            url="http://127.0.0.1:8000/t/test/",
-            changes_page=False,
-            attribution="© OpenStreetMap contributors, ODbL",
-        )
-        pages.layout_pdf(page)
+        pages.layout_pdf(_bare_page(sheet, bbox))
     assert len(columns) == 2 and len(drawn) == 4  # two halves of the bar per sheet
     for (left, right), (start, end) in zip([c for c in columns for _ in (0, 1)], drawn, strict=True):
         assert left <= start < end <= right
