@@ -32,7 +32,7 @@ class Command(BaseCommand):
         try:
             summary = import_osm(opts["file"], opts["town"], opts.get("name"), progress if tty else None)
         except ImportError_ as exc:
-            raise CommandError(f"{exc} Nothing was changed.") from exc
+            raise CommandError(f"{str(exc).rstrip('.')}. Nothing was changed.") from exc
         if tty:
             sys.stderr.write("\n")
         out = self.stdout.write
