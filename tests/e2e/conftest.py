@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -71,6 +72,28 @@ def _new_page(browser, log: BrowserLog, **context_args):
     return context, page
 
 
+def _close(context) -> None:
+    """Close the browser context, then wait until the live server has finished what it was asked.
+
+    A request still running when pytest-django truncates the tables can deadlock with the TRUNCATE
+    (seen in CI: a map tile's Mapnik query held mapping_way and waited for mapping_relation, which
+    the TRUNCATE held while it waited for mapping_way).
+    """
+    from django.db import connection
+
+    context.close()
+    deadline = time.monotonic() + 15
+    with connection.cursor() as cur:
+        while time.monotonic() < deadline:
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active'"
+            )
+            if not cur.fetchone()[0]:
+                return
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def browser_log() -> BrowserLog:
     return BrowserLog()
@@ -88,14 +111,14 @@ def phone_page(browser, browser_log):
         locale="en-GB",
     )
     yield page
-    context.close()
+    _close(context)
 
 
 @pytest.fixture
 def desktop_page(browser, browser_log):
     context, page = _new_page(browser, browser_log, viewport={"width": 1280, "height": 900}, locale="en-GB")
     yield page
-    context.close()
+    _close(context)
 
 
 @pytest.fixture
@@ -110,7 +133,7 @@ def new_page(browser, browser_log):
 
     yield make
     for c in contexts:
-        c.close()
+        _close(c)
 
 
 AGENT_PASSWORD = "agent-password-123"  # tests.factories.AgentFactory's password
