@@ -404,6 +404,8 @@ def _first_import_chunks(
                 ways_left = False
                 if after_ways:
                     feeder.after_written(after_ways)
+        if ways_left and after_ways:  # the way reader was still closing when the last chunk came
+            feeder.after_written(after_ways)
     finally:
         sources.stop()
 

@@ -206,3 +206,29 @@ def test_the_way_index_is_merged_only_when_its_pending_list_outgrows_the_default
     monkeypatch.setattr(osm_import, "GIN_MERGE_MIN_WAYS", 5)  # the file has 5 ways
     import_osm(path, "large")
     assert merged == ["gin-pending-merge"]
+
+
+def test_after_ways_is_called_even_when_the_way_reader_ends_after_its_last_chunk(monkeypatch):
+    """The reader's end can come after the importer took its last chunk: the callback still comes."""
+    from mapping import osm_import
+
+    def fake_stream(path, objects):
+        if objects == "ways":
+            yield "w1 v1 dV T N\n"
+            time.sleep(0.3)  # the child is still exiting when the importer takes the chunk
+        else:
+            yield from ()
+
+    class Feeder:
+        queued_cost = 0
+
+        def __init__(self):
+            self.callbacks = []
+
+        def after_written(self, callback):
+            self.callbacks.append(callback)
+
+    monkeypatch.setattr(osm_import.opl, "stream_opl", fake_stream)
+    feeder = Feeder()
+    assert list(osm_import._first_import_chunks("file.osm.pbf", feeder, print)) == ["w1 v1 dV T N\n"]
+    assert feeder.callbacks == [print]
