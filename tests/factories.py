@@ -9,8 +9,20 @@ from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
 from mapping.models import Node, Revision
-from mapping.store import element_state, next_local_id, payload_geometry
+from mapping.store import apply_change, element_state, next_local_id, payload_geometry
 from parties.models import Party, Town, User
+
+
+def publish(town: Town, element_type: str, after: dict, element=None):
+    """Publish through the store, as an accepted edit does: a new element, or a change of ``element``."""
+    return apply_change(
+        town=town,
+        element_type=element_type,
+        element_id=element.osm_id if element else next_local_id(),
+        action="modify" if element else "create",
+        after=after,
+        base_version=element.version if element else None,
+    )
 
 
 class TownFactory(factory.django.DjangoModelFactory):

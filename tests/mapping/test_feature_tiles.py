@@ -16,8 +16,7 @@ from mapping import review
 from mapping.feature_tiles import MAX_TILE_ZOOM, Tile, tile_ranges, tile_zoom
 from mapping.models import Node, Way
 from mapping.selectors import features_geojson_for_town
-from mapping.store import apply_change, next_local_id
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, RevisionFactory, TownFactory
+from tests.factories import AgentFactory, NodeFactory, PartyFactory, RevisionFactory, TownFactory, publish
 
 STADTLE = (9.5209, 47.1410)  # Vaduz, Städtle: in the centre_town extract
 
@@ -126,16 +125,10 @@ def test_viewers_asking_for_a_tile_being_built_wait_for_that_build(centre_town, 
 
 
 def publish_node(town, lon: float, lat: float, tags: dict | None = None) -> Node:
-    return apply_change(
-        town=town,
-        element_type="node",
-        element_id=next_local_id(),
-        action="create",
-        after={
-            "tags": tags or {"amenity": "bench"},
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        },
-        base_version=None,
+    return publish(
+        town,
+        "node",
+        {"tags": tags or {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [lon, lat]}},
     )
 
 
@@ -161,13 +154,10 @@ def test_an_accepted_change_renews_exactly_the_tiles_it_touches(
 def test_a_moved_vertex_renews_every_tile_its_long_way_is_in(client, django_capture_on_commit_callbacks):
     """Tiles carry whole features: moving the west end of a road changes it in its eastern tiles too."""
     town = TownFactory()
-    way = apply_change(
-        town=town,
-        element_type="way",
-        element_id=next_local_id(),
-        action="create",
-        after={"tags": {"highway": "residential"}, "nodes": [[None, 9.500, 47.140], [None, 9.540, 47.1405]]},
-        base_version=None,
+    way = publish(
+        town,
+        "way",
+        {"tags": {"highway": "residential"}, "nodes": [[None, 9.500, 47.140], [None, 9.540, 47.1405]]},
     )
     east = tile_at(9.5395, 47.1404, 15)
     assert tile_at(9.500, 47.140, 15).x + 2 < east.x
@@ -175,13 +165,11 @@ def test_a_moved_vertex_renews_every_tile_its_long_way_is_in(client, django_capt
     assert len(ids(client.get(url))) == 1
     west_node = Node.objects.get(town=town, osm_id=way.nodes[0])
     with django_capture_on_commit_callbacks(execute=True):
-        apply_change(
-            town=town,
-            element_type="node",
-            element_id=west_node.osm_id,
-            action="modify",
-            after={"tags": {}, "geometry": {"type": "Point", "coordinates": [9.499, 47.139]}},
-            base_version=west_node.version,
+        publish(
+            town,
+            "node",
+            {"tags": {}, "geometry": {"type": "Point", "coordinates": [9.499, 47.139]}},
+            west_node,
         )
     (feature,) = json.loads(client.get(url).content)["features"]
     assert feature["geometry"]["coordinates"][0] == [9.499, 47.139]
@@ -244,13 +232,8 @@ def test_way_geometry_changes_are_announced_with_the_dependent_ways(django_captu
     from mapping.signals import published_change
 
     town = TownFactory()
-    way = apply_change(
-        town=town,
-        element_type="way",
-        element_id=next_local_id(),
-        action="create",
-        after={"tags": {"highway": "service"}, "nodes": [[None, 9.50, 47.14], [None, 9.53, 47.15]]},
-        base_version=None,
+    way = publish(
+        town, "way", {"tags": {"highway": "service"}, "nodes": [[None, 9.50, 47.14], [None, 9.53, 47.15]]}
     )
     node = Node.objects.get(town=town, osm_id=way.nodes[1])
     seen = []
@@ -259,13 +242,11 @@ def test_way_geometry_changes_are_announced_with_the_dependent_ways(django_captu
     )
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            apply_change(
-                town=town,
-                element_type="node",
-                element_id=node.osm_id,
-                action="modify",
-                after={"tags": {"name": "End"}, "geometry": {"type": "Point", "coordinates": [9.53, 47.15]}},
-                base_version=node.version,
+            publish(
+                town,
+                "node",
+                {"tags": {"name": "End"}, "geometry": {"type": "Point", "coordinates": [9.53, 47.15]}},
+                node,
             )
     finally:
         published_change.disconnect(dispatch_uid="test-tiles")

@@ -9,13 +9,14 @@ from django.db.utils import InternalError, ProgrammingError
 
 from mapping import review
 from mapping.models import Node, ReviewDecision, Revision, Way
-from mapping.store import Conflict, apply_change, next_local_id
+from mapping.store import Conflict
 from tests.factories import (
     AgentFactory,
     NodeFactory,
     PartyFactory,
     ResidentFactory,
     RevisionFactory,
+    publish,
 )
 
 Status = Revision.Status
@@ -43,16 +44,13 @@ def point(lon: float = 9.5209, lat: float = 47.1410, **tags) -> dict:
 
 def published_way(town, tags=None) -> Way:
     """A footway of three new nodes, published through the store."""
-    return apply_change(
-        town=town,
-        element_type="way",
-        element_id=next_local_id(),
-        action="create",
-        after={
+    return publish(
+        town,
+        "way",
+        {
             "tags": tags or {"highway": "footway"},
             "nodes": [[None, 9.520, 47.140], [None, 9.521, 47.141], [None, 9.522, 47.140]],
         },
-        base_version=None,
     )
 
 
