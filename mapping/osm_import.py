@@ -397,14 +397,13 @@ def _first_import_chunks(
     """
     sources = _Sources({"ways": opl.stream_opl(path, "ways"), "nodes": opl.stream_opl(path, "nodes")})
     try:
-        ways_left = True
+        ways_left = after_ways is not None
         while item := sources.take(("ways", "nodes") if feeder.queued_cost >= BACKLOG else ("nodes", "ways")):
             yield item[1]
             if ways_left and sources.exhausted("ways"):
                 ways_left = False
-                if after_ways:
-                    feeder.after_written(after_ways)
-        if ways_left and after_ways:  # the way reader was still closing when the last chunk came
+                feeder.after_written(after_ways)
+        if ways_left:  # the way reader was still closing when the last chunk came
             feeder.after_written(after_ways)
     finally:
         sources.stop()

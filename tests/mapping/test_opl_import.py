@@ -159,7 +159,9 @@ def test_sources_prefer_the_order_given_and_end_when_every_stream_is_exhausted()
     from mapping.osm_import import _Sources
 
     sources = _Sources({"ways": (c for c in ["w1", "w2"]), "nodes": (c for c in ["n1"])})
-    time.sleep(0.1)  # both pumps have their chunks ready
+    deadline = time.monotonic() + 10
+    while (len(sources.ready["ways"]), len(sources.ready["nodes"])) != (2, 1) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until both readers have their chunks ready
     assert sources.take(("nodes", "ways")) == ("nodes", "n1")
     assert sources.take(("nodes", "ways")) == ("ways", "w1")  # nodes exhausted: the other stream
     assert sources.exhausted("nodes") and not sources.exhausted("ways")
