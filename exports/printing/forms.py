@@ -25,7 +25,10 @@ class PrintOrderForm(forms.Form):
         label=_("Area (west,south,east,north)"),
         required=False,
         max_length=100,
-        help_text=_("Degrees, e.g. 9.51,47.13,9.53,47.15. Empty: the whole town."),
+        help_text=_(
+            "Degrees, e.g. 9.51,47.13,9.53,47.15. Empty: the whole town, or the area around its centre "
+            "at 1:10,000 if the town is too large for one sheet."
+        ),
     )
     title = forms.CharField(label=_("Title"), required=False, max_length=200)
     changes_page = forms.BooleanField(

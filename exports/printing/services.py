@@ -1,7 +1,8 @@
 """Ordering, running and keeping printed maps.
 
 - :func:`validate_print_request` normalises the parameters and refuses, with the reason, what is
-  over the limits (an area over 20 km a side, more than 16 pages) BEFORE anything is queued.
+  over the limits (an area over 20 km a side, more than 16 pages) BEFORE anything is queued. A
+  town print without an area is never refused for its size: :func:`town_print_area` chooses one.
 - :func:`request_print` queues a ``Job(kind="print")`` for the Celery worker; :func:`retry_print`
   queues a failed one again.
 - :func:`print_job` (the registered job handler) reads everything in one REPEATABLE READ
@@ -26,10 +27,25 @@ from django.utils.translation import gettext as _
 from exports import jobs
 from exports.models import Edition, Job
 from exports.printing import compose, index, sources, style
-from exports.printing.sheet import MAX_PAGES, MAX_SIDE_KM, PAPERS_MM, Sheet, fit_grid, ground_size_km, lonlat
+from exports.printing.sheet import (
+    MAX_PAGES,
+    MAX_SIDE_KM,
+    PAPERS_MM,
+    Sheet,
+    fit_grid,
+    ground_size_km,
+    lonlat,
+    mercator,
+)
 from parties.models import Party, Town
 
 LANGS = ("fr", "en")
+# A town too large to print whole is printed around its centre at the first of these scales whose
+# indexes fit the page limit (1:10,000 on the ground: every street readable, the centre of a small
+# town on an A3 sheet).
+TOWN_CENTRE_SCALES = (10_000, 5_000, 2_500)
+# Places that can be a town's centre, most important first.
+CENTRE_PLACES = ("city", "town", "village", "suburb", "hamlet")
 
 
 class PrintRefused(ValueError):
@@ -66,6 +82,7 @@ def validate_print_request(town: Town, params: dict) -> dict:
     landscape = bool(params.get("landscape"))
     title = (params.get("title") or "").strip()[:200]
     subtitle = ""
+    bbox = None  # None: the town's own print area (town_print_area)
     party_id = params.get("party")
     if party_id:
         party = Party.objects.filter(town=town, pk=party_id).first()
@@ -76,32 +93,12 @@ def validate_print_request(town: Town, params: dict) -> dict:
         subtitle = town.name
     elif params.get("bbox"):
         bbox = _parse_bbox(params["bbox"])
-    elif town.boundary is not None:
-        bbox = town.boundary.extent
-    else:
-        raise PrintRefused(_("This town has no map data yet: give an area to print."))
     sheet = Sheet.for_paper(paper, landscape)
-    grid = fit_grid(bbox, sheet)
-    x0, y0, x1, y1 = grid.extent
-    printed = (*lonlat(x0, y0), *lonlat(x1, y1))
-    for width_km, height_km in (ground_size_km(bbox), ground_size_km(printed)):
-        if max(width_km, height_km) > MAX_SIDE_KM:
-            raise PrintRefused(
-                _("The area is %(w).1f × %(h).1f km; a print covers at most %(max)d km a side.")
-                % {"w": width_km, "h": height_km, "max": MAX_SIDE_KM}
-            )
-    lines = index.count_index_entries(town.pk, printed)
     changes_page = bool(params.get("changes_page"))
-    columns, per_column = compose.index_geometry(sheet)
-    headings = 2 + len(style.POI_CATEGORIES)
-    pages = (
-        1 + max(1, math.ceil((lines + 2 * headings) / (columns * per_column))) + (1 if changes_page else 0)
-    )
-    if pages > MAX_PAGES:
-        raise PrintRefused(
-            _("This print would need about %(pages)d pages (at most %(max)d): choose a smaller area.")
-            % {"pages": pages, "max": MAX_PAGES}
-        )
+    if bbox is None:
+        bbox, pages = town_print_area(town, sheet, changes_page)
+    else:
+        pages = _check_limits(town, bbox, sheet, changes_page)
     return {
         "paper": paper,
         "landscape": landscape,
@@ -113,6 +110,89 @@ def validate_print_request(town: Town, params: dict) -> dict:
         "changes_page": changes_page,
         "estimated_pages": pages,
     }
+
+
+def _check_limits(town: Town, bbox, sheet: Sheet, changes_page: bool) -> int:
+    """The estimated page count of printing ``bbox`` on ``sheet``, or PrintRefused (size, pages)."""
+    grid = fit_grid(bbox, sheet)
+    x0, y0, x1, y1 = grid.extent
+    printed = (*lonlat(x0, y0), *lonlat(x1, y1))
+    for width_km, height_km in (ground_size_km(bbox), ground_size_km(printed)):
+        if max(width_km, height_km) > MAX_SIDE_KM:
+            raise PrintRefused(
+                _("The area is %(w).1f × %(h).1f km; a print covers at most %(max)d km a side.")
+                % {"w": width_km, "h": height_km, "max": MAX_SIDE_KM}
+            )
+    lines = index.count_index_entries(town.pk, printed)
+    columns, per_column = compose.index_geometry(sheet)
+    headings = 2 + len(style.POI_CATEGORIES)
+    pages = (
+        1 + max(1, math.ceil((lines + 2 * headings) / (columns * per_column))) + (1 if changes_page else 0)
+    )
+    if pages > MAX_PAGES:
+        raise PrintRefused(
+            _("This print would need about %(pages)d pages (at most %(max)d): choose a smaller area.")
+            % {"pages": pages, "max": MAX_PAGES}
+        )
+    return pages
+
+
+def town_print_area(town: Town, sheet: Sheet, changes_page: bool = False) -> tuple[tuple, int]:
+    """The area a town print covers when no area is given, and its estimated page count.
+
+    Why not simply the town's extent: an extract carries every way that crosses its edge (the
+    demo town's data runs 82 km north to south), so "the whole town" is often far over the limits,
+    and a print of the town must print the town, not refuse. The whole extent when it fits the
+    limits; otherwise the area around the town's centre (:func:`town_centre`) that fills the map
+    frame at 1:10,000 (at 1:5,000 or 1:2,500, a smaller area, if its indexes would need more than
+    16 pages).
+    """
+    if town.boundary is None:
+        raise PrintRefused(_("This town has no map data yet: give an area to print."))
+    try:
+        return town.boundary.extent, _check_limits(town, town.boundary.extent, sheet, changes_page)
+    except PrintRefused:
+        pass
+    lon, lat = town_centre(town)
+    cx, cy = mercator(lon, lat)
+    frame_w, frame_h = sheet.frame_mm[2:]
+    for scale in TOWN_CENTRE_SCALES:
+        # The frame's width on the ground, in mercator units (cos(lat) ground metres per unit).
+        half_w = frame_w * scale / 1000 / 2 / math.cos(math.radians(lat))
+        half_h = half_w * frame_h / frame_w
+        bbox = (*lonlat(cx - half_w, cy - half_h), *lonlat(cx + half_w, cy + half_h))
+        try:
+            return bbox, _check_limits(town, bbox, sheet, changes_page)
+        except PrintRefused as exc:
+            refused = exc
+    raise refused  # denser than any town: the agent is told the page count
+
+
+def town_centre(town: Town) -> tuple[float, float]:
+    """(lon, lat) of the town's centre: its main place node, else the middle of its data.
+
+    The main place is the one named like the town (the demo town "Vaduz" is in an extract of all
+    Liechtenstein, with eleven villages), else the most important one (city, town, village...),
+    the most populated first.
+    """
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT ST_X(geom), ST_Y(geom) FROM mapping_node
+            WHERE town_id = %s AND visible AND tags <> '{}'::jsonb AND tags->>'place' = ANY(%s)
+            ORDER BY lower(tags->>'name') = lower(%s) DESC, array_position(%s, tags->>'place'),
+                     CASE WHEN tags->>'population' ~ '^[0-9]{1,9}$' THEN (tags->>'population')::int END
+                       DESC NULLS LAST,
+                     osm_id
+            LIMIT 1
+            """,
+            [town.pk, list(CENTRE_PLACES), town.name, list(CENTRE_PLACES)],
+        )
+        row = cur.fetchone()
+    if row:
+        return row[0], row[1]
+    west, south, east, north = town.boundary.extent
+    return (west + east) / 2, (south + north) / 2
 
 
 def _town_map(lang: str) -> str:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
 from django.utils import timezone
 from PIL import Image, ImageStat
@@ -15,8 +16,8 @@ from pypdf import PdfReader
 from exports import jobs
 from exports.models import Edition, Job
 from exports.printing import compose, index, services
-from exports.printing.sheet import Sheet, fit_grid
-from mapping.models import Way
+from exports.printing.sheet import Sheet, fit_grid, ground_size_km
+from mapping.models import Node, Way
 from mapping.store import apply_change, next_local_id
 from tests.factories import PartyFactory, RevisionFactory
 
@@ -191,6 +192,58 @@ def test_area_over_20_km_is_refused_before_queueing(centre_town):
     with pytest.raises(services.PrintRefused, match="20 km"):
         services.request_print(centre_town, {"bbox": "9.40,47.00,9.70,47.20"})
     assert not Job.objects.filter(town=centre_town).exists()
+
+
+def test_a_town_too_large_to_print_whole_is_printed_around_its_centre_at_1_to_10000(vaduz):
+    """The demo extract runs 82 km north to south: its print is central Vaduz, not a refusal."""
+    from django.core.management import CommandError, call_command
+
+    assert max(ground_size_km(vaduz.boundary.extent)) > 20
+    clean = services.validate_print_request(vaduz, {"paper": "A3", "lang": "fr"})
+    west, south, east, north = clean["bbox"]
+    town_node = Node.objects.get(town=vaduz, tags__place="town", tags__name="Vaduz").geom
+    assert west < town_node.x < east and south < town_node.y < north
+    assert (west + east) / 2 == pytest.approx(town_node.x, abs=1e-6)
+    sheet = Sheet.for_paper("A3", False)
+    grid = fit_grid(tuple(clean["bbox"]), sheet)
+    assert grid.scale == pytest.approx(10_000, rel=1e-3)
+    assert ground_size_km(clean["bbox"])[0] == pytest.approx(sheet.frame_mm[2] * 10 / 1000, rel=1e-3)
+    # A genuinely too large explicit area is still refused, with the reason.
+    with pytest.raises(CommandError, match="at most 20 km a side"):
+        call_command("print_map", town="vaduz", output="/dev/null", bbox="9.40,47.00,9.70,47.30")
+
+
+def test_a_town_that_fits_is_printed_whole(centre_town):
+    box = Polygon.from_bbox(tuple(float(v) for v in SMALL.split(",")))
+    centre_town.boundary = MultiPolygon(box, srid=4326)
+    centre_town.save()
+    clean = services.validate_print_request(centre_town, {"paper": "A4"})
+    assert clean["bbox"] == [round(v, 7) for v in centre_town.boundary.extent]
+
+
+def test_a_town_centre_too_dense_for_16_pages_is_printed_at_a_larger_scale(vaduz, monkeypatch):
+    real = index.count_index_entries
+    # Any area wider than 2 km "has" 50,000 names: 1:10,000 on A3 (2.7 km) is over 16 pages.
+    monkeypatch.setattr(
+        index,
+        "count_index_entries",
+        lambda town_id, bbox: 50_000 if ground_size_km(bbox)[0] > 2 else real(town_id, bbox),
+    )
+    clean = services.validate_print_request(vaduz, {"paper": "A3"})
+    assert fit_grid(tuple(clean["bbox"]), Sheet.for_paper("A3", False)).scale == pytest.approx(
+        5_000, rel=1e-3
+    )
+    monkeypatch.setattr(index, "count_index_entries", lambda town_id, bbox: 50_000)
+    with pytest.raises(services.PrintRefused, match="16"):
+        services.validate_print_request(vaduz, {"paper": "A3"})
+
+
+def test_the_centre_is_the_place_named_like_the_town_else_the_most_important_place(centre_town):
+    assert services.town_centre(centre_town) == pytest.approx((9.5227962, 47.1392862))  # place=town Vaduz
+    Node.objects.filter(town=centre_town, tags__has_key="place").update(tags={"name": "not a place"})
+    centre_town.refresh_from_db()
+    west, south, east, north = centre_town.boundary.extent
+    assert services.town_centre(centre_town) == pytest.approx(((west + east) / 2, (south + north) / 2))
 
 
 def test_more_than_16_pages_is_refused_before_queueing(centre_town, monkeypatch):

@@ -23,7 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--landscape", action="store_true")
         parser.add_argument("--lang", default="fr", choices=["fr", "en"])
         area = parser.add_mutually_exclusive_group()
-        area.add_argument("--bbox", help="west,south,east,north in degrees (default: the whole town).")
+        area.add_argument(
+            "--bbox",
+            help="west,south,east,north in degrees (default: the whole town if it fits the limits, "
+            "else the area around its centre at 1:10,000; see docs/printing.md).",
+        )
         area.add_argument("--party", type=int, help="Print the area of this party (id).")
         parser.add_argument("--title", default="")
         parser.add_argument("--changes-page", action="store_true", help="Add the list of changes as a page.")
@@ -52,7 +56,8 @@ class Command(BaseCommand):
             raise CommandError(f"Print failed: {job.error}")
         edition = Edition.objects.get(job=job)
         shutil.copyfile(edition.file_path, opts["output"])
+        area = ",".join(f"{v:.5f}" for v in clean["bbox"])
         self.stdout.write(
-            f"Edition {edition.number} of {town.name}: {edition.pages} pages, data as of "
+            f"Edition {edition.number} of {town.name}: {edition.pages} pages, area {area}, data as of "
             f"{edition.data_as_of:%Y-%m-%d %H:%M} -> {opts['output']}"
         )
