@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG=${DJANGO_DEBUG:-1}
+# Links the app prints (the demo agent's sign-in URL, QR codes, printed maps) follow PORT.
+export CARTOPARTY_PUBLIC_URL=${CARTOPARTY_PUBLIC_URL:-http://127.0.0.1:${PORT:-8000}}
 bash scripts/bootstrap.sh
 VAR=${CARTOPARTY_VAR_DIR:-$(pwd)/var}
 .venv/bin/python manage.py setup_demo

@@ -55,7 +55,7 @@ RUN = {"import_osm", "export_osm", "print_map"}
 PLACEHOLDERS = {"FILE.osm.pbf": str(DEMO_PBF)}
 # How an inline code span that is a command starts (other spans are names, paths, values...).
 INLINE_COMMAND = re.compile(
-    r"^(\.venv/bin/\S+|make [a-z]|manage\.py\b|python3? |bash |docker compose |(scripts|bench)/\S+\.(sh|py)\b)"
+    r"^([A-Z_]+=\S+ )*(\.venv/bin/\S+|make [a-z]|manage\.py\b|python3? |bash |docker compose |(scripts|bench)/\S+\.(sh|py)\b)"
 )
 FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```", re.M | re.S)
 
@@ -148,6 +148,8 @@ def known_options(parser) -> set[str]:
 def check(cmd: DocCommand, argv: tuple[str, ...] | None = None, *, container: bool = False) -> None:
     """Assert the program exists and accepts every flag ``cmd`` uses (nothing is run for real)."""
     argv = argv if argv is not None else cmd.argv
+    while argv and re.match(r"^[A-Z_]+=", argv[0]):  # PORT=8001 make run
+        argv = argv[1:]
     program, args = argv[0], list(argv[1:])
     if program in ("python", "python3") and not container:
         pytest.fail(
@@ -262,3 +264,29 @@ def test_cheap_documented_commands_run_as_written_on_the_demo_town(vaduz, settin
         if name == "import_osm":
             slug = args[args.index("--town") + 1]
             assert Town.objects.get(slug=slug).boundary is not None, f"{cmd}: imported nothing"
+
+
+def test_make_stop_stops_the_redis_this_checkout_started_and_no_other(tmp_path):
+    """`make stop` once ran `redis-cli -p 6390 shutdown`: whatever Redis listened there, another
+    checkout's or a shared broker, was shut down. It now stops the one whose pid file is ours."""
+    var = tmp_path / "var"
+    (var / "run").mkdir(parents=True)
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "redis-cli").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/redis-cli.calls\n')
+    (stub / "redis-cli").chmod(0o755)
+    ours = subprocess.Popen(
+        ["redis-server", "--port", "0", "--save", "", "--unixsocket", str(var / "r.sock")]
+    )
+    try:
+        (var / "run" / "redis.pid").write_text(str(ours.pid))
+        env = {**os.environ, "CARTOPARTY_VAR_DIR": str(var), "PATH": f"{stub}:{os.environ['PATH']}"}
+        result = subprocess.run(
+            ["bash", "scripts/stop.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert ours.wait(timeout=30) is not None  # our Redis stopped
+        assert not (tmp_path / "redis-cli.calls").exists()  # no Redis shut down by its port
+    finally:
+        if ours.poll() is None:
+            ours.kill()
