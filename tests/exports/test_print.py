@@ -223,7 +223,7 @@ def test_a_town_that_fits_is_printed_whole(centre_town):
 
 def test_a_town_centre_too_dense_for_16_pages_is_printed_at_a_larger_scale(vaduz, monkeypatch):
     real = index.count_index_entries
-    # Any area wider than 2 km "has" 50,000 names: 1:10,000 on A3 (2.7 km) is over 16 pages.
+    # Any area wider than 2 km "has" 50,000 names: 1:10,000 on A3 (2.6 km) is over 16 pages.
     monkeypatch.setattr(
         index,
         "count_index_entries",
