@@ -180,7 +180,7 @@ def town_centre(town: Town) -> tuple[float, float]:
             """
             SELECT ST_X(geom), ST_Y(geom) FROM mapping_node
             WHERE town_id = %s AND visible AND tags <> '{}'::jsonb AND tags->>'place' = ANY(%s)
-            ORDER BY lower(tags->>'name') = lower(%s) DESC, array_position(%s, tags->>'place'),
+            ORDER BY (lower(tags->>'name') = lower(%s)) IS TRUE DESC, array_position(%s, tags->>'place'),
                      CASE WHEN tags->>'population' ~ '^[0-9]{1,9}$' THEN (tags->>'population')::int END
                        DESC NULLS LAST,
                      osm_id

@@ -19,7 +19,7 @@ from exports.printing import compose, index, services
 from exports.printing.sheet import Sheet, fit_grid, ground_size_km
 from mapping.models import Node, Way
 from mapping.store import apply_change, next_local_id
-from tests.factories import PartyFactory, RevisionFactory
+from tests.factories import PartyFactory, RevisionFactory, publish
 
 # A small part of central Vaduz (lon/lat), inside the centre_town extract.
 SMALL = "9.518,47.137,9.526,47.142"
@@ -239,7 +239,14 @@ def test_a_town_centre_too_dense_for_16_pages_is_printed_at_a_larger_scale(vaduz
 
 
 def test_the_centre_is_the_place_named_like_the_town_else_the_most_important_place(centre_town):
-    assert services.town_centre(centre_town) == pytest.approx((9.5227962, 47.1392862))  # place=town Vaduz
+    vaduz_node = (9.5227962, 47.1392862)  # place=town, name=Vaduz
+    elsewhere = (9.52, 47.141)
+    for tags in ({"place": "hamlet"}, {"place": "city", "name": "Elsewhere"}):
+        publish(centre_town, "node", {"tags": tags, "geometry": {"type": "Point", "coordinates": elsewhere}})
+    centre_town.name = "VADUZ"  # named like the town (any case): before a city, before an unnamed place
+    assert services.town_centre(centre_town) == pytest.approx(vaduz_node)
+    centre_town.name = "Vaduz centre"  # no place of that name: the most important place, the city
+    assert services.town_centre(centre_town) == pytest.approx(elsewhere)
     Node.objects.filter(town=centre_town, tags__has_key="place").update(tags={"name": "not a place"})
     centre_town.refresh_from_db()
     west, south, east, north = centre_town.boundary.extent
