@@ -19,7 +19,7 @@ from mapping.models import ReviewDecision, Revision
 from mapping.quality import repaired_geometry
 from mapping.review import REASONS
 from mapping.selectors import BadRequest, BBox, capped_feature_collection
-from parties.models import Town, User
+from parties.models import Town, User, public_name
 
 Status = Revision.Status
 Decision = ReviewDecision.Decision
@@ -98,7 +98,7 @@ def queue_counts(town: Town, filters: QueueFilters) -> dict[str, Any]:
     )
     authors = list(
         filters.apply(base, skip="author")
-        .values("author_id", "author__nickname", "author__username")
+        .values("author_id", "author__nickname", "author__role")
         .annotate(n=Count("pk"))
         .order_by("-n")[:100]
     )
@@ -124,7 +124,7 @@ def queue_counts(town: Town, filters: QueueFilters) -> dict[str, Any]:
             for p in parties
         ],
         "author": [
-            {"id": a["author_id"], "name": a["author__nickname"] or a["author__username"], "n": a["n"]}
+            {"id": a["author_id"], "name": public_name(a["author__nickname"], a["author__role"]), "n": a["n"]}
             for a in authors
         ],
         "preset": [{"value": p["preset"], "n": p["n"]} for p in presets],

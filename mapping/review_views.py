@@ -21,7 +21,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mapping import quality, review
+from mapping import presets, quality, review
 from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,
@@ -58,9 +58,36 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def localized_flags(flags: list[dict]) -> list[dict]:
-    """Flags with ``message`` in the current language (both are stored)."""
+    """Flags with ``message`` (both languages are stored), ``label`` and ``severity_label`` in the
+    current language: pages show these, never the codes."""
     lang = (get_language() or "en")[:2]
-    return [{**f, "message": f.get(f"message_{lang}") or f.get("message_en", "")} for f in flags or []]
+    return [
+        {
+            **f,
+            "message": f.get(f"message_{lang}") or f.get("message_en", ""),
+            "label": quality.flag_label(f.get("code", "")),
+            "severity_label": str(quality.SEVERITIES.get(f.get("severity"), "")),
+        }
+        for f in flags or []
+    ]
+
+
+def describe(rev: Revision) -> Revision:
+    """Attach what a person recognises the feature by: its name ("Café Amann") and its preset's name in
+    the reader's language ("Café", "Banc"), never the preset id (``amenity/bench``)."""
+    tags = (rev.after or {}).get("tags") or (rev.before or {}).get("tags") or {}
+    rev.feature_name = tags.get("name", "") if isinstance(tags, dict) else ""
+    preset = rev.preset or (presets.match_preset(tags) if isinstance(tags, dict) else "")
+    rev.preset_name = presets.preset_name(preset)
+    return rev
+
+
+def _filter_options(counts: dict) -> dict:
+    """The preset and flag filters' options, named in the reader's language (the values stay codes)."""
+    return {
+        "preset": [{**p, "name": presets.preset_name(p["value"])} for p in counts["preset"]],
+        "flag": [{**f, "label": quality.flag_label(f["code"])} for f in counts["flag"]],
+    }
 
 
 def _queue_page(
@@ -68,13 +95,16 @@ def _queue_page(
 ) -> HttpResponse:
     town = request.user.town
     page = Paginator(queue_for_town(town, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(town, filters)
     for rev in page.object_list:
         rev.localized_flags = localized_flags(rev.flags)
+        describe(rev)
     context = {
         "town": town,
         "filters": filters,
         "query": filters.as_query(),
-        "counts": queue_counts(town, filters),
+        "counts": counts,
+        "options": _filter_options(counts),
         "page": page,
         "reasons": review.REASONS,
         "error": error,
@@ -101,6 +131,7 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
     query = filters.as_query()
     published = review.applied_payload(rev) if rev.status == Revision.Status.ACCEPTED else rev.after
     flags = localized_flags(rev.flags)
+    describe(rev)
     after_tags = (rev.after or {}).get("tags") or {}
     context = {
         "rev": rev,
@@ -255,7 +286,7 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
     revisions = list(contributions_for(request.user)[:500])
     for rev in revisions:
         rev.reason_label = reason_label(rev.reason_code)
-        rev.tag_names = ((rev.after or rev.before or {}).get("tags") or {}).get("name", "")
+        describe(rev)
     return render(request, "mapping/review_contributions.html", {"revisions": revisions})
 
 
