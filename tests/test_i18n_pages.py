@@ -222,3 +222,17 @@ def test_left_over_finds_whole_phrases_only():
     fragments = [("Street index", "Street index"), ("Contributors", "Contributors:")]
     assert left_over("INDEX · Street index ·", fragments) == ["Street index"]
     assert left_over("Contributorship", fragments) == []
+
+
+@pytest.mark.django_db
+def test_review_pages_name_features_presets_and_flags_in_the_readers_language(content):
+    """The agent reads "Banc", "Café Amann" and "Hors de la zone", never ``amenity/bench`` or flag codes."""
+    client = content.client("agent")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    queue = visible_text(client.get("/manage/review/?status=all").content.decode())
+    revision = visible_text(client.get(f"/manage/review/{content.revision.pk}/").content.decode())
+    for text in (queue, revision):
+        assert "Banc" in text and "Hors de la zone" in text
+        assert "amenity/bench" not in text and "outside_party_area" not in text and "long_value" not in text
+    assert "Café Amann" in queue
+    assert "Clé inconnue « amenty »" in revision  # the flag's message, in French

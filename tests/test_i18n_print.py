@@ -24,7 +24,8 @@ FRENCH = [
     "LIEUX UTILES",
     "Restaurants et cafés",
     "Carte en ligne",
-    "CE QUI A CHANGÉ DEPUIS L'ÉDITION PRÉCÉDENTE",
+    "Ce qui a changé depuis l'édition précédente",
+    "Depuis l'édition précédente :",
     "Modifié",
     "Agent de la commune",
 ]
@@ -37,7 +38,8 @@ ENGLISH = [
     "POINTS OF INTEREST",
     "Food and drink",
     "Online map",
-    "WHAT CHANGED SINCE THE PREVIOUS EDITION",
+    "What changed since the previous edition",
+    "Since the previous edition:",
     "Changed",
     "Town agent",
 ]
@@ -55,7 +57,9 @@ def changed_town(centre_town):
     agent = AgentFactory(town=centre_town, username=AGENT_LOGIN)
     resident = ResidentFactory(party=party, nickname="Anna")
     cafe = (
-        Node.objects.filter(town=centre_town, visible=True, tags__amenity="cafe").order_by("osm_id").first()
+        Node.objects.filter(town=centre_town, visible=True, tags__amenity="restaurant")
+        .order_by("osm_id")
+        .first()
     )
     after = {
         "tags": {**cafe.tags, "name": "Café Amann"},

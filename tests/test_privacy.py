@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from mapping import review
 from mapping.models import Node, Revision
@@ -23,7 +24,9 @@ def history(centre_town, settings, tmp_path):
     agent = AgentFactory(town=centre_town, username=AGENT_LOGIN)
     resident = ResidentFactory(party=party, nickname="Anna")
     cafe = (
-        Node.objects.filter(town=centre_town, visible=True, tags__amenity="cafe").order_by("osm_id").first()
+        Node.objects.filter(town=centre_town, visible=True, tags__amenity="restaurant")
+        .order_by("osm_id")
+        .first()
     )
     after = {
         "tags": {**cafe.tags, "name": "Café Amann"},
@@ -93,7 +96,8 @@ def test_an_agent_chooses_the_name_they_are_credited_under(history):
 
 @pytest.mark.django_db
 def test_public_name_falls_back_to_the_role():
-    assert public_name("Anna", User.Role.RESIDENT) == "Anna"
-    assert public_name("", User.Role.AGENT) == "Town agent"
-    assert public_name("", User.Role.STAFF) == "Platform staff"
-    assert AgentFactory.build(username=AGENT_LOGIN).display_name == "Town agent"
+    with translation.override("en"):
+        assert public_name("Anna", User.Role.RESIDENT) == "Anna"
+        assert public_name("", User.Role.AGENT) == "Town agent"
+        assert public_name("", User.Role.STAFF) == "Platform staff"
+        assert AgentFactory.build(username=AGENT_LOGIN).display_name == "Town agent"

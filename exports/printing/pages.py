@@ -382,7 +382,7 @@ def _about(
         ngettext("%(n)s changed", "%(n)s changed", changes["modified"]) % {"n": changes["modified"]},
         ngettext("%(n)s removed", "%(n)s removed", changes["deleted"]) % {"n": changes["deleted"]},
     ]
-    paragraphs.append(f"{since}: {', '.join(counts)}.")
+    paragraphs.append(_("%(since)s: %(counts)s.") % {"since": since, "counts": ", ".join(counts)})
     for text in paragraphs:
         top = _wrapped(s, x, top, text, REGULAR, size, width, bottom) + 1
     label = _("Contributors:")
