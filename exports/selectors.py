@@ -341,6 +341,9 @@ def changelog_for_town(town: Town):
             "created_at",
             "author__nickname",
             "author__role",
+            "preset",
+            "after",
+            "before",
             "party__title_en",
             "party__title_fr",
         )

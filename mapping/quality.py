@@ -168,7 +168,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "likely_duplicate": (
         "warning",
         "Likely duplicate: a feature of the same kind ({what}) is already mapped {distance} m away.",
-        "Doublon probable : un objet du même type ({what_fr}) est déjà cartographié à {distance} m.",
+        "Doublon probable : un objet du même type ({what_fr}) est déjà cartographié à {distance_fr} m.",
     ),
     "misspelt_key": (
         "warning",
@@ -441,6 +441,7 @@ def check_duplicate(revision: Revision) -> list[Flag]:
             what=_kind_name(tags, "en") or f"{primary[0]}={primary[1]}",
             what_fr=_kind_name(tags, "fr") or f"{primary[0]}={primary[1]}",
             distance=float(row[2]),
+            distance_fr=f"{float(row[2]):g}".replace(".", ","),  # a decimal comma in French
             element_type=row[0],
             element_id=row[1],
         )

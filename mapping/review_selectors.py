@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mapping import presets as preset_data
 from mapping.models import ReviewDecision, Revision
 from mapping.quality import repaired_geometry
 from mapping.review import REASONS
@@ -210,6 +211,17 @@ def revision_map_data(revision: Revision, after: dict | None = None) -> dict[str
 
 
 # --- Contributions (what residents see) --------------------------------------------------------
+
+
+def describe(rev: Revision) -> Revision:
+    """Attach what a person recognises the feature by: its name ("Café Amann") and its preset's name in
+    the reader's language ("Café", "Banc"), never the preset id (``amenity/bench``)."""
+    tags = (rev.after or {}).get("tags") or (rev.before or {}).get("tags") or {}
+    rev.feature_name = tags.get("name", "") if isinstance(tags, dict) else ""
+    preset = rev.preset or (preset_data.match_preset(tags) if isinstance(tags, dict) else "")
+    rev.preset_name = preset_data.preset_name(preset)
+    rev.kind_name = rev.preset_name or preset_data.element_kind_name(rev.element_type)
+    return rev
 
 
 def contributions_for(user: User) -> QuerySet[Revision]:

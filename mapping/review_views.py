@@ -26,6 +26,7 @@ from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,
     contributions_for,
+    describe,
     element_history,
     features_as_of,
     neighbours,
@@ -70,16 +71,6 @@ def localized_flags(flags: list[dict]) -> list[dict]:
         }
         for f in flags or []
     ]
-
-
-def describe(rev: Revision) -> Revision:
-    """Attach what a person recognises the feature by: its name ("Café Amann") and its preset's name in
-    the reader's language ("Café", "Banc"), never the preset id (``amenity/bench``)."""
-    tags = (rev.after or {}).get("tags") or (rev.before or {}).get("tags") or {}
-    rev.feature_name = tags.get("name", "") if isinstance(tags, dict) else ""
-    preset = rev.preset or (presets.match_preset(tags) if isinstance(tags, dict) else "")
-    rev.preset_name = presets.preset_name(preset)
-    return rev
 
 
 def _filter_options(counts: dict) -> dict:
@@ -290,6 +281,19 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
     return render(request, "mapping/review_contributions.html", {"revisions": revisions})
 
 
+def _feature_label(element, element_type: str, revisions: list[Revision]) -> str:
+    """What the history is of, as a reader knows it: the name, else the preset's name, else "Point"."""
+    tags = getattr(element, "tags", None) or next(
+        ((r.after or r.before or {}).get("tags") or {} for r in reversed(revisions)), {}
+    )
+    tags = tags if isinstance(tags, dict) else {}
+    return (
+        tags.get("name")
+        or presets.preset_name(presets.match_preset(tags))
+        or presets.element_kind_name(element_type)
+    )
+
+
 @require_GET
 def history(request: HttpRequest, slug: str, element_type: str, element_id: str) -> HttpResponse:
     """An element's timeline: every published version (agents of the town: every proposal too)."""
@@ -313,6 +317,7 @@ def history(request: HttpRequest, slug: str, element_type: str, element_id: str)
             "element": element,
             "element_type": element_type,
             "element_id": element_id,
+            "feature_label": _feature_label(element, element_type, revisions),
             "revisions": revisions,
             "agent": agent,
             "base_version": element.base_version if element else None,

@@ -252,5 +252,8 @@ def change_label(item: dict) -> str:
 
 def feature_label(item: dict) -> str:
     """The feature as a reader knows it: its name, else its kind ("Banc"), never "node 5258"."""
-    kinds = {"node": _("Point"), "way": _("Line or area"), "relation": _("Group of features")}
-    return item.get("name") or presets.preset_name(item.get("preset", "")) or kinds.get(item.get("type"), "")
+    return (
+        item.get("name")
+        or presets.preset_name(item.get("preset", ""))
+        or presets.element_kind_name(item.get("type", ""))
+    )

@@ -112,6 +112,14 @@ def preset_name(preset_id: str, language: str | None = None) -> str:
     return _pick(preset["name"], _lang(language)) if preset else preset_id
 
 
+def element_kind_name(element_type: str) -> str:
+    """A plain name for a feature with no name and no preset ("Point", not "node"), in the active language."""
+    from django.utils.translation import gettext as _
+
+    kinds = {"node": _("Point"), "way": _("Line or area"), "relation": _("Group of features")}
+    return kinds.get(element_type, "")
+
+
 def match_preset(tags: dict[str, str], set_name: str = DEFAULT_SET) -> str:
     """The id of the most specific preset of the set whose tags ``tags`` carry; "" when none does."""
     best, best_score = "", 0
