@@ -236,3 +236,24 @@ def test_review_pages_name_features_presets_and_flags_in_the_readers_language(co
         assert "amenity/bench" not in text and "outside_party_area" not in text and "long_value" not in text
     assert "Café Amann" in queue
     assert "Clé inconnue « amenty »" in revision  # the flag's message, in French
+
+
+@pytest.mark.django_db
+def test_a_residents_refused_edit_is_explained_in_french_without_coordinates(content):
+    client = content.client("res")
+    bowtie = [[None, 9.520, 47.140], [None, 9.521, 47.141], [None, 9.521, 47.140], [None, 9.520, 47.141]]
+    body = {
+        "element_type": "way",
+        "action": "create",
+        "after": {"tags": {"building": "yes"}, "nodes": bowtie, "closed": True},
+    }
+    response = client.post(
+        _url("mapping-api:party-edits", content, {}),
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    text = json.dumps(response.json(), ensure_ascii=False)
+    assert "Le contour se croise" in text
+    assert "Self-intersection" not in text and "47.14" not in text and "9.52" not in text
