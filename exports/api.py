@@ -46,7 +46,7 @@ class ChangeSerializer(serializers.Serializer):
     author = serializers.SerializerMethodField()
 
     def get_author(self, obj) -> str:
-        return obj.author.nickname or obj.author.username
+        return obj.author.display_name
 
 
 class TownExports(APIView):

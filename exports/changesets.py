@@ -20,7 +20,7 @@ from exports.selectors import KINDS, Scope, opl_chunks_for_town
 from exports.writers.osmchange import OsmChangeWriter
 from mapping.models import Revision
 from mapping.store import next_local_id
-from parties.models import Party, Town
+from parties.models import Party, Town, public_name
 
 MAX_CHANGESET_CHANGES = 10_000  # OSM API limit per changeset
 MAX_WAY_NODES = 2_000  # OSM API limit per way
@@ -197,8 +197,8 @@ def contributors_for(town: Town, scope: Scope) -> list[str]:
             Q(reviewed_at__gte=scope.since) | Q(reviewed_at__isnull=True, created_at__gte=scope.since)
         )
     names = {
-        nickname or username
-        for nickname, username in revisions.values_list("author__nickname", "author__username").distinct()
+        public_name(nickname, role)
+        for nickname, role in revisions.values_list("author__nickname", "author__role").distinct()
     }
     return sorted(names, key=str.casefold)
 

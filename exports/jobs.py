@@ -16,6 +16,7 @@ from importlib import import_module
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from exports.models import Job
 
@@ -96,6 +97,6 @@ def mark_stale_jobs_failed(older_than_seconds: int = 3600) -> int:
     cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
     return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
         status=Job.Status.FAILED,
-        error="The worker stopped before the job finished.",
+        error=_("The worker stopped before the job finished."),
         finished_at=timezone.now(),
     )

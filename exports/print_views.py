@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from exports import tiles
 from exports.liveness import fail_if_lost
 from exports.models import Edition, Job
+from exports.printing import index
 from exports.printing.forms import PrintOrderForm
 from exports.printing.services import PrintRefused, request_print, retry_print
 from parties.models import Town
@@ -63,6 +64,15 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
 # --- The agent's print pages -------------------------------------------------------------------
 
 
+def _with_change_labels(editions) -> list[Edition]:
+    """Each listed change with its wording in the reader's language, as on the print's insert."""
+    editions = list(editions)
+    for edition in editions:
+        for item in (edition.changes or {}).get("items", []):
+            item["change_label"], item["feature_label"] = index.change_label(item), index.feature_label(item)
+    return editions
+
+
 def _agent_town(request: HttpRequest) -> Town:
     """The requesting agent's town; every lookup below starts from it (other towns: 404)."""
     if not request.user.is_authenticated:
@@ -92,7 +102,7 @@ def print_orders(request: HttpRequest) -> HttpResponse:
         "form": form,
         "refused": refused,
         "jobs": Job.objects.filter(town=town, kind=Job.Kind.PRINT).prefetch_related("editions")[:10],
-        "editions": Edition.objects.filter(town=town).select_related("previous")[:30],
+        "editions": _with_change_labels(Edition.objects.filter(town=town).select_related("previous")[:30]),
     }
     return render(request, "exports/print_orders.html", context, status=400 if refused else 200)
 

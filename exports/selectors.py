@@ -21,7 +21,7 @@ from django.db import connection
 
 from mapping.models import Revision
 from mapping.selectors import BBox
-from parties.models import Town
+from parties.models import Town, public_name
 
 KINDS = ("node", "way", "relation")
 CHUNK = 25_000  # elements per chunk: ~2-5 MB of OPL, bounding memory
@@ -340,7 +340,10 @@ def changelog_for_town(town: Town):
             "reviewed_at",
             "created_at",
             "author__nickname",
-            "author__username",
+            "author__role",
+            "preset",
+            "after",
+            "before",
             "party__title_en",
             "party__title_fr",
         )
@@ -365,9 +368,9 @@ def parties_with_changes_for_town(town: Town) -> list[dict]:
 
 def contributors_for_town(town: Town) -> list[str]:
     names = {
-        nickname or username
-        for nickname, username in Revision.objects.filter(town=town, status=Revision.Status.ACCEPTED)
-        .values_list("author__nickname", "author__username")
+        public_name(nickname, role)
+        for nickname, role in Revision.objects.filter(town=town, status=Revision.Status.ACCEPTED)
+        .values_list("author__nickname", "author__role")
         .distinct()
     }
     return sorted(names, key=str.casefold)

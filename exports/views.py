@@ -29,6 +29,7 @@ from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
 from exports.upstream import MergeError, open_conflicts_for_town, resolve_conflict
+from mapping.review_selectors import describe
 from parties.models import Party, Town
 from parties.permissions import is_agent_of
 
@@ -51,6 +52,8 @@ def open_data(request: HttpRequest, slug: str) -> HttpResponse:
     for party in parties:
         party["downloads"] = downloads_for_town(town, Scope(party_id=party["id"]))
     page = Paginator(changelog_for_town(town), 50).get_page(request.GET.get("page"))
+    for rev in page.object_list:
+        describe(rev)  # "Café Amann", "Banc": what the reader knows the feature by, not "node 5258"
     return render(
         request,
         "exports/town_data.html",

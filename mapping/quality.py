@@ -21,8 +21,10 @@ from typing import Any
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
+from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping as shapely_mapping
 
+from mapping import presets
 from mapping.geometry import is_area
 from mapping.models import ElementType, Revision
 from mapping.store import payload_geometry
@@ -145,13 +147,13 @@ BUILTIN_REQUIRED: list[tuple[str, frozenset[str] | None, tuple[str, ...]]] = [
 MESSAGES: dict[str, tuple[str, str, str]] = {
     "geometry_repaired": (
         "warning",
-        "The shape was invalid ({reason}); a repaired shape is offered.",
-        "La forme était invalide ({reason}) ; une forme réparée est proposée.",
+        "The outline of this area crosses itself; a repaired shape is offered.",
+        "Le contour de cette surface se croise ; une forme réparée est proposée.",
     ),
     "geometry_unrepairable": (
         "error",
-        "The shape is invalid and cannot be repaired ({reason}).",
-        "La forme est invalide et ne peut pas être réparée ({reason}).",
+        "The shape is not valid and cannot be repaired: it needs to be drawn again.",
+        "La forme n'est pas valide et ne peut pas être réparée : il faut la redessiner.",
     ),
     "outside_party_area": (
         "warning",
@@ -165,8 +167,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     ),
     "likely_duplicate": (
         "warning",
-        "Likely duplicate: {tag} already mapped {distance} m away ({element}).",
-        "Doublon probable : {tag} déjà cartographié à {distance} m ({element}).",
+        "Likely duplicate: a feature of the same kind ({what}) is already mapped {distance} m away.",
+        "Doublon probable : un objet du même type ({what_fr}) est déjà cartographié à {distance_fr} m.",
     ),
     "misspelt_key": (
         "warning",
@@ -190,8 +192,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     ),
     "deletes_used_feature": (
         "error",
-        "This feature is used by {users}: deleting it would break them.",
-        "Cet objet est utilisé par {users} : le supprimer les casserait.",
+        "This feature is part of {count} other feature(s): deleting it would break them.",
+        "Cet objet fait partie de {count} autre(s) objet(s) : le supprimer les casserait.",
     ),
     "large_deletion": (
         "warning",
@@ -204,6 +206,33 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Ce contributeur a {count} suppressions en attente de validation dans cette cartopartie.",
     ),
 }
+
+
+# What the review queue shows for each code (the code itself is for filters and the API).
+LABELS: dict[str, Any] = {
+    "geometry_repaired": gettext_lazy("Shape repaired"),
+    "geometry_unrepairable": gettext_lazy("Invalid shape"),
+    "outside_party_area": gettext_lazy("Outside the area"),
+    "missing_required_field": gettext_lazy("Missing field"),
+    "likely_duplicate": gettext_lazy("Likely duplicate"),
+    "misspelt_key": gettext_lazy("Misspelt key"),
+    "unknown_key": gettext_lazy("Unknown key"),
+    "misspelt_value": gettext_lazy("Unusual value"),
+    "long_value": gettext_lazy("Long value"),
+    "deletes_used_feature": gettext_lazy("Deletes a used feature"),
+    "large_deletion": gettext_lazy("Large deletion"),
+    "mass_deletion": gettext_lazy("Many deletions"),
+}
+SEVERITIES: dict[str, Any] = {
+    "error": gettext_lazy("error"),
+    "warning": gettext_lazy("warning"),
+    "info": gettext_lazy("note"),
+}
+
+
+def flag_label(code: str) -> str:
+    """The short name of a flag in the active language ("Likely duplicate", "Doublon probable")."""
+    return str(LABELS.get(code) or gettext_lazy("Quality check"))
 
 
 def make_flag(code: str, **data: Any) -> Flag:
@@ -371,6 +400,11 @@ LIMIT 1
 """
 
 
+def _kind_name(tags: dict[str, str], lang: str) -> str:
+    """The preset's name for these tags ("Bench", "Banc"), so that messages never show raw tags."""
+    return presets.preset_name(presets.match_preset(tags), lang)
+
+
 def check_duplicate(revision: Revision) -> list[Flag]:
     """A new feature of the same kind within a few metres of a published one (PostGIS, geography)."""
     if revision.action != Revision.Action.CREATE:
@@ -404,8 +438,10 @@ def check_duplicate(revision: Revision) -> list[Flag]:
         make_flag(
             "likely_duplicate",
             tag=f"{primary[0]}={primary[1]}",
+            what=_kind_name(tags, "en") or f"{primary[0]}={primary[1]}",
+            what_fr=_kind_name(tags, "fr") or f"{primary[0]}={primary[1]}",
             distance=float(row[2]),
-            element=f"{row[0]} {row[1]}",
+            distance_fr=f"{float(row[2]):g}".replace(".", ","),  # a decimal comma in French
             element_type=row[0],
             element_id=row[1],
         )
@@ -476,7 +512,9 @@ def check_deletions(revision: Revision) -> list[Flag]:
     if revision.action == Revision.Action.DELETE:
         users = _users_of(revision)
         if users:
-            flags.append(make_flag("deletes_used_feature", users=", ".join(users), elements=users))
+            flags.append(
+                make_flag("deletes_used_feature", count=len(users), users=", ".join(users), elements=users)
+            )
         if revision.element_type == ElementType.WAY and len(before.get("nodes", [])) >= LARGE_WAY_NODES:
             flags.append(
                 make_flag("large_deletion", count=len(before["nodes"]), what="vertices", what_fr="sommets")

@@ -15,11 +15,12 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mapping import presets as preset_data
 from mapping.models import ReviewDecision, Revision
 from mapping.quality import repaired_geometry
 from mapping.review import REASONS
 from mapping.selectors import BadRequest, BBox, capped_feature_collection
-from parties.models import Town, User
+from parties.models import Town, User, public_name
 
 Status = Revision.Status
 Decision = ReviewDecision.Decision
@@ -98,7 +99,7 @@ def queue_counts(town: Town, filters: QueueFilters) -> dict[str, Any]:
     )
     authors = list(
         filters.apply(base, skip="author")
-        .values("author_id", "author__nickname", "author__username")
+        .values("author_id", "author__nickname", "author__role")
         .annotate(n=Count("pk"))
         .order_by("-n")[:100]
     )
@@ -124,7 +125,7 @@ def queue_counts(town: Town, filters: QueueFilters) -> dict[str, Any]:
             for p in parties
         ],
         "author": [
-            {"id": a["author_id"], "name": a["author__nickname"] or a["author__username"], "n": a["n"]}
+            {"id": a["author_id"], "name": public_name(a["author__nickname"], a["author__role"]), "n": a["n"]}
             for a in authors
         ],
         "preset": [{"value": p["preset"], "n": p["n"]} for p in presets],
@@ -210,6 +211,17 @@ def revision_map_data(revision: Revision, after: dict | None = None) -> dict[str
 
 
 # --- Contributions (what residents see) --------------------------------------------------------
+
+
+def describe(rev: Revision) -> Revision:
+    """Attach what a person recognises the feature by: its name ("Café Amann") and its preset's name in
+    the reader's language ("Café", "Banc"), never the preset id (``amenity/bench``)."""
+    tags = (rev.after or {}).get("tags") or (rev.before or {}).get("tags") or {}
+    rev.feature_name = tags.get("name", "") if isinstance(tags, dict) else ""
+    preset = rev.preset or (preset_data.match_preset(tags) if isinstance(tags, dict) else "")
+    rev.preset_name = preset_data.preset_name(preset)
+    rev.kind_name = rev.preset_name or preset_data.element_kind_name(rev.element_type)
+    return rev
 
 
 def contributions_for(user: User) -> QuerySet[Revision]:

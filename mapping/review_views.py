@@ -21,11 +21,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mapping import quality, review
+from mapping import presets, quality, review
 from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,
     contributions_for,
+    describe,
     element_history,
     features_as_of,
     neighbours,
@@ -58,9 +59,26 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def localized_flags(flags: list[dict]) -> list[dict]:
-    """Flags with ``message`` in the current language (both are stored)."""
+    """Flags with ``message`` (both languages are stored), ``label`` and ``severity_label`` in the
+    current language: pages show these, never the codes."""
     lang = (get_language() or "en")[:2]
-    return [{**f, "message": f.get(f"message_{lang}") or f.get("message_en", "")} for f in flags or []]
+    return [
+        {
+            **f,
+            "message": f.get(f"message_{lang}") or f.get("message_en", ""),
+            "label": quality.flag_label(f.get("code", "")),
+            "severity_label": str(quality.SEVERITIES.get(f.get("severity"), "")),
+        }
+        for f in flags or []
+    ]
+
+
+def _filter_options(counts: dict) -> dict:
+    """The preset and flag filters' options, named in the reader's language (the values stay codes)."""
+    return {
+        "preset": [{**p, "name": presets.preset_name(p["value"])} for p in counts["preset"]],
+        "flag": [{**f, "label": quality.flag_label(f["code"])} for f in counts["flag"]],
+    }
 
 
 def _queue_page(
@@ -68,13 +86,16 @@ def _queue_page(
 ) -> HttpResponse:
     town = request.user.town
     page = Paginator(queue_for_town(town, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(town, filters)
     for rev in page.object_list:
         rev.localized_flags = localized_flags(rev.flags)
+        describe(rev)
     context = {
         "town": town,
         "filters": filters,
         "query": filters.as_query(),
-        "counts": queue_counts(town, filters),
+        "counts": counts,
+        "options": _filter_options(counts),
         "page": page,
         "reasons": review.REASONS,
         "error": error,
@@ -101,6 +122,7 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
     query = filters.as_query()
     published = review.applied_payload(rev) if rev.status == Revision.Status.ACCEPTED else rev.after
     flags = localized_flags(rev.flags)
+    describe(rev)
     after_tags = (rev.after or {}).get("tags") or {}
     context = {
         "rev": rev,
@@ -255,8 +277,21 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
     revisions = list(contributions_for(request.user)[:500])
     for rev in revisions:
         rev.reason_label = reason_label(rev.reason_code)
-        rev.tag_names = ((rev.after or rev.before or {}).get("tags") or {}).get("name", "")
+        describe(rev)
     return render(request, "mapping/review_contributions.html", {"revisions": revisions})
+
+
+def _feature_label(element, element_type: str, revisions: list[Revision]) -> str:
+    """What the history is of, as a reader knows it: the name, else the preset's name, else "Point"."""
+    tags = getattr(element, "tags", None) or next(
+        ((r.after or r.before or {}).get("tags") or {} for r in reversed(revisions)), {}
+    )
+    tags = tags if isinstance(tags, dict) else {}
+    return (
+        tags.get("name")
+        or presets.preset_name(presets.match_preset(tags))
+        or presets.element_kind_name(element_type)
+    )
 
 
 @require_GET
@@ -282,6 +317,7 @@ def history(request: HttpRequest, slug: str, element_type: str, element_id: str)
             "element": element,
             "element_type": element_type,
             "element_id": element_id,
+            "feature_label": _feature_label(element, element_type, revisions),
             "revisions": revisions,
             "agent": agent,
             "base_version": element.base_version if element else None,

@@ -46,10 +46,7 @@ class Conflict(Exception):
     def __init__(self, element_type: str, element_id: int, current_version: int | None, current: dict | None):
         self.element_type, self.element_id = element_type, element_id
         self.current_version, self.current = current_version, current
-        super().__init__(
-            _("%(type)s %(id)s has changed (now version %(version)s): reload and try again.")
-            % {"type": element_type, "id": element_id, "version": current_version}
-        )
+        super().__init__(_("Someone else changed this feature meanwhile: reload it and try again."))
 
 
 def next_local_id() -> int:
@@ -152,7 +149,9 @@ def _way_refs(town: Town, payload: dict, moved: list[int]) -> list[int]:
         else:
             node = existing.get(ref)
             if node is None or not node.visible:
-                raise StoreError(_("Node %(id)s does not exist.") % {"id": ref})
+                raise StoreError(
+                    _("A point of this shape no longer exists: reload the map and draw it again.")
+                )
             if _move_node(node, lon, lat):
                 moved.append(ref)
         refs.append(ref)
@@ -196,10 +195,7 @@ def apply_change(
         if action == "delete":
             users = Way.objects.filter(town=town, visible=True, nodes__contains=[element_id])
             if users.exists():
-                raise StoreError(
-                    _("This point is part of a line or area (way %(id)s) and cannot be deleted alone.")
-                    % {"id": users.first().osm_id}
-                )
+                raise StoreError(_("This point is part of a line or area and cannot be deleted alone."))
             element.visible = False
             element.version += 1
             element.save(update_fields=["visible", "version", "updated_at"])

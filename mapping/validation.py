@@ -20,7 +20,6 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from shapely.geometry import LinearRing, LineString, Polygon
-from shapely.validation import explain_validity
 
 MAX_LENGTH = 255  # OSM's limit for keys and values, in characters
 MAX_TAGS = 100
@@ -164,8 +163,7 @@ def _validate_way(payload: Mapping[str, Any]) -> list[Issue]:
                 Issue(
                     "geometry",
                     "self_intersection",
-                    _("The outline crosses itself (%(detail)s): move a point so that it does not.")
-                    % {"detail": explain_validity(Polygon(ring))},
+                    _("The outline crosses itself: move a point so that it does not."),
                 )
             ]
     else:

@@ -32,6 +32,20 @@ class JoinForm(forms.Form):
     )
 
 
+class PublicNameForm(forms.Form):
+    """The name an agent is credited under on public pages and prints (empty: "Town agent")."""
+
+    nickname = forms.CharField(
+        label=_("Your public name"),
+        max_length=services.NICKNAME_MAX_LENGTH,
+        required=False,
+        help_text=_(
+            "Shown on the public map's history, the open-data page and printed maps next to the changes "
+            "you make or accept. Leave it empty to be shown as “Town agent”. Your user name is never shown."
+        ),
+    )
+
+
 class AreaWidget(LeafletWidget):
     """django-leaflet's drawing widget (Leaflet.draw), rendered without inline script.
 

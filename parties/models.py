@@ -79,11 +79,28 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.nickname or self.username
+        """The name others see (see :func:`public_name`); never the user name, a sign-in credential."""
+        return public_name(self.nickname, self.role)
 
     @property
     def is_agent(self) -> bool:
         return self.role == self.Role.AGENT and self.town_id is not None
+
+
+def public_name(nickname: str, role: str) -> str:
+    """How a person is credited on any page, print or file: the nickname they chose, else their role.
+
+    Residents always choose a nickname when they join; agents may choose one (the "public name" on
+    their home page) and are otherwise shown as "Town agent". The user name is never shown: it is how
+    an agent signs in, and public pages, prints and exports are read by anyone.
+    """
+    if nickname:
+        return nickname
+    if role == User.Role.STAFF:
+        return str(_("Platform staff"))
+    if role == User.Role.RESIDENT:
+        return str(_("A resident"))
+    return str(_("Town agent"))
 
 
 def _join_code() -> str:

@@ -36,8 +36,8 @@ def qr_code(party: Party, kind: str, scale: int = 10) -> bytes:
 def poster_pdf(party: Party) -> bytes:
     """The A4 poster: bilingual title, dates, QR code, link and how-to. Text stays extractable.
 
-    The poster is bilingual by design (French and English side by side whatever the agent's language),
-    so both texts live in the template rather than in the UI catalogues.
+    The poster is bilingual by design (French and English side by side whatever the agent's language):
+    the how-to is rendered once in each language from the catalogues (``{% language %}``).
     """
     # Imported here: WeasyPrint loads Pango at import, which only this page needs.
     from weasyprint import HTML
@@ -45,6 +45,11 @@ def poster_pdf(party: Party) -> bytes:
     qr = segno.make(join_url(party), error="m")
     html = render_to_string(
         "parties/party_poster.html",
-        {"party": party, "join_url": join_url(party), "qr_data_uri": qr.svg_data_uri(scale=10, border=2)},
+        {
+            "party": party,
+            "join_url": join_url(party),
+            "qr_data_uri": qr.svg_data_uri(scale=10, border=2),
+            "poster_languages": ("fr", "en"),
+        },
     )
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -201,11 +201,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
             fail("area", _("The area must be one polygon."), "area_not_polygon")
             area = None
         elif not area.valid:
-            fail(
-                "area",
-                _("The area crosses itself: redraw it. (%(reason)s)") % {"reason": area.valid_reason},
-                "area_invalid",
-            )
+            fail("area", _("The area crosses itself: redraw it."), "area_invalid")
             area = None
         elif town.boundary is not None and not area.intersects(town.boundary):
             fail("area", _("The area is outside the town."), "area_outside_town")
@@ -263,6 +259,17 @@ def update_party(agent: User, party: Party, data: PartyInput) -> Party:
         setattr(party, name, value)
     party.save()
     return party
+
+
+def set_public_name(agent: User, raw: str) -> User:
+    """Set the name ``agent`` is credited under publicly (same rules as a nickname); "" clears it.
+
+    Raises ValidationError (keyed "nickname") when the name is unusable; nothing is saved then.
+    """
+    name = clean_nickname(raw) if (raw or "").strip() else ""
+    agent.nickname = name
+    agent.save(update_fields=["nickname"])
+    return agent
 
 
 def create_agent(username: str, town: Town, password: str) -> User:

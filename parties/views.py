@@ -7,17 +7,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mapping.models import Revision
 from parties import permissions, poster, selectors, services
-from parties.forms import JoinForm, PartyForm
+from parties.forms import JoinForm, PartyForm, PublicNameForm
 from parties.models import Party
 
 
@@ -79,12 +81,23 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @agent_required
 def manage(request: HttpRequest) -> HttpResponse:
-    """The agent's home: their town's parties, soonest first."""
+    """The agent's home: their town's parties, soonest first, and the name they are credited under."""
+    form = PublicNameForm(request.POST or None, initial={"nickname": request.user.nickname})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_public_name(request.user, form.cleaned_data["nickname"])
+        except ValidationError as exc:
+            form.add_error("nickname", exc)
+        else:
+            messages.success(request, _("Your public name is saved."))
+            return redirect("parties:manage")
     parties = selectors.parties_for_user(request.user).order_by("-starts_at")
-    return render(request, "parties/manage.html", {"town": request.user.town, "parties": parties})
+    context = {"town": request.user.town, "parties": parties, "name_form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "parties/manage.html", context, status=status)
 
 
 def _party_form(request: HttpRequest, party: Party | None) -> HttpResponse:

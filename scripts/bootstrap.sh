@@ -4,7 +4,9 @@
 #   2. the virtualenv in .venv (reinstalled only when pyproject.toml changes);
 #   3. a private PostgreSQL + PostGIS cluster and a private Redis under var/ (unless DATABASE_URL /
 #      CELERY_BROKER_URL point elsewhere); PostgreSQL runs as the `postgres` user when we are root;
-#   4. database migrations.
+#   4. database migrations;
+#   5. the translation catalogues (.mo), compiled when a .po is newer: they are not committed, and
+#      without them every page is in English whatever the browser asks for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -100,3 +102,13 @@ fi
 
 # --- 4. migrations --------------------------------------------------------------------------
 .venv/bin/python manage.py migrate --noinput -v 0
+
+# --- 5. translation catalogues --------------------------------------------------------------
+stale=0
+while IFS= read -r po; do
+  [[ -f ${po%.po}.mo && ! $po -nt ${po%.po}.mo ]] || stale=1
+done < <(find locale -name '*.po')
+if ((stale)); then
+  say "Compiling the translation catalogues"
+  .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv --ignore=var
+fi

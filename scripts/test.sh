@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# `make test`: the same bootstrap as `make run`, then the whole suite (unit, tools and browser tests).
+# `make test`: the same bootstrap as `make run` (which also compiles the catalogues), then the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python manage.py makemigrations --check --dry-run -v 0
-.venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
 # --create-db: one pass with real migrations, as CI does.
 exec .venv/bin/pytest --create-db "$@"

@@ -12,14 +12,18 @@ Everything is computed in PostGIS, inside the print's transaction (same snapshot
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from exports.printing import style
 from exports.printing.sheet import Grid, lonlat
+from mapping import presets
+from parties.models import public_name
 
 CLUSTER_M = 300
 
@@ -199,14 +203,23 @@ def changes_between(town_id: int, since, until, grid: Grid, limit: int = 300) ->
         cur.execute(
             f"""SELECT r.action, r.element_type, r.element_id,
                        COALESCE(r.after->'tags'->>'name', r.before->'tags'->>'name', ''),
-                       COALESCE(NULLIF(u.nickname, ''), u.username), r.reviewed_at
+                       COALESCE(r.after->'tags', r.before->'tags', '{{}}'::jsonb),
+                       u.nickname, u.role, r.reviewed_at
                 FROM mapping_revision r JOIN parties_user u ON u.id = r.author_id
                 WHERE {where} ORDER BY r.reviewed_at DESC LIMIT {int(limit)}""",
             params,
         )
         items = [
-            {"action": a, "type": t, "id": i, "name": n, "author": who, "date": d.isoformat()}
-            for a, t, i, n, who, d in cur.fetchall()
+            {
+                "action": a,
+                "type": t,
+                "id": i,
+                "name": n,
+                "preset": presets.match_preset(tags if isinstance(tags, dict) else json.loads(tags)),
+                "author": public_name(nick, role),
+                "date": d.isoformat(),
+            }
+            for a, t, i, n, tags, nick, role, d in cur.fetchall()
         ]
     return {
         "since": since.isoformat() if since else None,
@@ -221,11 +234,26 @@ def contributors(town_id: int, until) -> list[str]:
     """Display names of the authors of the town's accepted revisions up to ``until`` (sorted)."""
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT DISTINCT COALESCE(NULLIF(u.nickname, ''), u.username)
+            """SELECT DISTINCT u.nickname, u.role
                FROM mapping_revision r JOIN parties_user u ON u.id = r.author_id
                WHERE r.town_id = %s AND r.status = 'accepted' AND r.reviewed_at <= %s""",
             [town_id, until],
         )
-        names = [row[0] for row in cur.fetchall()]
+        names = {public_name(nickname, role) for nickname, role in cur.fetchall()}
     coll = collator("en")
     return sorted(names, key=coll.getSortKey)
+
+
+def change_label(item: dict) -> str:
+    """What happened to a feature, in the print's language ("Ajouté", "Modifié", "Supprimé")."""
+    labels = {"create": _("Added"), "modify": _("Changed"), "delete": _("Removed")}
+    return labels.get(item.get("action"), item.get("action", ""))
+
+
+def feature_label(item: dict) -> str:
+    """The feature as a reader knows it: its name, else its kind ("Banc"), never "node 5258"."""
+    return (
+        item.get("name")
+        or presets.preset_name(item.get("preset", ""))
+        or presets.element_kind_name(item.get("type", ""))
+    )

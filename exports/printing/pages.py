@@ -30,7 +30,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from exports.printing import icons, style
+from exports.printing import icons, index, style
 from exports.printing.compose import (
     FONT_PT,
     LINE_HEIGHT,
@@ -382,7 +382,7 @@ def _about(
         ngettext("%(n)s changed", "%(n)s changed", changes["modified"]) % {"n": changes["modified"]},
         ngettext("%(n)s removed", "%(n)s removed", changes["deleted"]) % {"n": changes["deleted"]},
     ]
-    paragraphs.append(f"{since}: {', '.join(counts)}.")
+    paragraphs.append(_("%(since)s: %(counts)s.") % {"since": since, "counts": ", ".join(counts)})
     for text in paragraphs:
         top = _wrapped(s, x, top, text, REGULAR, size, width, bottom) + 1
     label = _("Contributors:")
@@ -531,10 +531,9 @@ def _changes_pages(s: Sheet, page: Page, fs: dict[str, float], first_number: int
                 s.c.showPage()
                 number += 1
                 y = row(top, headers, BOLD)
-            name = item["name"] or item["type"]
             y = row(
                 y,
-                [item["date"][:10], item["action"], f"{name} ({item['type']} {item['id']})", item["author"]],
+                [item["date"][:10], index.change_label(item), index.feature_label(item), item["author"]],
                 REGULAR,
             )
     _page_number(s, page, fs, number)

@@ -302,10 +302,11 @@ def _make_print(town, params, report, job, map_pdf: Path, pdf: Path, png: Path, 
             previous = (
                 Edition.objects.filter(town=town, data_as_of__lt=data_as_of).order_by("-number").first()
             )
-            changes = index.changes_between(
-                town.pk, previous.data_as_of if previous else None, data_as_of, grid
-            )
-            people = index.contributors(town.pk, data_as_of)
+            with translation.override(lang):  # "Town agent" for an agent without a public name
+                changes = index.changes_between(
+                    town.pk, previous.data_as_of if previous else None, data_as_of, grid
+                )
+                people = index.contributors(town.pk, data_as_of)
             page = compose.Page(
                 sheet=sheet,
                 grid=grid,

@@ -96,6 +96,30 @@ def presets_for(set_name: str, language: str | None = None) -> dict[str, Any]:
     }
 
 
+def preset_name(preset_id: str, language: str | None = None) -> str:
+    """The preset's name in ``language`` (default: the active one), e.g. "Banc" for "amenity/bench".
+
+    Pages show this rather than the id; "" for an empty id, the id itself when the data has no such
+    preset (a preset of an older data file), so nothing is ever shown blank.
+    """
+    if not preset_id:
+        return ""
+    if language is None:
+        from django.utils.translation import get_language
+
+        language = get_language()
+    preset = load()["presets"].get(preset_id)
+    return _pick(preset["name"], _lang(language)) if preset else preset_id
+
+
+def element_kind_name(element_type: str) -> str:
+    """A plain name for a feature with no name and no preset ("Point", not "node"), in the active language."""
+    from django.utils.translation import gettext as _
+
+    kinds = {"node": _("Point"), "way": _("Line or area"), "relation": _("Group of features")}
+    return kinds.get(element_type, "")
+
+
 def match_preset(tags: dict[str, str], set_name: str = DEFAULT_SET) -> str:
     """The id of the most specific preset of the set whose tags ``tags`` carry; "" when none does."""
     best, best_score = "", 0

@@ -66,7 +66,11 @@ SQUARE = [[None, 9.520, 47.140], [None, 9.521, 47.140], [None, 9.521, 47.141], [
 def test_self_intersecting_area_is_repaired_and_the_shape_offered(party):
     rev = proposal(party, "way", after={"tags": {"building": "yes"}, "nodes": BOWTIE, "closed": True})
     (flag,) = quality.check_geometry(rev)
-    assert flag["code"] == "geometry_repaired" and "Self-intersection" in flag["message_en"]
+    assert flag["code"] == "geometry_repaired" and "crosses itself" in flag["message_en"]
+    # Plain language for people: no GEOS explanation with raw coordinates ("Self-intersection[9.52 ...]").
+    assert "Self-intersection" not in flag["message_en"] + flag["message_fr"]
+    assert "9.52" not in flag["message_en"] + flag["message_fr"]
+    assert "Self-intersection" in flag["data"]["reason"]  # kept in the data, for whoever needs it
     assert flag["data"]["repaired"]["type"] == "MultiPolygon"
     assert quality.repaired_geometry([flag]) == flag["data"]["repaired"]
 
@@ -115,6 +119,9 @@ def test_likely_duplicate_within_a_few_metres(party):
     near = proposal(party, after=node(9.52095, 47.1410, amenity="bench"))  # about 4 m east
     (flag,) = quality.check_duplicate(near)
     assert flag["code"] == "likely_duplicate" and 3 < flag["data"]["distance"] < 5
+    # Named by the preset in each language, never by raw tags or element ids ("node 5258").
+    assert "(Bench)" in flag["message_en"] and "(Banc)" in flag["message_fr"]
+    assert "node" not in flag["message_en"] and "amenity" not in flag["message_en"] + flag["message_fr"]
     far = proposal(party, after=node(9.5215, 47.1410, amenity="bench"))  # about 45 m east
     other_kind = proposal(party, after=node(9.52095, 47.1410, amenity="waste_basket"))
     assert quality.check_duplicate(far) == [] and quality.check_duplicate(other_kind) == []
@@ -182,6 +189,8 @@ def test_deleting_a_node_used_by_a_way(party):
     rev = proposal(party, action="delete", element_id=used, before=element_state(vertex), base_version=1)
     (flag,) = quality.check_deletions(rev)
     assert flag["code"] == "deletes_used_feature" and flag["data"]["elements"] == [f"way {way.osm_id}"]
+    assert flag["message_en"] == "This feature is part of 1 other feature(s): deleting it would break them."
+    assert str(way.osm_id) not in flag["message_fr"]
     lonely = NodeFactory(town=party.town)
     free = proposal(
         party, action="delete", element_id=lonely.osm_id, before=element_state(lonely), base_version=1

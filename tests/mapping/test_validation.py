@@ -123,7 +123,8 @@ def test_areas():
     bowtie = [(0, 0), (1, 1), (1, 0), (0, 1)]
     issues = validate_geometry("way", way(bowtie, closed=True))
     assert codes(issues) == ["self_intersection"]
-    assert "Self-intersection" in issues[0].message  # shapely's explanation is in the message
+    # Plain language: the resident is told what to do, without GEOS's explanation and coordinates.
+    assert issues[0].message == "The outline crosses itself: move a point so that it does not."
 
 
 def test_relations_and_unknown_types():

@@ -116,7 +116,11 @@ RULES: dict[str, list[Check]] = {
     # The party's own resident goes straight to the map; anyone else sees the join form.
     "parties:join": [Check("GET", E(200, 302, 200, 200, 200, 200))],
     "parties:map": [Check("GET", E(302, 200, 404, 200, 404, 404))],
-    "parties:manage": [Check("GET", AGENT_PAGE)],
+    "parties:manage": [
+        Check("GET", AGENT_PAGE),
+        # An agent sets the public name they are credited under (their own account only).
+        Check("POST", E(302, 403, 403, 302, 302, 403), data={"nickname": "Mairie"}),
+    ],
     "parties:party-create": [
         Check("GET", AGENT_PAGE),
         Check("POST", E(302, 403, 403, 400, 400, 403), data={}),
