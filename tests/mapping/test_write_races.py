@@ -126,7 +126,10 @@ def test_undo_racing_an_accept_never_withdraws_an_older_edit():
 def test_two_undos_at_once_act_one_after_the_other():
     party = PartyFactory()
     resident = ResidentFactory(party=party)
-    first, second = RevisionFactory(party=party, author=resident), RevisionFactory(party=party, author=resident)
+    first, second = (
+        RevisionFactory(party=party, author=resident),
+        RevisionFactory(party=party, author=resident),
+    )
     url = reverse("mapping-api:party-undo", kwargs={"party_id": party.pk})
 
     def undo() -> int:
