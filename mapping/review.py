@@ -479,6 +479,37 @@ def _restore_payload(element_type: str, town: Town, state: dict) -> dict:
     return payload
 
 
+def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
+    """What the feature was just before ``applied`` published ``rev``: ``rev.before``, unless the edit
+    was merged onto a version published after it (then that version, as its own accept published it),
+    so reverting a merged edit never undoes the other edit too."""
+    if (
+        rev.base_version is None
+        or applied.version_after is None
+        or rev.base_version == applied.version_after - 1
+    ):
+        return rev.before
+    prior = (
+        ReviewDecision.objects.filter(
+            town_id=rev.town_id,
+            revision__element_type=rev.element_type,
+            revision__element_id=rev.element_id,
+            decision__in=ReviewDecision.APPLIED,
+            version_after=applied.version_after - 1,
+        )
+        .select_related("revision")
+        .order_by("-pk")
+        .first()
+    )
+    if prior is None:
+        raise ReviewError(
+            _(
+                "This edit was merged onto a version that did not come from review: change the feature instead."
+            )
+        )
+    return prior.amended_after if prior.amended_after is not None else prior.revision.after
+
+
 @transaction.atomic
 def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
     """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
@@ -508,11 +539,14 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
     if rev.action == Revision.Action.CREATE:
         action, after = Revision.Action.DELETE, None
     elif rev.action == Revision.Action.MODIFY:
-        action, after = Revision.Action.MODIFY, _restore_payload(rev.element_type, town, rev.before)
+        action, after = (
+            Revision.Action.MODIFY,
+            _restore_payload(rev.element_type, town, _before_merge(rev, applied)),
+        )
     else:
         action, after, before = (
             Revision.Action.CREATE,
-            _restore_payload(rev.element_type, town, rev.before),
+            _restore_payload(rev.element_type, town, _before_merge(rev, applied)),
             None,
         )
         element_id, base_version = next_local_id(), None

@@ -272,3 +272,20 @@ def test_page_bulk_accept_links_the_conflicts(client, party, agent, anna, ben, c
     ).content.decode()
     assert f'<a href="{reverse("mapping:review-revision", args=[clash.pk])}' in queue
     assert "1 decided (0 merged with a newer version), 1 left pending" in queue
+
+
+def test_reverting_a_merged_edit_keeps_the_other_edit(party, agent, anna, ben, cafe):
+    first = RevisionFactory.modify(
+        cafe,
+        node(amenity="cafe", name="Café Risch", opening_hours="Mo-Sa 08:00-18:00"),
+        party=party,
+        author=anna,
+    )
+    second = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", outdoor_seating="yes"), party=party, author=ben
+    )
+    review.accept_revision(first, agent)
+    review.accept_revision(second, agent)
+    review.revert_revision(second, AgentFactory(town=party.town), "no terrace")
+    cafe.refresh_from_db()
+    assert cafe.tags == {"amenity": "cafe", "name": "Café Risch", "opening_hours": "Mo-Sa 08:00-18:00"}
