@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mapping.models import ElementType, Node, ReviewDecision, Revision
+from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
 from mapping.review_bulk import apply_in_bulk
 from mapping.services import ThreeWay, resolve, three_way
@@ -268,40 +268,33 @@ class Outdated:
         return {**conflict_dict(self.merge, self.current_version), "gone": False, "clean": self.clean}
 
 
-def _compare(rev: Revision, after: dict | None, *, lock: bool) -> Outdated | None:
-    """How ``after`` (this edit, or an agent's fix of it) stands against the published version."""
-    if rev.action == Revision.Action.CREATE or rev.base_version is None:
-        return None
-    element = get_element(rev.town, rev.element_type, rev.element_id, lock=lock)
-    if element is None or element.version == rev.base_version:
+def _against(rev: Revision, after: dict | None, version: int, current: dict | None) -> Outdated | None:
+    """How ``after`` (this edit, or an agent's fix of it) stands against published ``current``."""
+    if version == rev.base_version:
         return None  # nothing newer: apply_change decides
-    if not element.visible:
-        return Outdated(element.version, gone=True)
-    current = element_state(element)
+    if current is None:
+        return Outdated(version, gone=True)
     if rev.action == Revision.Action.DELETE:
-        return Outdated(element.version, ThreeWay(rev.before or {}, {}, current, {}, [], True), deletion=True)
-    return Outdated(element.version, three_way(rev.element_type, rev.before or {}, after or {}, current))
+        return Outdated(version, ThreeWay(rev.before or {}, {}, current, {}, [], True), deletion=True)
+    return Outdated(version, three_way(rev.element_type, rev.before or {}, after or {}, current))
 
 
 def outdated(rev: Revision) -> Outdated | None:
     """For the revision page and API: was a newer version published since this edit? (one query)"""
-    if rev.status not in DECIDABLE:
+    if rev.status not in DECIDABLE or rev.action == Revision.Action.CREATE or rev.base_version is None:
         return None
-    return _compare(rev, rev.after, lock=False)
+    element = get_element(rev.town, rev.element_type, rev.element_id)
+    if element is None:
+        return None
+    return _against(rev, rev.after, element.version, element_state(element) if element.visible else None)
 
 
-def _onto_current(
-    rev: Revision, after: dict | None, choices: dict | None
-) -> tuple[dict | None, int | None, bool]:
-    """Re-apply ``after`` onto the published version when another change was published since.
+def _resolved(rev: Revision, state: Outdated, choices: dict | None) -> tuple[dict | None, int, bool]:
+    """(payload, base version, merged?) once ``state``'s conflicts are settled by ``choices``.
 
-    Returns (payload, base version, merged?). The element row is locked, so nothing slips in between
-    this merge and ``apply_change``. Raises :class:`FeatureGone`, or :class:`MergeConflict` while a
-    conflicting key (or shape, or a deletion of a changed feature) has no choice in ``choices``.
+    Raises :class:`FeatureGone`, or :class:`MergeConflict` while a conflicting key (or the shape, or
+    a deletion of a changed feature) has no choice in ``choices``.
     """
-    state = _compare(rev, after, lock=True)
-    if state is None:
-        return after, rev.base_version, False
     if state.gone:
         raise FeatureGone(rev, state.current_version)
     merge = state.merge
@@ -314,6 +307,35 @@ def _onto_current(
     if payload is None:
         raise MergeConflict(rev, merge, state.current_version)
     return payload, state.current_version, True
+
+
+def _apply_onto_current(
+    rev: Revision, after: dict | None, choices: dict | None
+) -> tuple[Element, dict | None, bool]:
+    """Apply ``after``; when another change was published since, re-apply it onto that version.
+
+    Returns (element, what was published, merged?). The usual case costs nothing extra: the merge
+    starts from the Conflict ``apply_change`` raises (with the current state), and the second
+    ``apply_change`` checks the version again, so a change slipping in between is a plain Conflict.
+    """
+    change = {
+        "town": rev.town,
+        "element_type": rev.element_type,
+        "element_id": rev.element_id,
+        "action": rev.action,
+    }
+    try:
+        return apply_change(**change, after=after, base_version=rev.base_version), after, False
+    except Conflict as exc:
+        if rev.action == Revision.Action.CREATE or rev.base_version is None:
+            raise
+        state = _against(rev, after, exc.current_version, exc.current) if exc.current_version else None
+        if state is None and exc.current is None:
+            state = Outdated(rev.base_version, gone=True)
+        if state is None:
+            raise
+        payload, base_version, merged = _resolved(rev, state, choices)
+    return apply_change(**change, after=payload, base_version=base_version), payload, merged
 
 
 def _merge_log(rev: Revision, payload: dict | None, merged: bool) -> dict[str, Any]:
@@ -336,15 +358,7 @@ def accept_revision(revision: Revision, reviewer: User, choices: dict | None = N
     :class:`~mapping.store.StoreError` when the change cannot be applied; nothing is changed then.
     """
     rev = _lock_pending(revision, reviewer)
-    after, base_version, merged = _onto_current(rev, rev.after, choices)
-    element = apply_change(
-        town=rev.town,
-        element_type=rev.element_type,
-        element_id=rev.element_id,
-        action=rev.action,
-        after=after,
-        base_version=base_version,
-    )
+    element, after, merged = _apply_onto_current(rev, rev.after, choices)
     return _decide(
         rev,
         reviewer,
@@ -404,15 +418,7 @@ def fix_and_accept(
         raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
     after = _validated(revision.element_type, after)
     rev = _lock_pending(revision, reviewer)
-    after, base_version, _merged = _onto_current(rev, after, choices)  # as accept_revision does
-    element = apply_change(
-        town=rev.town,
-        element_type=rev.element_type,
-        element_id=rev.element_id,
-        action=rev.action,
-        after=after,
-        base_version=base_version,
-    )
+    element, after, _merged = _apply_onto_current(rev, after, choices)  # as accept_revision does
     return _decide(
         rev,
         reviewer,
@@ -700,6 +706,10 @@ def bulk_accept(
     return result
 
 
+class _NotMerged(Exception):
+    """Inside :func:`_merge_bulk_conflicts`: roll the savepoint back, the edit was not a merge case."""
+
+
 def _merge_bulk_conflicts(town: Town, reviewer: User, result: BulkResult) -> None:
     """Re-apply, one by one, the edits the batch left out because a newer version was published.
 
@@ -712,17 +722,9 @@ def _merge_bulk_conflicts(town: Town, reviewer: User, result: BulkResult) -> Non
     for rev in Revision.objects.filter(pk__in=list(result.conflicts), town=town).select_related("town"):
         try:
             with transaction.atomic():
-                after, base_version, merged = _onto_current(rev, rev.after, None)
-                if not merged:
-                    continue  # not a newer version: the batch's reason stands
-                element = apply_change(
-                    town=town,
-                    element_type=rev.element_type,
-                    element_id=rev.element_id,
-                    action=rev.action,
-                    after=after,
-                    base_version=base_version,
-                )
+                element, after, merged = _apply_onto_current(rev, rev.after, None)
+                if not merged:  # applied as it was: the batch's reason was not a newer version
+                    raise _NotMerged
                 _decide(
                     rev,
                     reviewer,
@@ -733,8 +735,8 @@ def _merge_bulk_conflicts(town: Town, reviewer: User, result: BulkResult) -> Non
                 )
         except Conflict as exc:
             result.conflicts[rev.pk] = str(exc)
-        except (StoreError, KeyError, TypeError, ValueError):
-            continue  # the batch's reason stands
+        except (_NotMerged, StoreError, KeyError, TypeError, ValueError):
+            continue  # the batch's reason stands (and the savepoint undid anything applied)
         else:
             del result.conflicts[rev.pk]
             result.merged.append(rev.pk)

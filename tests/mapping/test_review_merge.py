@@ -289,3 +289,17 @@ def test_reverting_a_merged_edit_keeps_the_other_edit(party, agent, anna, ben, c
     review.revert_revision(second, AgentFactory(town=party.town), "no terrace")
     cafe.refresh_from_db()
     assert cafe.tags == {"amenity": "cafe", "name": "Café Risch", "opening_hours": "Mo-Sa 08:00-18:00"}
+
+
+def test_accepting_an_up_to_date_edit_costs_no_extra_query(
+    client, party, agent, anna, cafe, django_assert_max_num_queries
+):
+    """The merge starts from apply_change's Conflict: the usual accept does not look the element up twice."""
+    rev = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", wifi="yes"), party=party, author=anna
+    )
+    client.force_login(agent)
+    # session user, revision, savepoint, lock, element lock + update, dependents, state, decision, reload
+    with django_assert_max_num_queries(15):
+        response = client.post(reverse("mapping:review-api-decide", args=[rev.pk, "accept"]))
+    assert response.status_code == 200
