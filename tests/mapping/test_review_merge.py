@@ -303,3 +303,28 @@ def test_accepting_an_up_to_date_edit_costs_no_extra_query(
     with django_assert_max_num_queries(15):
         response = client.post(reverse("mapping:review-api-decide", args=[rev.pk, "accept"]))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        [],
+        "mine",
+        3,
+        {"tags": []},
+        {"tags": {"name": {"side": "mine"}}},
+        {"geometry": ["mine"]},
+        {"tags": None},
+    ],
+)
+def test_malformed_choices_are_a_400_and_change_nothing(client, party, agent, anna, ben, cafe, choices):
+    first = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch Vaduz"), party=party, author=anna
+    )
+    second = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
+    review.accept_revision(first, agent)
+    client.force_login(agent)
+    url = reverse("mapping:review-api-decide", args=[second.pk, "accept"])
+    response = client.post(url, {"choices": choices}, content_type="application/json")
+    assert response.status_code == 400 and response.json()["choices"]
+    assert Revision.objects.get(pk=second.pk).status == Status.PENDING
