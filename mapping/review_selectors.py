@@ -220,25 +220,27 @@ def contributions_for(user: User) -> QuerySet[Revision]:
     """
     if not user.is_authenticated:
         return Revision.objects.none()
+    return with_outcome(Revision.objects.filter(author=user).select_related("party", "town")).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def with_outcome(revisions: QuerySet[Revision]) -> QuerySet[Revision]:
+    """Annotate what :func:`outcome_label` reads, from the decision log, in the same query."""
     last = (
         ReviewDecision.objects.filter(revision=OuterRef("pk"))
         .exclude(decision=Decision.SUPERSEDED)
         .order_by("-pk")
     )
-    return (
-        Revision.objects.filter(author=user)
-        .select_related("party", "town")
-        .annotate(
-            reason_code=Subquery(last.values("reason_code")[:1]),
-            reason_comment=Subquery(last.values("reason")[:1]),
-            last_decision=Subquery(last.values("decision")[:1]),
-            merged=Exists(
-                ReviewDecision.objects.filter(
-                    revision=OuterRef("pk"), decision=Decision.ACCEPTED, amended_after__isnull=False
-                )
-            ),
-        )
-        .order_by("-created_at", "-pk")
+    return revisions.annotate(
+        reason_code=Subquery(last.values("reason_code")[:1]),
+        reason_comment=Subquery(last.values("reason")[:1]),
+        last_decision=Subquery(last.values("decision")[:1]),
+        merged=Exists(
+            ReviewDecision.objects.filter(
+                revision=OuterRef("pk"), decision=Decision.ACCEPTED, amended_after__isnull=False
+            )
+        ),
     )
 
 

@@ -101,7 +101,11 @@ def test_two_residents_edit_the_same_cafe_and_the_agent_accepts_both(live_server
         "accepted"
     }
 
-    # Ben follows the outcome on his phone, in French.
+    # Ben follows the outcome on his phone, in French: in the map's panel, then on his contributions page.
+    ben.get_by_role("button", name="Mes contributions").click()
+    expect(ben.locator("#sheet .contribution.status-accepted .badge")).to_have_text(
+        "Acceptée, combinée avec une autre modification publiée entre-temps"
+    )
     ben.goto(f"{live_server.url}/my-contributions/")
     row = ben.locator(f"tr[data-revision='{second.pk}']")
     expect(row).to_contain_text("Acceptée, combinée avec une autre modification publiée entre-temps")

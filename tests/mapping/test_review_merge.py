@@ -328,3 +328,20 @@ def test_malformed_choices_are_a_400_and_change_nothing(client, party, agent, an
     response = client.post(url, {"choices": choices}, content_type="application/json")
     assert response.status_code == 400 and response.json()["choices"]
     assert Revision.objects.get(pk=second.pk).status == Status.PENDING
+
+
+def test_the_party_map_panel_gives_the_outcome_too(client, party, agent, anna, ben, cafe):
+    first = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", wifi="yes"), party=party, author=anna
+    )
+    second = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", phone="+423"), party=party, author=ben
+    )
+    review.accept_revision(first, agent)
+    review.accept_revision(second, agent)
+    client.force_login(ben)
+    url = reverse("mapping-api:party-contributions", kwargs={"party_id": party.pk})
+    body = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").json()
+    assert [r["outcome"] for r in body] == [
+        "Acceptée, combinée avec une autre modification publiée entre-temps"
+    ]
