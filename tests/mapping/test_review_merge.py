@@ -345,3 +345,30 @@ def test_the_party_map_panel_gives_the_outcome_too(client, party, agent, anna, b
     assert [r["outcome"] for r in body] == [
         "Acceptée, combinée avec une autre modification publiée entre-temps"
     ]
+
+
+def test_page_says_a_clean_merge_combines_both_and_the_log_says_merged(client, party, agent, anna, ben, cafe):
+    first = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", wifi="yes"), party=party, author=anna
+    )
+    second = RevisionFactory.modify(
+        cafe, node(amenity="cafe", name="Café Risch", phone="+423"), party=party, author=ben
+    )
+    review.accept_revision(first, agent)
+    client.force_login(agent)
+    url = reverse("mapping:review-revision", args=[second.pk])
+    page = client.get(url).content.decode()
+    assert "accepting combines both" in page and "Accept and combine" in page and "choice:" not in page
+    client.post(reverse("mapping:review-decide", args=[second.pk]), {"action": "accept"})
+    assert "(merged with the newer version)" in client.get(url).content.decode()
+    cafe.refresh_from_db()
+    assert cafe.tags == {"amenity": "cafe", "name": "Café Risch", "wifi": "yes", "phone": "+423"}
+
+
+def test_page_offers_only_rejection_when_the_feature_was_deleted_since(client, party, agent, anna, ben, cafe):
+    review.accept_revision(RevisionFactory.delete(cafe, party=party, author=anna), agent)
+    late = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
+    client.force_login(agent)
+    page = client.get(reverse("mapping:review-revision", args=[late.pk])).content.decode()
+    assert "This feature was deleted after this edit was made" in page
+    assert 'id="accept-form"' not in page and 'value="reject"' in page
