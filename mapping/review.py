@@ -12,8 +12,11 @@ Rules enforced here (views only translate exceptions into HTTP statuses):
 * nobody reviews their own edits (reverts excepted: a revert is the agent's own decision, logged);
 * a revision is decided once: the revision row is locked (``SELECT ... FOR UPDATE``), so of two agents
   deciding at once exactly one wins and the other gets :class:`AlreadyReviewed` (a 409 Conflict);
-  an accept racing a newer change of the same element loses in ``apply_change``'s element lock and
-  version check (Conflict, 409);
+* review never dead-ends: an edit whose feature got a newer published version after it was made is
+  re-applied onto that version with iD's per-key merge (accept, fix then accept and bulk accept
+  alike); when both changed the same key or the shape differently, :class:`MergeConflict` (409)
+  carries the three-way choice and the agent accepts again with ``choices``; an edit of a feature
+  deleted since can only be rejected (:class:`FeatureGone`);
 * every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database).
 """
 
@@ -29,18 +32,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mapping.models import ElementType, Node, ReviewDecision, Revision
+from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
 from mapping.review_bulk import apply_in_bulk
+from mapping.services import ThreeWay, resolve, three_way
 from mapping.store import (
     Conflict,
+    StoreError,
     apply_change,
     element_state,
     get_element,
     next_local_id,
     payload_geometry,
 )
-from mapping.validation import validate_payload
+from mapping.validation import tags_as_dict, validate_payload
 from parties.models import Party, Town, User
 from parties.permissions import is_agent_of
 
@@ -80,6 +85,69 @@ class AlreadyReviewed(Conflict):
         self.current_version, self.current = None, None
 
 
+class MergeConflict(Conflict):
+    """This edit and the version published since changed the same keys (or the shape) differently.
+
+    HTTP 409 with the three-way choice: for each key in ``merge.keys`` (and the shape when
+    ``merge.geometry``) the agent picks the base, the published ("theirs") or this edit's ("mine")
+    value, then accepts again with those ``choices`` (see :func:`mapping.services.resolve`).
+    """
+
+    def __init__(self, revision: Revision, merge: ThreeWay, current_version: int, *, deletion: bool = False):
+        if deletion:
+            what = _("This edit deletes the feature, but it was changed since (now version %(v)s).")
+        elif merge.keys and merge.geometry:
+            what = _(
+                "This edit and the version published since (version %(v)s) both changed %(keys)s and the shape."
+            )
+        elif merge.keys:
+            what = _("This edit and the version published since (version %(v)s) both changed %(keys)s.")
+        else:
+            what = _("This edit and the version published since (version %(v)s) both changed the shape.")
+        Exception.__init__(
+            self,
+            what % {"v": current_version, "keys": ", ".join(merge.keys)}
+            + " "
+            + _("Choose which version to keep, then accept."),
+        )
+        self.element_type, self.element_id = revision.element_type, revision.element_id
+        self.current_version, self.current = current_version, merge.theirs
+        self.merge, self.deletion = merge, deletion
+
+    def as_dict(self) -> dict[str, Any]:
+        """The choice as the API gives it (what a client needs to ask the agent and send ``choices``)."""
+        return conflict_dict(self.merge, self.current_version, deletion=self.deletion)
+
+
+class FeatureGone(Conflict):
+    """The feature was deleted after this edit was made: the edit can no longer be published (409)."""
+
+    def __init__(self, revision: Revision, current_version: int):
+        Exception.__init__(
+            self,
+            _("This feature was deleted after this edit was made (version %(v)s): reject the edit.")
+            % {"v": current_version},
+        )
+        self.element_type, self.element_id = revision.element_type, revision.element_id
+        self.current_version, self.current = current_version, None
+
+
+def conflict_dict(merge: ThreeWay, current_version: int, *, deletion: bool = False) -> dict[str, Any]:
+    """Base, published and this edit's value of each conflicting key, and whether the shape conflicts."""
+    sides = {"base": merge.base, "theirs": merge.theirs, "mine": merge.mine}
+    return {
+        "current_version": current_version,
+        "keys": merge.keys,
+        "tags": {
+            key: {side: (state.get("tags") or {}).get(key) for side, state in sides.items()}
+            for key in merge.keys
+        },
+        "geometry": merge.geometry,
+        "deletion": deletion,
+        "merged_tags": merge.merged.get("tags", {}) if merge.merged else {},
+    }
+
+
 def reason_text(code: str, comment: str = "") -> str:
     """The reason as stored on the revision: the comment, or the canned reason (in the current language)."""
     if comment.strip():
@@ -116,9 +184,14 @@ def pending_selection(
 
 
 def applied_payload(revision: Revision) -> dict | None:
-    """What accepting this revision actually published: the agent's fix if any, else the proposal."""
-    fixed = revision.decisions.filter(decision=Decision.FIXED).order_by("-pk").first()
-    return fixed.amended_after if fixed else revision.after
+    """What accepting this revision actually published: the agent's fix or the merge onto a newer
+    version if any, else the proposal."""
+    applied = (
+        revision.decisions.filter(decision__in=ReviewDecision.APPLIED, amended_after__isnull=False)
+        .order_by("-pk")
+        .first()
+    )
+    return applied.amended_after if applied else revision.after
 
 
 # --- Single decisions --------------------------------------------------------------------------
@@ -176,25 +249,124 @@ def _decide(
     )
 
 
+@dataclass
+class Outdated:
+    """A pending edit whose base version is no longer the published one (see :func:`outdated`)."""
+
+    current_version: int
+    merge: ThreeWay | None = None  # None when the feature is gone or the edit deletes it
+    gone: bool = False
+    deletion: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return self.merge is not None and self.merge.clean
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.merge is None:
+            return {"current_version": self.current_version, "gone": self.gone, "deletion": self.deletion}
+        return {**conflict_dict(self.merge, self.current_version), "gone": False, "clean": self.clean}
+
+
+def _against(rev: Revision, after: dict | None, version: int, current: dict | None) -> Outdated | None:
+    """How ``after`` (this edit, or an agent's fix of it) stands against published ``current``."""
+    if version == rev.base_version:
+        return None  # nothing newer: apply_change decides
+    if current is None:
+        return Outdated(version, gone=True)
+    if rev.action == Revision.Action.DELETE:
+        return Outdated(version, ThreeWay(rev.before or {}, {}, current, {}, [], True), deletion=True)
+    return Outdated(version, three_way(rev.element_type, rev.before or {}, after or {}, current))
+
+
+def outdated(rev: Revision) -> Outdated | None:
+    """For the revision page and API: was a newer version published since this edit? (one query)"""
+    if rev.status not in DECIDABLE or rev.action == Revision.Action.CREATE or rev.base_version is None:
+        return None
+    element = get_element(rev.town, rev.element_type, rev.element_id)
+    if element is None:
+        return None
+    return _against(rev, rev.after, element.version, element_state(element) if element.visible else None)
+
+
+def _resolved(rev: Revision, state: Outdated, choices: dict | None) -> tuple[dict | None, int, bool]:
+    """(payload, base version, merged?) once ``state``'s conflicts are settled by ``choices``.
+
+    Raises :class:`FeatureGone`, or :class:`MergeConflict` while a conflicting key (or the shape, or
+    a deletion of a changed feature) has no choice in ``choices``.
+    """
+    if state.gone:
+        raise FeatureGone(rev, state.current_version)
+    merge = state.merge
+    assert merge is not None
+    if state.deletion:
+        if not (isinstance(choices, dict) and choices.get("geometry") == "mine"):
+            raise MergeConflict(rev, merge, state.current_version, deletion=True)
+        return None, state.current_version, False
+    payload = merge.merged if merge.clean else resolve(merge, choices)
+    if payload is None:
+        raise MergeConflict(rev, merge, state.current_version)
+    return payload, state.current_version, True
+
+
+def _apply_onto_current(
+    rev: Revision, after: dict | None, choices: dict | None
+) -> tuple[Element, dict | None, bool]:
+    """Apply ``after``; when another change was published since, re-apply it onto that version.
+
+    Returns (element, what was published, merged?). The usual case costs nothing extra: the merge
+    starts from the Conflict ``apply_change`` raises (with the current state), and the second
+    ``apply_change`` checks the version again, so a change slipping in between is a plain Conflict.
+    """
+    change = {
+        "town": rev.town,
+        "element_type": rev.element_type,
+        "element_id": rev.element_id,
+        "action": rev.action,
+    }
+    try:
+        return apply_change(**change, after=after, base_version=rev.base_version), after, False
+    except Conflict as exc:
+        if rev.action == Revision.Action.CREATE or rev.base_version is None:
+            raise
+        state = _against(rev, after, exc.current_version, exc.current) if exc.current_version else None
+        if state is None and exc.current is None:
+            state = Outdated(rev.base_version, gone=True)
+        if state is None:
+            raise
+        payload, base_version, merged = _resolved(rev, state, choices)
+    return apply_change(**change, after=payload, base_version=base_version), payload, merged
+
+
+def _merge_log(rev: Revision, payload: dict | None, merged: bool) -> dict[str, Any]:
+    """A merged accept keeps what was really published on its decision row (``amended_after``)."""
+    if not merged:
+        return {}
+    return {"amended_after": payload, "geom_amended": payload_geometry(rev.element_type, payload)}
+
+
 @transaction.atomic
-def accept_revision(revision: Revision, reviewer: User) -> ReviewDecision:
+def accept_revision(revision: Revision, reviewer: User, choices: dict | None = None) -> ReviewDecision:
     """Publish a pending revision: applied to the store, status accepted, decision logged, atomically.
 
-    Preconditions: ``reviewer`` is an agent of the revision's town and not its author. Raises
-    :class:`AlreadyReviewed` or :class:`~mapping.store.Conflict` (409) when another decision or a
-    newer change of the element won the race, :class:`~mapping.store.StoreError` when the change
-    cannot be applied; nothing is changed then.
+    When another change of the feature was published after this edit was made, the edit is re-applied
+    onto the published version with iD's per-key merge (:func:`mapping.services.three_way`); where
+    both changed the same key (or the shape) differently, the agent's ``choices`` settle it, else
+    :class:`MergeConflict` (409) carries the three-way choice. Preconditions: ``reviewer`` is an agent
+    of the revision's town and not its author. Raises :class:`AlreadyReviewed` when another decision
+    won the race, :class:`FeatureGone` when the feature was deleted since,
+    :class:`~mapping.store.StoreError` when the change cannot be applied; nothing is changed then.
     """
     rev = _lock_pending(revision, reviewer)
-    element = apply_change(
-        town=rev.town,
-        element_type=rev.element_type,
-        element_id=rev.element_id,
-        action=rev.action,
-        after=rev.after,
-        base_version=rev.base_version,
+    element, after, merged = _apply_onto_current(rev, rev.after, choices)
+    return _decide(
+        rev,
+        reviewer,
+        Status.ACCEPTED,
+        Decision.ACCEPTED,
+        version_after=element.version,
+        **_merge_log(rev, after, merged),
     )
-    return _decide(rev, reviewer, Status.ACCEPTED, Decision.ACCEPTED, version_after=element.version)
 
 
 def _require_reason(reason: str, reason_code: str) -> None:
@@ -229,11 +401,13 @@ def _validated(element_type: str, after: Any) -> dict:
     issues = validate_payload(element_type, after)
     if issues:
         raise ReviewError("; ".join(f"{i.field}: {i.message}" for i in issues))
-    return after
+    return dict(after, tags=tags_as_dict(after.get("tags", {})))  # NFC, as residents' edits are stored
 
 
 @transaction.atomic
-def fix_and_accept(revision: Revision, reviewer: User, after: dict) -> ReviewDecision:
+def fix_and_accept(
+    revision: Revision, reviewer: User, after: dict, choices: dict | None = None
+) -> ReviewDecision:
     """Accept a pending revision with the agent's corrected payload, in one step.
 
     The revision keeps the resident's proposal (history is append-only); the decision row keeps the
@@ -244,14 +418,7 @@ def fix_and_accept(revision: Revision, reviewer: User, after: dict) -> ReviewDec
         raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
     after = _validated(revision.element_type, after)
     rev = _lock_pending(revision, reviewer)
-    element = apply_change(
-        town=rev.town,
-        element_type=rev.element_type,
-        element_id=rev.element_id,
-        action=rev.action,
-        after=after,
-        base_version=rev.base_version,
-    )
+    element, after, _merged = _apply_onto_current(rev, after, choices)  # as accept_revision does
     return _decide(
         rev,
         reviewer,
@@ -318,6 +485,37 @@ def _restore_payload(element_type: str, town: Town, state: dict) -> dict:
     return payload
 
 
+def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
+    """What the feature was just before ``applied`` published ``rev``: ``rev.before``, unless the edit
+    was merged onto a version published after it (then that version, as its own accept published it),
+    so reverting a merged edit never undoes the other edit too."""
+    if (
+        rev.base_version is None
+        or applied.version_after is None
+        or rev.base_version == applied.version_after - 1
+    ):
+        return rev.before
+    prior = (
+        ReviewDecision.objects.filter(
+            town_id=rev.town_id,
+            revision__element_type=rev.element_type,
+            revision__element_id=rev.element_id,
+            decision__in=ReviewDecision.APPLIED,
+            version_after=applied.version_after - 1,
+        )
+        .select_related("revision")
+        .order_by("-pk")
+        .first()
+    )
+    if prior is None:
+        raise ReviewError(
+            _(
+                "This edit was merged onto a version that did not come from review: change the feature instead."
+            )
+        )
+    return prior.amended_after if prior.amended_after is not None else prior.revision.after
+
+
 @transaction.atomic
 def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
     """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
@@ -347,11 +545,14 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
     if rev.action == Revision.Action.CREATE:
         action, after = Revision.Action.DELETE, None
     elif rev.action == Revision.Action.MODIFY:
-        action, after = Revision.Action.MODIFY, _restore_payload(rev.element_type, town, rev.before)
+        action, after = (
+            Revision.Action.MODIFY,
+            _restore_payload(rev.element_type, town, _before_merge(rev, applied)),
+        )
     else:
         action, after, before = (
             Revision.Action.CREATE,
-            _restore_payload(rev.element_type, town, rev.before),
+            _restore_payload(rev.element_type, town, _before_merge(rev, applied)),
             None,
         )
         element_id, base_version = next_local_id(), None
@@ -396,10 +597,13 @@ class BulkResult:
     decided: list[int] = field(default_factory=list)
     conflicts: dict[int, str] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)
+    # Decided by re-applying the edit onto a version published after it (a clean per-key merge).
+    merged: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "decided": self.decided,
+            "merged": self.merged,
             "conflicts": {str(k): v for k, v in self.conflicts.items()},
             "skipped": {str(k): v for k, v in self.skipped.items()},
         }
@@ -497,8 +701,46 @@ def bulk_accept(
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
         decided = apply_in_bulk(town, rows, result.conflicts)
         _log_bulk(town, reviewer, decided, Status.ACCEPTED, Decision.ACCEPTED)
-    result.decided = sorted(d[0] for d in decided)
+        _merge_bulk_conflicts(town, reviewer, result)
+    result.decided = sorted([d[0] for d in decided] + result.merged)
     return result
+
+
+class _NotMerged(Exception):
+    """Inside :func:`_merge_bulk_conflicts`: roll the savepoint back, the edit was not a merge case."""
+
+
+def _merge_bulk_conflicts(town: Town, reviewer: User, result: BulkResult) -> None:
+    """Re-apply, one by one, the edits the batch left out because a newer version was published.
+
+    Each in its own savepoint, as :func:`accept_revision` would (the rows are already locked): a clean
+    merge is accepted and moves to ``merged``; a real conflict stays in ``conflicts`` with what the
+    agent has to choose on the revision page.
+    """
+    if not result.conflicts:
+        return
+    for rev in Revision.objects.filter(pk__in=list(result.conflicts), town=town).select_related("town"):
+        try:
+            with transaction.atomic():
+                element, after, merged = _apply_onto_current(rev, rev.after, None)
+                if not merged:  # applied as it was: the batch's reason was not a newer version
+                    raise _NotMerged
+                _decide(
+                    rev,
+                    reviewer,
+                    Status.ACCEPTED,
+                    Decision.ACCEPTED,
+                    version_after=element.version,
+                    **_merge_log(rev, after, merged),
+                )
+        except Conflict as exc:
+            result.conflicts[rev.pk] = str(exc)
+        except (_NotMerged, StoreError, KeyError, TypeError, ValueError):
+            continue  # the batch's reason stands (and the savepoint undid anything applied)
+        else:
+            del result.conflicts[rev.pk]
+            result.merged.append(rev.pk)
+    result.merged.sort()
 
 
 def bulk_reject(

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -232,20 +232,45 @@ def contributions_for(user: User) -> QuerySet[Revision]:
     """
     if not user.is_authenticated:
         return Revision.objects.none()
+    return with_outcome(Revision.objects.filter(author=user).select_related("party", "town")).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def with_outcome(revisions: QuerySet[Revision]) -> QuerySet[Revision]:
+    """Annotate what :func:`outcome_label` reads, from the decision log, in the same query."""
     last = (
         ReviewDecision.objects.filter(revision=OuterRef("pk"))
         .exclude(decision=Decision.SUPERSEDED)
         .order_by("-pk")
     )
-    return (
-        Revision.objects.filter(author=user)
-        .select_related("party", "town")
-        .annotate(
-            reason_code=Subquery(last.values("reason_code")[:1]),
-            reason_comment=Subquery(last.values("reason")[:1]),
-        )
-        .order_by("-created_at", "-pk")
+    return revisions.annotate(
+        reason_code=Subquery(last.values("reason_code")[:1]),
+        reason_comment=Subquery(last.values("reason")[:1]),
+        last_decision=Subquery(last.values("decision")[:1]),
+        merged=Exists(
+            ReviewDecision.objects.filter(
+                revision=OuterRef("pk"), decision=Decision.ACCEPTED, amended_after__isnull=False
+            )
+        ),
     )
+
+
+def outcome_label(rev: Revision) -> str:
+    """What became of a contribution, in the current language (a revision from contributions_for).
+
+    An accepted edit says how it was published: as proposed, fixed by an agent, or merged with a
+    version someone else had published meanwhile (the map then shows both changes).
+    """
+    if rev.status == Revision.Status.ACCEPTED:
+        if getattr(rev, "last_decision", None) == Decision.FIXED:
+            return _("Accepted with corrections by an agent")
+        if getattr(rev, "merged", False):
+            return _("Accepted, merged with another edit published meanwhile")
+        return _("Accepted and published")
+    if rev.status == Revision.Status.PENDING:
+        return _("Waiting for review")
+    return str(rev.get_status_display()).capitalize()
 
 
 def reason_label(code: str | None) -> str:

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +31,7 @@ from mapping.review_selectors import (
     element_history,
     features_as_of,
     neighbours,
+    outcome_label,
     parse_as_of,
     queue_counts,
     queue_for_town,
@@ -38,6 +40,7 @@ from mapping.review_selectors import (
     tag_diff,
 )
 from mapping.selectors import BadRequest, BBox
+from mapping.services import SIDES
 from mapping.store import Conflict, StoreError, get_element
 from parties.models import Town
 from parties.permissions import is_agent, is_agent_of
@@ -123,7 +126,11 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
     published = review.applied_payload(rev) if rev.status == Revision.Status.ACCEPTED else rev.after
     flags = localized_flags(rev.flags)
     describe(rev)
-    after_tags = (rev.after or {}).get("tags") or {}
+    state = review.outdated(rev)
+    # The fix form starts from what accepting would publish: the merge when a newer version exists.
+    after_tags = (
+        state.merge.merged if state and state.merge and state.merge.merged else rev.after or {}
+    ).get("tags") or {}
     context = {
         "rev": rev,
         "query": query,
@@ -141,8 +148,47 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
         "can_fix": rev.status in review.DECIDABLE and rev.action != Revision.Action.DELETE,
         "fix_tags": "\n".join(f"{k}={v}" for k, v in sorted(after_tags.items())),
         "repaired": quality.repaired_geometry(rev.flags or []) is not None,
+        "outdated": state,
+        "merge_rows": merge_rows(state),
     }
     return render(request, "mapping/review_revision.html", context)
+
+
+def merge_rows(state: review.Outdated | None) -> list[dict[str, Any]]:
+    """The three-way table: every key either side changed, with base, published, this edit and result."""
+    if state is None or state.merge is None:
+        return []
+    m = state.merge
+    sides = [(m.base.get("tags") or {}), (m.theirs.get("tags") or {}), (m.mine.get("tags") or {})]
+    rows = []
+    for key in sorted(set().union(*sides)):
+        base, theirs, mine = (side.get(key) for side in sides)
+        if base == theirs == mine:
+            continue
+        rows.append(
+            {
+                "key": key,
+                "base": base,
+                "theirs": theirs,
+                "mine": mine,
+                "result": m.merged["tags"].get(key),
+                "conflict": key in m.keys,
+            }
+        )
+    return rows
+
+
+def parse_choices(post: QueryDict) -> dict[str, Any]:
+    """The agent's picks from the three-way table (``choice:<key>`` and ``choice-geometry`` fields)."""
+    tags = {
+        name.removeprefix("choice:"): value
+        for name, value in post.items()
+        if name.startswith("choice:") and value in SIDES
+    }
+    choices: dict[str, Any] = {"tags": tags}
+    if post.get("choice-geometry") in ("theirs", "mine"):
+        choices["geometry"] = post["choice-geometry"]
+    return choices
 
 
 def parse_tags_text(text: str) -> dict[str, str]:
@@ -184,10 +230,15 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     code, comment = request.POST.get("reason_code", ""), request.POST.get("comment", "")
     user = request.user
+    choices = parse_choices(request.POST)
     try:
         if action == "accept":
-            review.accept_revision(rev, user)
-            done = _("Revision #%(id)s accepted and published.")
+            merged = review.accept_revision(rev, user, choices).amended_after is not None
+            done = (
+                _("Revision #%(id)s merged with the newer version and published.")
+                if merged
+                else _("Revision #%(id)s accepted and published.")
+            )
         elif action == "reject":
             review.reject_revision(rev, user, comment, code)
             done = _("Revision #%(id)s rejected.")
@@ -196,13 +247,17 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
             done = _("Changes requested on revision #%(id)s.")
         elif action == "fix":
             after = fixed_payload(rev, request.POST.get("tags", ""), bool(request.POST.get("use_repaired")))
-            review.fix_and_accept(rev, user, after)
+            review.fix_and_accept(rev, user, after, choices)
             done = _("Revision #%(id)s fixed and accepted.")
         elif action == "revert":
             review.revert_revision(rev, user, comment)
             done = _("Revision #%(id)s reverted.")
         else:
             return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
+    except (review.MergeConflict, review.FeatureGone) as exc:
+        # Not a lost race: the revision page shows the three-way choice (or why it can only be rejected).
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
     except Conflict as exc:
         return _queue_page(request, filters, error=str(exc), status=409)
     except review.NotAllowed as exc:
@@ -257,16 +312,19 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
     messages.success(
         request,
         _(
-            "%(decided)s decided, %(conflicts)s left pending (changed meanwhile), %(skipped)s skipped (your own)."
+            "%(decided)s decided (%(merged)s merged with a newer version), %(conflicts)s left pending "
+            "(to choose on their page), %(skipped)s skipped (your own)."
         )
         % {
             "decided": len(result.decided),
+            "merged": len(result.merged),
             "conflicts": len(result.conflicts),
             "skipped": len(result.skipped),
         },
     )
     for pk, reason in list(result.conflicts.items())[:10]:
-        messages.warning(request, f"#{pk}: {reason}")
+        url = f"{reverse('mapping:review-revision', args=[pk])}?{filters.as_query()}"
+        messages.warning(request, format_html('<a href="{}">#{}</a>: {}', url, pk, reason))
     return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
 
 
@@ -278,6 +336,7 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
     for rev in revisions:
         rev.reason_label = reason_label(rev.reason_code)
         describe(rev)
+        rev.outcome = outcome_label(rev)
     return render(request, "mapping/review_contributions.html", {"revisions": revisions})
 
 

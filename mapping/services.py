@@ -17,10 +17,11 @@ import datetime as dt
 import importlib
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,6 +114,22 @@ def _recent_activity(author: User, idempotency_key: str | None) -> dict[str, Any
     )
 
 
+# Namespace of the per-author advisory locks (pg_advisory_xact_lock's first key): "cpre" in ASCII.
+AUTHOR_LOCK = 0x63707265
+
+
+def _serialise_author(author: User) -> None:
+    """Take the author's transaction-scoped advisory lock, so one author's writes count one at a time.
+
+    Without it, parallel requests each count the revisions committed before any of them saves, and all
+    pass the rate limit (9 of 10 with a limit of 2). Held until the transaction ends; other authors
+    never wait. The count that follows is a new statement, so it sees what the previous holder saved.
+    """
+    with connection.cursor() as cur:
+        # hashtext: an int4 key from any id (two authors sharing a hash only wait for each other).
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))", [AUTHOR_LOCK, author.pk])
+
+
 def _check_rate(party: Party, activity: dict[str, Any]) -> None:
     """At most party.rate_limit_per_minute revisions in any 60 s by one resident."""
     limit = party.rate_limit_per_minute
@@ -203,6 +220,85 @@ def merge_tags(
     return merged, conflicts
 
 
+@dataclass
+class ThreeWay:
+    """A change started from ``base`` laid onto ``current`` (iD's merge): what merges, what does not.
+
+    ``merged`` is the change rebased onto ``current`` with every clean part merged (a conflicting key
+    keeps ``current``'s value until someone chooses); ``keys`` are the tag keys both sides changed
+    differently; ``geometry`` is True when both sides changed the shape differently.
+    """
+
+    base: dict
+    mine: dict
+    theirs: dict
+    merged: dict
+    keys: list[str]
+    geometry: bool
+
+    @property
+    def clean(self) -> bool:
+        return not self.keys and not self.geometry
+
+
+# The sides a person may pick for each conflicting key (or the shape).
+SIDES = ("base", "theirs", "mine")
+
+
+def three_way(element_type: str, base: dict, after: dict, current: dict) -> ThreeWay:
+    """Merge ``after`` (started from ``base``) with ``current`` key by key; the shape is kept from the
+    side that changed it (``current``'s when both changed it differently: see ``geometry``)."""
+    mine_shape, base_shape, theirs_shape = (
+        _shape(element_type, after),
+        _shape(element_type, base),
+        _shape(element_type, current),
+    )
+    geometry = mine_shape != base_shape and theirs_shape != base_shape and mine_shape != theirs_shape
+    tags, keys = merge_tags(base.get("tags") or {}, after.get("tags") or {}, current.get("tags") or {})
+    for key in keys:
+        if key in (current.get("tags") or {}):
+            tags[key] = current["tags"][key]
+    merged = dict(after, tags=dict(sorted(tags.items())))
+    if mine_shape == base_shape or geometry:  # only the other side moved it (or both did): theirs
+        _take_shape(merged, current)
+    if element_type == ElementType.WAY:
+        merged.pop("geometry", None)
+    merged.pop("version", None)
+    return ThreeWay(base, after, current, merged, keys, geometry)
+
+
+def _take_shape(payload: dict, state: dict) -> None:
+    for key in ("geometry", "nodes", "closed", "members"):
+        if key in state:
+            payload[key] = state[key]
+
+
+def resolve(merge: ThreeWay, choices: dict | None) -> dict | None:
+    """The merged payload with a person's ``choices`` for the conflicts, or None while one is left open.
+
+    ``choices`` is ``{"tags": {key: "base" | "theirs" | "mine"}, "geometry": "theirs" | "mine"}``; a
+    side whose value is absent removes the key.
+    """
+    choices = choices if isinstance(choices, dict) else {}
+    picked = choices.get("tags") if isinstance(choices.get("tags"), dict) else {}
+    if any(picked.get(key) not in SIDES for key in merge.keys):
+        return None
+    if merge.geometry and choices.get("geometry") not in ("theirs", "mine"):
+        return None
+    payload = dict(merge.merged, tags=dict(merge.merged["tags"]))
+    sides = {"base": merge.base, "theirs": merge.theirs, "mine": merge.mine}
+    for key in merge.keys:
+        value = (sides[picked[key]].get("tags") or {}).get(key)
+        if value is None:
+            payload["tags"].pop(key, None)
+        else:
+            payload["tags"][key] = value
+    payload["tags"] = dict(sorted(payload["tags"].items()))
+    if merge.geometry and choices.get("geometry") == "mine":
+        _take_shape(payload, merge.mine)
+    return payload
+
+
 def _merge_or_conflict(
     party: Party, element_type: str, element_id: int, base_version: int | None, after: dict, current: dict
 ) -> dict:
@@ -211,15 +307,10 @@ def _merge_or_conflict(
     base = _base_state(party, element_type, element_id, base_version)
     if base is None:
         raise store.Conflict(element_type, element_id, current_version, current)
-    mine_shape, base_shape, theirs_shape = (
-        _shape(element_type, after),
-        _shape(element_type, base),
-        _shape(element_type, current),
-    )
-    if mine_shape != base_shape and theirs_shape != base_shape and mine_shape != theirs_shape:
+    merge = three_way(element_type, base, after, current)
+    if merge.geometry:
         raise store.Conflict(element_type, element_id, current_version, current)
-    merged, conflicts = merge_tags(base["tags"], after["tags"], current["tags"])
-    if conflicts:
+    if merge.keys:
         raise TagConflict(
             element_type,
             element_id,
@@ -228,16 +319,9 @@ def _merge_or_conflict(
             base=base["tags"],
             mine=after["tags"],
             theirs=current["tags"],
-            keys=conflicts,
+            keys=merge.keys,
         )
-    rebased = dict(after, tags=merged)
-    if mine_shape == base_shape:  # only the other side moved it: keep their shape
-        for key in ("geometry", "nodes", "closed", "members"):
-            if key in current:
-                rebased[key] = current[key]
-    if element_type == ElementType.WAY:
-        rebased.pop("geometry", None)
-    return rebased
+    return merge.merged
 
 
 def _quality_flags(revision: Revision) -> list[dict]:
@@ -272,6 +356,7 @@ def submit_edit(
     ``replayed = True`` (the API answers 200 instead of 201).
     """
     check_can_edit(author, party)
+    _serialise_author(author)
     activity = _recent_activity(author, idempotency_key)
     if activity["replay"] is not None:
         existing = Revision.objects.get(pk=activity["replay"])
@@ -342,17 +427,23 @@ def submit_edit(
 
 @transaction.atomic
 def undo_last_edit(author: User) -> Revision | None:
-    """Withdraw the author's latest pending revision; None when nothing is pending.
+    """Withdraw the author's latest change if it still waits for review; None when there is none.
 
-    Only the status changes (revisions are append-only); the published map was never touched.
+    "Latest" is the latest revision not withdrawn yet, whatever its status: when an agent accepted or
+    rejected it first, Undo does nothing rather than reach back to an older, unrelated edit. The
+    author's lock (as for saving) orders two Undos of one author; the row is locked (``SELECT ... FOR UPDATE``) and its status read after the lock, so Undo and an accept racing
+    on the same revision are serialised: one wins, the other sees the new status. Only the status
+    changes (revisions are append-only); the published map was never touched.
     """
-    revision = (
-        Revision.objects.select_for_update()
-        .filter(author=author, status=Revision.Status.PENDING)
+    _serialise_author(author)  # two taps at once undo two edits, one after the other
+    latest = (
+        Revision.objects.filter(author=author)
+        .exclude(status=Revision.Status.WITHDRAWN)
         .order_by("-created_at", "-pk")
-        .first()
+        .values("pk")[:1]
     )
-    if revision is None:
+    revision = Revision.objects.select_for_update(of=("self",)).filter(pk=Subquery(latest)).first()
+    if revision is None or revision.status != Revision.Status.PENDING:
         return None
     revision.status = Revision.Status.WITHDRAWN
     revision.save(update_fields=["status"])

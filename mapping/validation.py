@@ -6,6 +6,11 @@ Each validator returns a list of :class:`Issue`; an empty list means valid. Only
 told clearly: no control characters, a sane number of tags, coordinates in range, ways of 2 to 2,000
 nodes (OSM's own limit), areas closed with at least three distinct vertices and no self-intersection.
 
+Text is normalised to NFC (keys and values), so the same word typed on two keyboards is one tag and
+duplicate keys are found after normalisation. Invisible format characters (Unicode category Cf: zero-width
+space, bidi marks, BOM...) are refused in keys, where they would make two keys that look alike, and
+stripped from values, except the zero-width joiners some scripts and emoji need.
+
 Script-like content (``<script>``, ``javascript:``) in a value is *not* refused: OSM accepts it and it
 is only ever stored and shown as text, never executed or rendered as HTML.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,18 +44,43 @@ class Issue:
     message: str
 
 
+# Format characters (Unicode category Cf) kept in values: the joiners that Persian, Indic scripts and
+# emoji sequences need. Every other one (zero-width space, bidi marks and embeddings, BOM, soft hyphen)
+# is invisible, makes look-alike values differ, and is stripped from values; in keys it is refused.
+KEPT_FORMAT_CHARS = frozenset("\u200c\u200d")
+
+
+def invisible_chars(text: str) -> list[str]:
+    """The format characters (category Cf) in ``text``, as ``U+XXXX`` codes, in order of appearance."""
+    return [f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cf"]
+
+
+def normalise_text(text: Any) -> Any:
+    """NFC (as OSM editors write text), so "café" typed on two keyboards is one value; non-text as is."""
+    return unicodedata.normalize("NFC", text) if isinstance(text, str) else text
+
+
+def normalise_value(value: Any) -> Any:
+    """A tag value in NFC, without invisible format characters (see ``KEPT_FORMAT_CHARS``)."""
+    if not isinstance(value, str):
+        return value
+    value = "".join(ch for ch in value if ch in KEPT_FORMAT_CHARS or unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", value)
+
+
 def _normalise_tags(tags: Any) -> tuple[list[tuple[Any, Any]], list[Issue]]:
-    """Tags as (key, value) pairs: a dict, or a list of [key, value] pairs (which can repeat a key)."""
+    """Tags as NFC (key, value) pairs: a dict, or a list of [key, value] pairs (which can repeat a key)."""
     if isinstance(tags, Mapping):
-        return list(tags.items()), []
-    if isinstance(tags, list | tuple):
-        pairs = []
+        items = list(tags.items())
+    elif isinstance(tags, list | tuple):
+        items = []
         for item in tags:
             if not isinstance(item, list | tuple) or len(item) != 2:
                 return [], [Issue("tags", "format", _("Tags must be key and value pairs."))]
-            pairs.append((item[0], item[1]))
-        return pairs, []
-    return [], [Issue("tags", "format", _("Tags must be key and value pairs."))]
+            items.append((item[0], item[1]))
+    else:
+        return [], [Issue("tags", "format", _("Tags must be key and value pairs."))]
+    return [(normalise_text(k), normalise_value(v)) for k, v in items], []
 
 
 def validate_tags(tags: Any) -> list[Issue]:
@@ -78,6 +109,19 @@ def validate_tags(tags: Any) -> list[Issue]:
             issues.append(
                 Issue(
                     field, "value_too_long", _("A value is at most %(max)s characters.") % {"max": MAX_LENGTH}
+                )
+            )
+        hidden = invisible_chars(key)
+        if hidden:
+            issues.append(
+                Issue(
+                    field,
+                    "invisible_chars",
+                    _("The key “%(key)s” contains an invisible character (%(codes)s): type the key again.")
+                    % {
+                        "key": "".join(ch for ch in key if unicodedata.category(ch) != "Cf"),
+                        "codes": ", ".join(hidden),
+                    },
                 )
             )
         if CONTROL_CHARS.search(key) or CONTROL_CHARS.search(value):

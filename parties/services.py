@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, fields
 from typing import Any
 
+import icu
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.gis.geos import GEOSGeometry, Polygon
@@ -48,9 +49,33 @@ def is_joinable(party: Party, now: dt.datetime | None = None) -> bool:
     return opens <= now < closes
 
 
+class JoinRefused(PermissionDenied):
+    """The signed-in account may not join as a resident (HTTP 403): see :func:`check_can_join`."""
+
+
+def check_can_join(user: Any) -> None:
+    """Agents and platform staff signed in are refused: they review parties, they do not join them.
+
+    Joining used to sign the agent in as a new resident on the same device: a second account of the
+    same person, whose edits that agent could then accept (nobody reviews their own edits, but the
+    review only saw two accounts). Refusing keeps one person one account while they are signed in; an
+    agent who wants to map signs out and joins on a phone as anyone else, and another agent reviews.
+    Residents (of this or another party) and anonymous visitors may join.
+    """
+    if getattr(user, "is_authenticated", False) and user.role != User.Role.RESIDENT:
+        raise JoinRefused(
+            _(
+                "You are signed in as %(name)s, an agent account. Agents review the party's edits and "
+                "cannot also join it as a resident, so nobody ever decides on their own edit. To map, "
+                "sign out and join on another device; another agent will review your edits."
+            )
+            % {"name": user.display_name}
+        )
+
+
 def clean_nickname(raw: str) -> str:
-    """The nickname as it will be shown: trimmed, inner whitespace collapsed; ValidationError if unusable."""
-    nickname = " ".join((raw or "").split())
+    """The nickname as it will be shown: NFC, trimmed, inner whitespace collapsed; ValidationError if unusable."""
+    nickname = unicodedata.normalize("NFC", " ".join((raw or "").split()))
     if any(unicodedata.category(ch).startswith("C") for ch in nickname):
         raise ValidationError(
             _("The nickname contains invisible or control characters."), code="nickname_chars"
@@ -68,13 +93,50 @@ def clean_nickname(raw: str) -> str:
     return nickname
 
 
+_SPOOF_CHECKER = icu.SpoofChecker()
+
+
+def _skeleton(text: str) -> str:
+    return _SPOOF_CHECKER.getSkeleton(0, text)
+
+
+def nickname_key(nickname: str) -> str:
+    """What two nicknames must not share in one party: they would look the same on the dashboard.
+
+    The UTS #39 confusable skeleton (ICU's, so "Jеan" with a Cyrillic е is "Jean", "rn" is "m") of the
+    NFKC case-folded text ("JEAN" is "jean", full-width "Ｊｅａｎ" is "jean"), taken again after folding so
+    that a capital look-alike ("I" and "l") folds the same way.
+    """
+    folded = unicodedata.normalize("NFKC", _skeleton(unicodedata.normalize("NFKC", nickname))).casefold()
+    return _skeleton(folded)
+
+
+def _nickname_clash(party: Party, nickname: str, taken: ValidationError) -> ValidationError | None:
+    """Why ``nickname`` cannot be used in ``party`` (taken, or looks like one taken), or None."""
+    others = [n for n in User.objects.filter(party=party).values_list("nickname", flat=True) if n]
+    if nickname.casefold() in {other.casefold() for other in others}:
+        return taken
+    key = nickname_key(nickname)
+    if any(nickname_key(other) == key for other in others):
+        return ValidationError(
+            _(
+                "A participant of this party already has a nickname that looks the same: "
+                "choose one that is clearly different."
+            ),
+            code="nickname_lookalike",
+        )
+    return None
+
+
 def join_party(party: Party, nickname: str, consent: bool, *, now: dt.datetime | None = None) -> User:
     """Create the passwordless resident who joins ``party`` under ``nickname``.
 
     Preconditions: ``consent`` is the resident's explicit acceptance that contributions are published
     under the open licence (ODbL); the party is joinable now (see ``join_window``). The nickname is
-    unique within the party, case-insensitively; the database constraint settles a race between two
-    phones choosing the same nickname at once. Raises ValidationError without a field when the party
+    unique within the party, and so is its look (:func:`nickname_key`: case, width and confusable
+    letters aside); the party row is locked while the new resident is checked and saved, so two phones
+    choosing look-alike nicknames at once cannot both get them (the case-insensitive database
+    constraint backs this up). Raises ValidationError without a field when the party
     is closed, else keyed by field ("nickname", "consent") with every problem at once. The caller
     signs the user in.
     """
@@ -92,15 +154,23 @@ def join_party(party: Party, nickname: str, consent: bool, *, now: dt.datetime |
     taken = ValidationError(
         _("This nickname is already taken in this party: choose another one."), code="nickname_taken"
     )
-    try:
-        nickname = clean_nickname(nickname)
-    except ValidationError as exc:
-        errors["nickname"] = exc
-    else:
-        if User.objects.filter(party=party, nickname__iexact=nickname).exists():
-            errors["nickname"] = taken
-    if errors:
-        raise ValidationError(errors)
+    with transaction.atomic():
+        Party.objects.select_for_update().filter(pk=party.pk).values_list("pk").first()
+        try:
+            nickname = clean_nickname(nickname)
+        except ValidationError as exc:
+            errors["nickname"] = exc
+        else:
+            clash = _nickname_clash(party, nickname, taken)
+            if clash is not None:
+                errors["nickname"] = clash
+        if errors:
+            raise ValidationError(errors)
+        return _save_resident(party, nickname, now, taken)
+
+
+def _save_resident(party: Party, nickname: str, now: dt.datetime, taken: ValidationError) -> User:
+    """Save the checked resident; the unique constraint still turns a lost race into "taken"."""
     user = User(
         username=f"r{party.pk}-{secrets.token_hex(8)}",
         role=User.Role.RESIDENT,

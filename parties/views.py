@@ -29,6 +29,10 @@ def join(request: HttpRequest, join_code: str) -> HttpResponse:
     party = get_object_or_404(Party.objects.select_related("town"), join_code=join_code)
     if permissions.is_resident_of(request.user, party):
         return redirect("parties:map", party_id=party.pk)
+    try:
+        services.check_can_join(request.user)
+    except services.JoinRefused as exc:
+        return render(request, "parties/party_join_refused.html", {"party": party, "reason": exc}, status=403)
     opens, closes = services.join_window(party)
     if not services.is_joinable(party):
         ended = timezone.now() >= closes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -25,6 +25,7 @@ from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,
     contributions_for,
+    outcome_label,
     queue_counts,
     queue_for_town,
     reason_label,
@@ -32,6 +33,7 @@ from mapping.review_selectors import (
     vertex_diff,
 )
 from mapping.review_views import localized_flags
+from mapping.services import SIDES
 from mapping.store import Conflict, StoreError
 from parties.permissions import is_agent
 
@@ -71,10 +73,27 @@ class ReviewRevisionSerializer(serializers.ModelSerializer):
 class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
     tag_diff = serializers.SerializerMethodField()
     vertices = serializers.SerializerMethodField()
+    outdated = serializers.SerializerMethodField(
+        help_text=(
+            "null, or the version published since this edit: whether accepting merges cleanly ('clean'), "
+            "the conflicting keys with their base / theirs / mine values, 'geometry', 'deletion', 'gone'"
+        )
+    )
 
     class Meta(ReviewRevisionSerializer.Meta):
-        fields = [*ReviewRevisionSerializer.Meta.fields, "before", "after", "tag_diff", "vertices"]
+        fields = [
+            *ReviewRevisionSerializer.Meta.fields,
+            "before",
+            "after",
+            "tag_diff",
+            "vertices",
+            "outdated",
+        ]
         read_only_fields = fields
+
+    def get_outdated(self, obj: Revision) -> dict | None:
+        state = review.outdated(obj)
+        return state.as_dict() if state else None
 
     def get_tag_diff(self, obj: Revision) -> list[dict]:
         return tag_diff(obj.before, obj.after)
@@ -89,6 +108,28 @@ class DecisionSerializer(serializers.Serializer):
         choices=[("", "")] + [(k, k) for k in review.REASONS], required=False, default=""
     )
     after = serializers.JSONField(required=False, help_text="fix: the amended payload (mapping.store format)")
+    choices = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text=(
+            'accept / fix of an edit that conflicts with a newer version: {"tags": {key: "base" | "theirs" '
+            '| "mine"}, "geometry": "theirs" | "mine"} (for a deletion, "geometry": "mine" deletes anyway)'
+        ),
+    )
+
+    def validate_choices(self, value: Any) -> dict | None:
+        if value is None:
+            return None
+        tags = value.get("tags", {}) if isinstance(value, dict) else None
+        if (
+            not isinstance(tags, dict)
+            or any(not isinstance(k, str) or v not in SIDES for k, v in tags.items())
+            or value.get("geometry") not in (None, "theirs", "mine")
+        ):
+            raise serializers.ValidationError(
+                _('Choices are {"tags": {key: "base", "theirs" or "mine"}, "geometry": "theirs" or "mine"}.')
+            )
+        return value
 
 
 class BulkSerializer(DecisionSerializer):
@@ -105,6 +146,9 @@ class BulkSerializer(DecisionSerializer):
 
 class ContributionSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    outcome = serializers.SerializerMethodField(
+        help_text="What became of it, in the requester's language (accepted, merged, fixed, rejected...)"
+    )
     reason_label = serializers.SerializerMethodField()
     reason_comment = serializers.CharField(read_only=True, allow_null=True)
 
@@ -118,12 +162,16 @@ class ContributionSerializer(serializers.ModelSerializer):
             "action",
             "status",
             "status_label",
+            "outcome",
             "reason_label",
             "reason_comment",
             "created_at",
             "reviewed_at",
         ]
         read_only_fields = fields
+
+    def get_outcome(self, obj: Revision) -> str:
+        return outcome_label(obj)
 
     def get_reason_label(self, obj: Revision) -> str:
         return reason_label(getattr(obj, "reason_code", None))
@@ -205,10 +253,11 @@ class DecideAPI(APIView):
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reason, code = data.validated_data["reason"], data.validated_data["reason_code"]
+        choices = data.validated_data["choices"]
         user = request.user
         try:
             if action == "accept":
-                review.accept_revision(rev, user)
+                review.accept_revision(rev, user, choices)
             elif action == "reject":
                 review.reject_revision(rev, user, reason, code)
             elif action == "request-changes":
@@ -216,11 +265,13 @@ class DecideAPI(APIView):
             elif action == "fix":
                 if "after" not in data.validated_data:
                     return _error(_("Send the amended payload as 'after'."), status.HTTP_400_BAD_REQUEST)
-                review.fix_and_accept(rev, user, data.validated_data["after"])
+                review.fix_and_accept(rev, user, data.validated_data["after"], choices)
             elif action == "revert":
                 rev = review.revert_revision(rev, user, reason)
             else:
                 raise NotFound(_("Unknown action."))
+        except review.MergeConflict as exc:
+            return Response({"detail": str(exc), "conflict": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
         except Conflict as exc:
             return _error(str(exc), status.HTTP_409_CONFLICT)
         except review.NotAllowed as exc:
@@ -282,7 +333,11 @@ class BulkAPI(APIView):
             return _error(str(exc), status.HTTP_403_FORBIDDEN)
         except review.ReviewError as exc:
             return _error(str(exc), status.HTTP_400_BAD_REQUEST)
-        return Response(result.as_dict())
+        body = result.as_dict()
+        body["conflict_urls"] = {
+            str(pk): reverse("mapping:review-revision", args=[pk]) for pk in result.conflicts
+        }
+        return Response(body)
 
 
 class ContributionsAPI(APIView):

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mapping.models import ElementType, Revision
+from mapping.review_selectors import outcome_label
 
 
 class EditSerializer(serializers.Serializer):
@@ -47,6 +48,9 @@ class RevisionSerializer(serializers.Serializer):
     action_label = serializers.CharField(source="get_action_display", read_only=True)
     status = serializers.CharField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    outcome = serializers.SerializerMethodField(
+        help_text="What became of it, in the requester's language (accepted, merged, fixed, rejected...)"
+    )
     base_version = serializers.IntegerField(read_only=True, allow_null=True)
     after = serializers.JSONField(read_only=True, allow_null=True)
     preset = serializers.CharField(read_only=True)
@@ -55,6 +59,10 @@ class RevisionSerializer(serializers.Serializer):
     flags = serializers.JSONField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    @extend_schema_field(serializers.CharField())
+    def get_outcome(self, obj: Revision) -> str:
+        return outcome_label(obj)
 
     @extend_schema_field(serializers.CharField())
     def get_name(self, obj: Revision) -> str:

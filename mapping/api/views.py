@@ -26,6 +26,7 @@ from mapping.api.serializers import (
     RevisionSerializer,
 )
 from mapping.models import ElementType, Revision
+from mapping.review_selectors import with_outcome
 from mapping.selectors import (
     BadRequest,
     BBox,
@@ -184,9 +185,9 @@ class MyContributions(APIView):
     )
     def get(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        revisions = Revision.objects.filter(party=party, author=request.user).order_by("-created_at", "-pk")[
-            :500
-        ]
+        revisions = with_outcome(Revision.objects.filter(party=party, author=request.user)).order_by(
+            "-created_at", "-pk"
+        )[:500]
         return Response(RevisionSerializer(revisions, many=True).data)
 
 

@@ -233,7 +233,10 @@ def test_bulk_accept_mixed_changes_reports_conflicts_per_revision(party, agent, 
     created = [RevisionFactory(party=party, author=resident, after=point(9.52 + i / 1e4)) for i in range(5)]
     node = NodeFactory(town=town)
     moved = RevisionFactory.modify(node, point(9.5301, 47.1401, amenity="bench"), party=party, author=other)
-    twice = RevisionFactory.modify(node, point(amenity="bench", colour="red"), party=party, author=other)
+    # Moved elsewhere from the same base: both moved it, so it is a real conflict (a retag would merge).
+    twice = RevisionFactory.modify(
+        node, point(9.5305, 47.1402, amenity="bench", colour="red"), party=party, author=other
+    )
     way = published_way(town)
     retag = RevisionFactory.modify(
         way,
@@ -244,7 +247,8 @@ def test_bulk_accept_mixed_changes_reports_conflicts_per_revision(party, agent, 
     mine = RevisionFactory(party=party, author=agent)
     result = review.bulk_accept(town, agent, party=party)
     assert sorted(result.decided) == sorted([r.pk for r in created] + [moved.pk, retag.pk])
-    assert list(result.conflicts) == [twice.pk]
+    assert list(result.conflicts) == [twice.pk] and "shape" in result.conflicts[twice.pk]
+    assert result.merged == []
     assert list(result.skipped) == [mine.pk]
     node.refresh_from_db()
     assert (node.version, round(node.geom.x, 4)) == (2, 9.5301)

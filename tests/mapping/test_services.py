@@ -266,6 +266,26 @@ def test_undo_withdraws_only_the_latest_pending(resident, party):
     assert set(Revision.objects.values_list("status", flat=True)) == {"withdrawn"}
 
 
+def test_undo_never_reaches_past_a_reviewed_edit(resident, party):
+    older = create_bench(resident, party)
+    latest = create_bench(resident, party)
+    Revision.objects.filter(pk=latest.pk).update(status=Revision.Status.ACCEPTED)  # an agent was quicker
+    assert undo_last_edit(resident) is None
+    assert Revision.objects.get(pk=older.pk).status == Revision.Status.PENDING
+
+
+def test_tags_are_stored_in_nfc_without_invisible_characters(resident, party):
+    after = {
+        "tags": {"amenity": "cafe", "name": "Cafe\u0301 Risch\u200e", "cuisine": "coffee\u200b_shop"},
+        "geometry": {"type": "Point", "coordinates": [9.5209, 47.1410]},
+    }
+    revision = submit_edit(
+        author=resident, party=party, element_type="node", element_id=None, action="create",
+        after=after, base_version=None,
+    )  # fmt: skip
+    assert revision.after["tags"] == {"amenity": "cafe", "name": "Café Risch", "cuisine": "coffee_shop"}
+
+
 def test_history_stays_append_only(resident, party):
     revision = create_bench(resident, party)
     with pytest.raises(Exception), connection.cursor() as cur:  # noqa: B017, PT011

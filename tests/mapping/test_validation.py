@@ -140,3 +140,24 @@ def test_issues_by_field_groups_messages():
     )
     grouped = issues_by_field(issues)
     assert set(grouped) == {"tags.name", "geometry"}
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200e", "\ufeff", "\u2066"])
+def test_invisible_format_characters_in_keys_are_refused(char):
+    issues = validate_tags({f"na{char}me": "Risch"})
+    assert [i.code for i in issues] == ["invisible_chars"]
+    assert f"U+{ord(char):04X}" in issues[0].message and "“name”" in issues[0].message
+
+
+def test_values_lose_invisible_format_characters_but_keep_joiners():
+    tags = {"name": "\ufeffCafé\u200b Risch\u200f", "name:fa": "می\u200cخواهم", "emoji": "👩\u200d💻"}
+    assert validate_tags(tags) == []
+    assert tags_as_dict(tags) == {"name": "Café Risch", "name:fa": "می\u200cخواهم", "emoji": "👩\u200d💻"}
+
+
+def test_keys_and_values_are_nfc_and_duplicates_are_found_after_it():
+    decomposed = "cafe\u0301"  # "café" typed with a combining accent
+    assert tags_as_dict({"name": decomposed}) == {"name": "café"}
+    assert tags_as_dict({decomposed: "yes"}) == {"café": "yes"}
+    issues = validate_tags([["café", "1"], [decomposed, "2"]])
+    assert [i.code for i in issues] == ["duplicate_key"]

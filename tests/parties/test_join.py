@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from parties import services
 from parties.models import User
-from parties.services import JOIN_OPENS_BEFORE, join_party
+from parties.services import JOIN_OPENS_BEFORE, join_party, nickname_key
 from tests.factories import AgentFactory, PartyFactory, ResidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,15 +121,80 @@ def test_two_phones_choosing_the_same_nickname_at_once(monkeypatch):
     party = PartyFactory()
     join_party(party, "Anna", consent=True)
     # As if both phones had passed the "is it taken?" check before either saved.
-    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    monkeypatch.setattr(services, "_nickname_clash", lambda *args: None)
     with pytest.raises(ValidationError) as exc:
         join_party(party, "ANNA", consent=True)
     assert codes(exc.value) == {"nickname_taken"}
     assert User.objects.filter(party=party).count() == 1
 
 
-def test_an_agent_opening_a_join_link_is_told_they_will_switch_accounts(client):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_agent_signed_in_is_refused_and_no_second_account_is_made(client, method):
+    """An agent joining their own party as a resident could then accept their own edits."""
     party = PartyFactory()
-    client.force_login(AgentFactory(town=party.town, username="mairie"))
-    page = client.get(reverse("parties:join", kwargs={"join_code": party.join_code}))
-    assert "You are signed in as mairie" in page.content.decode()
+    agent = AgentFactory(town=party.town, username="mairie")
+    client.force_login(agent)
+    url = reverse("parties:join", kwargs={"join_code": party.join_code})
+    page = getattr(client, method)(url, {"nickname": "Anna", "consent": "on"} if method == "post" else None)
+    assert page.status_code == 403
+    assert "You are signed in as mairie, an agent account" in page.content.decode()
+    assert not User.objects.filter(party=party).exists()
+    assert int(client.session["_auth_user_id"]) == agent.pk  # still the agent, not a new resident
+
+
+def test_an_agent_of_another_town_is_refused_too(client):
+    party = PartyFactory()
+    client.force_login(AgentFactory())
+    url = reverse("parties:join", kwargs={"join_code": party.join_code})
+    assert client.post(url, {"nickname": "Anna", "consent": "on"}).status_code == 403
+    assert not User.objects.filter(party=party).exists()
+
+
+def test_a_resident_of_another_party_may_still_join(client):
+    party = PartyFactory()
+    client.force_login(ResidentFactory())
+    url = reverse("parties:join", kwargs={"join_code": party.join_code})
+    assert client.post(url, {"nickname": "Anna", "consent": "on"}).status_code == 302
+    assert User.objects.filter(party=party, nickname="Anna").exists()
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "J\u0435an",  # Cyrillic е
+        "JEAN",
+        "\uff2a\uff45\uff41\uff4e",  # full-width
+        "jean",
+        "J\u0435\u0430n",  # Cyrillic е and а
+    ],
+)
+def test_lookalike_nicknames_of_a_participant_are_refused(lookalike):
+    party = PartyFactory()
+    join_party(party, "Jean", consent=True)
+    with pytest.raises(ValidationError) as exc:
+        join_party(party, lookalike, consent=True)
+    assert codes(exc.value) & {"nickname_taken", "nickname_lookalike"}
+    assert User.objects.filter(party=party).count() == 1
+
+
+def test_lookalike_message_is_plain_and_translated():
+    party = PartyFactory()
+    join_party(party, "Jean", consent=True)
+    with pytest.raises(ValidationError) as exc:
+        join_party(party, "J\u0435an", consent=True)
+    assert codes(exc.value) == {"nickname_lookalike"}
+    assert "looks the same" in exc.value.error_dict["nickname"][0].message
+
+
+def test_different_nicknames_and_other_parties_are_fine():
+    party = PartyFactory()
+    join_party(party, "Jean", consent=True)
+    assert join_party(party, "Jeanne", consent=True).nickname == "Jeanne"
+    assert join_party(party, "Jan", consent=True).nickname == "Jan"
+    assert join_party(PartyFactory(town=party.town), "J\u0435an", consent=True)
+
+
+def test_nicknames_are_stored_in_nfc():
+    user = join_party(PartyFactory(), "Rene\u0301e", consent=True)
+    assert user.nickname == "Ren\u00e9e"
+    assert nickname_key("rn") == nickname_key("m") and nickname_key("Al") == nickname_key("AI")

@@ -113,8 +113,9 @@ RULES: dict[str, list[Check]] = {
     "exports:api-export-job": [Check("GET", PUBLIC)],
     "exports:api-changes": [Check("GET", PUBLIC)],
     # --- Parties pages
-    # The party's own resident goes straight to the map; anyone else sees the join form.
-    "parties:join": [Check("GET", E(200, 302, 200, 200, 200, 200))],
+    # The party's own resident goes straight to the map; other residents and visitors see the join
+    # form; agents and staff signed in are refused (they would become a second account of themselves).
+    "parties:join": [Check("GET", E(200, 302, 200, 403, 403, 403))],
     "parties:map": [Check("GET", E(302, 200, 404, 200, 404, 404))],
     "parties:manage": [
         Check("GET", AGENT_PAGE),

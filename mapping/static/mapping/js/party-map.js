@@ -722,7 +722,7 @@
   function contributionItem(rev) {
     const li = node("li", { class: `contribution status-${rev.status || "pending"}` });
     const title = node("strong", {}, rev.name || (rev.after && rev.after.tags && rev.after.tags.name) || rev.preset_name || T.unnamed);
-    li.append(title, node("span", { class: "action" }, ` · ${rev.action_label}`), node("span", { class: "badge" }, rev.status_label));
+    li.append(title, node("span", { class: "action" }, ` · ${rev.action_label}`), node("span", { class: "badge" }, rev.outcome || rev.status_label));
     if (rev.review_reason) li.append(node("p", { class: "reason" }, `${T.reason} ${rev.review_reason}`));
     return li;
   }
