@@ -69,7 +69,8 @@ def check_can_join(user: Any) -> None:
                 "cannot also join it as a resident, so nobody ever decides on their own edit. To map, "
                 "sign out and join on another device; another agent will review your edits."
             )
-            % {"name": user.display_name}
+            # Shown to the agent alone: their own account name, as they signed in with it.
+            % {"name": user.get_username()}
         )
 
 
