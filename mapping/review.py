@@ -14,7 +14,9 @@ Rules enforced here (views only translate exceptions into HTTP statuses):
   deciding at once exactly one wins and the other gets :class:`AlreadyReviewed` (a 409 Conflict);
   an accept racing a newer change of the same element loses in ``apply_change``'s element lock and
   version check (Conflict, 409);
-* every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database).
+* every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database);
+* whatever is published (accept, fix, amend, bulk, revert) passes :mod:`mapping.gate` first, the same
+  rules as the resident's own edit (:class:`ReviewError`, 400; in bulk, per revision).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mapping.models import ElementType, Node, ReviewDecision, Revision
+from mapping.gate import SAME_PLACE, Change, Refused, check_change, normalise
+from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
-from mapping.review_bulk import apply_in_bulk
+from mapping.review_bulk import apply_in_bulk, refuse_at_gate
 from mapping.store import (
     Conflict,
     apply_change,
@@ -40,7 +43,6 @@ from mapping.store import (
     next_local_id,
     payload_geometry,
 )
-from mapping.validation import validate_payload
 from parties.models import Party, Town, User
 from parties.permissions import is_agent_of
 
@@ -186,6 +188,7 @@ def accept_revision(revision: Revision, reviewer: User) -> ReviewDecision:
     cannot be applied; nothing is changed then.
     """
     rev = _lock_pending(revision, reviewer)
+    _gated(rev, rev.after)
     element = apply_change(
         town=rev.town,
         element_type=rev.element_type,
@@ -225,11 +228,34 @@ def request_changes(revision: Revision, reviewer: User, reason: str, reason_code
     )
 
 
-def _validated(element_type: str, after: Any) -> dict:
-    issues = validate_payload(element_type, after)
-    if issues:
-        raise ReviewError("; ".join(f"{i.field}: {i.message}" for i in issues))
-    return after
+def _normalised(element_type: str, after: Any) -> dict:
+    """A person's payload (an agent's fix, an amendment) in the store's format, or ReviewError."""
+    try:
+        return normalise(element_type, after)
+    except Refused as exc:
+        raise ReviewError(str(exc)) from exc
+
+
+def _gated(rev: Revision, after: dict | None) -> None:
+    """The gate's rules (mapping.gate) for publishing ``after`` as this revision: the same as for the
+    resident's own edit, in the revision's party area (one query for the area, one for references)."""
+    area = (
+        Party.objects.filter(pk=rev.party_id).values_list("area", flat=True).first() if rev.party_id else None
+    )
+    try:
+        check_change(rev.town_id, Change(rev.element_type, rev.action, rev.before, after, area))
+    except Refused as exc:
+        # Judged against a state that has moved on: that is the 409 the store would answer.
+        if rev.action != Revision.Action.CREATE:
+            element = get_element(rev.town, rev.element_type, rev.element_id)
+            if element is None or not element.visible or element.version != rev.base_version:
+                raise Conflict(
+                    rev.element_type,
+                    rev.element_id,
+                    element.version if element else None,
+                    element_state(element) if element else None,
+                ) from exc
+        raise ReviewError(str(exc)) from exc
 
 
 @transaction.atomic
@@ -242,8 +268,9 @@ def fix_and_accept(revision: Revision, reviewer: User, after: dict) -> ReviewDec
     """
     if revision.action == Revision.Action.DELETE:
         raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
-    after = _validated(revision.element_type, after)
+    after = _normalised(revision.element_type, after)
     rev = _lock_pending(revision, reviewer)
+    _gated(rev, after)
     element = apply_change(
         town=rev.town,
         element_type=rev.element_type,
@@ -275,7 +302,8 @@ def amend_revision(revision: Revision, author: User, after: dict) -> Revision:
         raise NotAllowed(_("Only the author can amend a contribution."))
     if locked.status != Status.NEEDS_CHANGES:
         raise AlreadyReviewed(locked)
-    after = _validated(locked.element_type, after)
+    after = _normalised(locked.element_type, after)
+    _gated(locked, after)
     new = Revision(
         town_id=locked.town_id,
         party_id=locked.party_id,
@@ -318,14 +346,46 @@ def _restore_payload(element_type: str, town: Town, state: dict) -> dict:
     return payload
 
 
+def _check_points_unchanged_since(rev: Revision, applied: ReviewDecision, element: Element) -> None:
+    """Refuse to revert a way's reshaping or deletion once a later accepted change moved one of its points.
+
+    Reverting puts every point back where the revision found it, the points it shares with other
+    features included (they drag those features back too). A point that a later change moved would
+    silently lose that change, so the agent reverts the later change first. The element's own
+    version is checked by the caller; this covers its points (one query).
+    """
+    if rev.element_type != ElementType.WAY or rev.action == Revision.Action.CREATE:
+        return
+    expected: dict[int, tuple[float, float]] = {}
+    payload = applied.amended_after or rev.after
+    if payload is not None:  # the way's node list is still the one this revision wrote
+        expected.update(
+            (ref, (float(n[1]), float(n[2]))) for ref, n in zip(element.nodes, payload["nodes"], strict=False)
+        )
+    for ref, lon, lat in (rev.before or {}).get("nodes", []):
+        if ref is not None:
+            expected.setdefault(ref, (float(lon), float(lat)))
+    for ref, geom in Node.objects.filter(
+        town_id=rev.town_id, osm_id__in=list(expected), visible=True
+    ).values_list("osm_id", "geom"):
+        lon, lat = expected[ref]
+        if abs(geom.x - lon) >= SAME_PLACE or abs(geom.y - lat) >= SAME_PLACE:
+            raise ReviewError(
+                _("A later accepted change moved a point of this feature: revert that change first.")
+            )
+
+
 @transaction.atomic
 def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
     """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
 
     Preconditions: ``revision`` is accepted and is still the element's latest published change (its
     version is current); otherwise :class:`~mapping.store.Conflict` (revert the later change first).
-    Reverting a creation deletes the feature; a modification restores the previous tags and shape;
-    a deletion is restored as a new feature (new local id: the store never reuses a deleted id).
+    Reverting a creation deletes the feature; a modification restores the previous tags and shape
+    (shared vertices included, so the other features using them move back too); a deletion is
+    restored as a new feature (new local id: the store never reuses a deleted id). Raises
+    :class:`ReviewError` when a later change moved one of the way's points, or when the state to
+    restore breaks the town's rules (:mod:`mapping.gate`, without the party area).
     """
     _check_reviewer(revision, reviewer, own_allowed=True)
     rev = Revision.objects.select_for_update(of=("self",)).select_related("town").get(pk=revision.pk)
@@ -343,6 +403,7 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             element.version if element else None,
             element_state(element) if element else None,
         )
+    _check_points_unchanged_since(rev, applied, element)
     element_id, base_version, before = rev.element_id, element.version, element_state(element)
     if rev.action == Revision.Action.CREATE:
         action, after = Revision.Action.DELETE, None
@@ -355,6 +416,10 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             None,
         )
         element_id, base_version = next_local_id(), None
+    try:  # the town's rules, without the party area: a revert must be able to undo damage outside it
+        check_change(town.pk, Change(rev.element_type, action, before, after))
+    except Refused as exc:
+        raise ReviewError(_("This change cannot be reverted: %(reason)s") % {"reason": exc}) from exc
     new = Revision.objects.create(
         town=town,
         party_id=rev.party_id,
@@ -488,13 +553,15 @@ def bulk_accept(
 
     Preconditions: ``reviewer`` is an agent of ``town`` (else :class:`NotAllowed`); runs in one
     transaction with the selected revision rows locked. Set-based where possible (see
-    :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile is reported
-    in ``conflicts`` and stays pending; the reviewer's own edits are reported in ``skipped``.
+    :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile, or that the
+    gate refuses (:func:`~mapping.review_bulk.refuse_at_gate`, set-wise), is reported in
+    ``conflicts`` with its reason and stays pending; the reviewer's own edits are reported in ``skipped``.
     """
     result = BulkResult()
     party_id = party.pk if isinstance(party, Party) else party
     with transaction.atomic():
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
+        rows = refuse_at_gate(town, rows, result.conflicts)
         decided = apply_in_bulk(town, rows, result.conflicts)
         _log_bulk(town, reviewer, decided, Status.ACCEPTED, Decision.ACCEPTED)
     result.decided = sorted(d[0] for d in decided)
