@@ -35,7 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry, Point
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -43,7 +44,6 @@ from mapping.models import ElementType
 from mapping.store import payload_geometry
 from mapping.validation import Issue, tags_as_dict, validate_payload
 
-SRID = 4326
 # Two positions closer than this (degrees, about 5 mm) are the same: the editor rounds to 7 decimals.
 SAME_PLACE = 5e-8
 
@@ -71,6 +71,8 @@ class Change:
     after: dict | None
     area: GEOSGeometry | None = None
     issues: list[Issue] = field(default_factory=list)
+    # The area as a prepared shapely geometry, shared by the changes of one party (see _prepare).
+    inside: Any = field(default=None, repr=False)
 
 
 def normalise(element_type: str, after: Any) -> dict[str, Any]:
@@ -120,6 +122,7 @@ def check_changes(
     found = _lookup(town_id, valid)
     for kind, ref in created:
         found.setdefault((kind, ref), None)
+    _prepare(valid, found)
     for change in valid:
         if change.element_type == ElementType.NODE:
             _check_node(change)
@@ -198,8 +201,64 @@ def _query(town_id: int, wanted: set[tuple[str, int]], shapes: set[tuple[str, in
 # --- The rules ---------------------------------------------------------------------------------
 
 
-def _inside(area: GEOSGeometry, lon: float, lat: float) -> bool:
-    return area.prepared.covers(Point(float(lon), float(lat), srid=SRID))
+class _Area:
+    """A party area as a prepared shapely geometry, with the answers for the positions asked in
+    advance: one vectorised test for a whole batch (point by point, GEOS objects made the gate a
+    third of a 10,000-revision bulk accept)."""
+
+    def __init__(self, area: GEOSGeometry):
+        self.shape = shapely.from_wkb(bytes(area.wkb))
+        shapely.prepare(self.shape)
+        self.wanted: set[tuple[float, float]] = set()
+        self.inside: set[tuple[float, float]] = set()
+
+    def settle(self) -> None:
+        """Answer every wanted position at once."""
+        points = list(self.wanted)
+        if points:
+            mask = shapely.intersects_xy(self.shape, [p[0] for p in points], [p[1] for p in points])
+            self.inside = {p for p, ok in zip(points, mask, strict=True) if ok}
+
+    def covers(self, lon: float, lat: float) -> bool:
+        point = (float(lon), float(lat))
+        if point in self.wanted:
+            return point in self.inside
+        return bool(shapely.intersects_xy(self.shape, *point))  # not asked in advance
+
+
+def _positions(change: Change, found: dict) -> Iterable[tuple[float, float]]:
+    """Every position the rules may test for this change."""
+    for state in (change.before, change.after):
+        if not state:
+            continue
+        if change.element_type == ElementType.NODE:
+            lon, lat = state["geometry"]["coordinates"][:2]
+            yield float(lon), float(lat)
+        elif change.element_type == ElementType.WAY:
+            for ref, lon, lat in state.get("nodes", []):
+                yield float(lon), float(lat)
+                stored = found.get((ElementType.NODE, int(ref))) if ref is not None else None
+                if stored is not None:
+                    yield stored.x, stored.y
+
+
+def _prepare(changes: Sequence[Change], found: dict) -> None:
+    """Each change's area (:class:`_Area`, one per area object: a bulk accept shares one per party),
+    with every position its rules test already answered."""
+    areas: dict[int, _Area] = {}
+    for change in changes:
+        if change.area is not None:
+            change.inside = areas.get(id(change.area)) or areas.setdefault(
+                id(change.area), _Area(change.area)
+            )
+            change.inside.wanted.update(_positions(change, found))
+    for area in areas.values():
+        area.settle()
+
+
+def _inside(change: Change, lon: float, lat: float) -> bool:
+    """Whether the point lies in the change's area, its outline included."""
+    return change.inside.covers(lon, lat)
 
 
 def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -221,12 +280,12 @@ def _check_node(change: Change) -> None:
     before = change.before and change.before["geometry"]["coordinates"][:2]
     after = change.after and change.after["geometry"]["coordinates"][:2]
     moved = before is not None and after is not None and not _same_place(tuple(before), tuple(after))
-    if after is not None and not _inside(change.area, *after):
+    if after is not None and not _inside(change, *after):
         if moved:
             _refuse(change, "geometry", "moved_out", _("This change moves a point outside the party area."))
         elif before is None:
             _refuse(change, "geometry", "added_out", _("This change adds a point outside the party area."))
-    if before is not None and not _inside(change.area, *before):
+    if before is not None and not _inside(change, *before):
         if moved:
             _refuse(
                 change,
@@ -253,7 +312,7 @@ def _check_way(change: Change, found: dict) -> None:
         position = (float(lon), float(lat))
         if ref is None:  # a new point
             touched = True
-            if area is not None and not _inside(area, *position):
+            if area is not None and not _inside(change, *position):
                 _refuse(
                     change, "geometry", "added_out", _("This change adds a point outside the party area.")
                 )
@@ -274,7 +333,7 @@ def _check_way(change: Change, found: dict) -> None:
         touched = True
         if area is None:
             continue
-        if not _inside(area, *position):
+        if not _inside(change, *position):
             code = "moved_out" if moved else "added_out"
             message = (
                 _("This change moves a point outside the party area.")
@@ -282,7 +341,7 @@ def _check_way(change: Change, found: dict) -> None:
                 else _("This change adds a point outside the party area.")
             )
             _refuse(change, "geometry", code, message)
-        if moved and not _inside(area, *now):
+        if moved and not _inside(change, *now):
             _refuse(
                 change,
                 "geometry",
@@ -295,7 +354,7 @@ def _check_way(change: Change, found: dict) -> None:
     for ref, lon, lat in before_nodes:
         if change.after is not None and ref is not None and int(ref) not in kept:
             touched = True
-            if not _inside(area, lon, lat):
+            if not _inside(change, lon, lat):
                 _refuse(
                     change,
                     "geometry",
