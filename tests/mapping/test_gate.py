@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.gis.geos import LineString, Point
+from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -281,9 +282,15 @@ def test_fix_obeys_the_same_rules(party, resident, agent, far_junction):
         review.fix_and_accept(rev, agent, attack_way(far_junction))
     with pytest.raises(review.ReviewError, match="outside the party area"):
         review.fix_and_accept(RevisionFactory(party=party, author=resident), agent, point(*FAR))
+    rel = RevisionFactory(
+        party=party, author=resident, element_type="relation", after={"tags": {"type": "site"}, "members": []}
+    )
+    with pytest.raises(review.ReviewError, match="no longer exists"):
+        review.fix_and_accept(rel, agent, missing_member_multipolygon())
     rev.refresh_from_db()
     assert rev.status == Status.PENDING
     junction_and_roads_unchanged(far_junction)
+    assert not Relation.objects.exists()
     ok = review.fix_and_accept(
         rev, agent, {"tags": {"highway": "footway"}, "nodes": attack_way(far_junction)["nodes"][1:]}
     )
@@ -303,6 +310,21 @@ def test_accept_refuses_a_revision_that_slipped_past_the_gate(party, resident, a
     with pytest.raises(review.ReviewError, match="no longer exists"):
         review.accept_revision(rel, agent)
     assert not Relation.objects.exists()
+
+
+def test_review_page_shows_the_reason_in_the_agents_language(client, party, resident, agent, far_junction):
+    rev = RevisionFactory(party=party, author=resident, element_type="way", after=attack_way(far_junction))
+    client.force_login(agent)
+    page = client.post(
+        reverse("mapping:review-decide", args=[rev.pk]),
+        {"action": "accept"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert page.status_code == 200
+    assert "Ce changement déplace un point d’un autre élément" in page.content.decode()
+    assert Revision.objects.get(pk=rev.pk).status == Status.PENDING
+    junction_and_roads_unchanged(far_junction)
 
 
 # --- Bulk accept --------------------------------------------------------------------------------------
