@@ -419,7 +419,13 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
     try:  # the town's rules, without the party area: a revert must be able to undo damage outside it
         check_change(town.pk, Change(rev.element_type, action, before, after))
     except Refused as exc:
-        raise ReviewError(_("This change cannot be reverted: %(reason)s") % {"reason": exc}) from exc
+        if any(i.code in ("unknown_node", "unknown_member") for i in exc.issues):
+            message = _(
+                "This change cannot be reverted: a point or member it would restore was deleted since."
+            )
+        else:
+            message = _("This change cannot be reverted: %(reason)s") % {"reason": exc}
+        raise ReviewError(message) from exc
     new = Revision.objects.create(
         town=town,
         party_id=rev.party_id,
