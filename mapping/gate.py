@@ -10,7 +10,8 @@ The rules:
 
 * **Valid payload**: tags and shape as OSM accepts them (:mod:`mapping.validation`).
 * **References exist in the same town**: every node of a way and every member of a relation is a
-  visible element of the change's town (elements created earlier in the same batch count).
+  visible element of the change's town (elements created earlier in the same batch count), and a
+  deletion does not take away an element that a way or relation still uses (as OSM's API refuses).
 * **Every touched position lies in the party area** (``area``): a created or deleted point, each
   point of a way that is new, moved, added to it or dropped from it, at its position before *and*
   after the change; the position before is the one in the store, so a point far outside cannot be
@@ -70,6 +71,7 @@ class Change:
     before: dict | None
     after: dict | None
     area: GEOSGeometry | None = None
+    element_id: int | None = None  # needed for deletions (who still uses it)
     issues: list[Issue] = field(default_factory=list)
     # The area as a prepared shapely geometry, shared by the changes of one party (see _prepare).
     inside: Any = field(default=None, repr=False)
@@ -124,6 +126,13 @@ def check_changes(
         found.setdefault((kind, ref), None)
     _prepare(valid, found)
     for change in valid:
+        if change.after is None and (f"used:{change.element_type}", change.element_id) in found:
+            _refuse(
+                change,
+                "geometry",
+                "still_used",
+                _("Other features still use this one: change or delete them first."),
+            )
         if change.element_type == ElementType.NODE:
             _check_node(change)
         elif change.element_type == ElementType.WAY:
@@ -165,7 +174,10 @@ def _lookup(town_id: int, changes: Sequence[Change]) -> dict[tuple[str, int], GE
         wanted |= _refs(change)
         if change.area is not None and change.element_type == ElementType.RELATION:
             shapes |= _member_keys(change.before) ^ _member_keys(change.after)
-    return _query(town_id, wanted, shapes)
+    deleted = {
+        (c.element_type, c.element_id) for c in changes if c.after is None and c.element_id is not None
+    }
+    return _query(town_id, wanted, shapes, deleted)
 
 
 LOOKUP_SQL = """
@@ -181,17 +193,28 @@ SELECT 'relation', osm_id, CASE WHEN osm_id = ANY(%(relation_shapes)s::bigint[])
 """
 
 
-def _query(town_id: int, wanted: set[tuple[str, int]], shapes: set[tuple[str, int]]) -> dict:
+def _query(
+    town_id: int,
+    wanted: set[tuple[str, int]],
+    shapes: set[tuple[str, int]],
+    deleted: set[tuple[str, int]] = frozenset(),
+) -> dict:
     """{(type, id): geometry or None} of the visible elements among ``wanted``: nodes always with their
-    position, ways and relations with their shape only when in ``shapes``."""
-    if not wanted:
+    position, ways and relations with their shape only when in ``shapes``; plus ``("used:<type>", id)``
+    for each element of ``deleted`` that a visible feature still uses."""
+    if not (wanted or deleted):
         return {}
     params: dict[str, Any] = {"town": town_id}
+    sql = LOOKUP_SQL
     for kind in ElementType.values:
         params[kind] = sorted(ref for k, ref in wanted if k == kind)
         params[f"{kind}_shapes"] = sorted(ref for k, ref in shapes if k == kind)
+        params[f"{kind}_deleted"] = sorted(ref for k, ref in deleted if k == kind)
+        if params[f"{kind}_deleted"]:
+            users = users_sql(kind, ids=f"%({kind}_deleted)s::bigint[]")
+            sql += f"UNION ALL SELECT 'used:{kind}', u.ref, NULL::bytea FROM ({users}) u(ref)\n"
     with connection.cursor() as cur:
-        cur.execute(LOOKUP_SQL, params)
+        cur.execute(sql, params)
         rows = cur.fetchall()
     return {
         (kind, ref): GEOSGeometry(memoryview(wkb)) if wkb is not None else None for kind, ref, wkb in rows

@@ -243,7 +243,9 @@ def _gated(rev: Revision, after: dict | None) -> None:
         Party.objects.filter(pk=rev.party_id).values_list("area", flat=True).first() if rev.party_id else None
     )
     try:
-        check_change(rev.town_id, Change(rev.element_type, rev.action, rev.before, after, area))
+        check_change(
+            rev.town_id, Change(rev.element_type, rev.action, rev.before, after, area, rev.element_id)
+        )
     except Refused as exc:
         # Judged against a state that has moved on: that is the 409 the store would answer.
         if rev.action != Revision.Action.CREATE:
@@ -417,7 +419,7 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
         )
         element_id, base_version = next_local_id(), None
     try:  # the town's rules, without the party area: a revert must be able to undo damage outside it
-        check_change(town.pk, Change(rev.element_type, action, before, after))
+        check_change(town.pk, Change(rev.element_type, action, before, after, element_id=element_id))
     except Refused as exc:
         if any(i.code in ("unknown_node", "unknown_member") for i in exc.issues):
             message = _(

@@ -183,7 +183,7 @@ def refuse_at_gate(town: Town, rows: list[tuple], refused: dict[int, str]) -> li
     for wkb, ids in _run(PARTY_AREAS_SQL, {"ids": [r[0] for r in rows]}):
         area = GEOSGeometry(memoryview(wkb))
         areas.update((pk, area) for pk in ids)
-    changes = [Change(r[2], r[4], r[6], r[7], areas.get(r[0])) for r in rows]
+    changes = [Change(r[2], r[4], r[6], r[7], areas.get(r[0]), r[3]) for r in rows]
     created = [(r[2], r[3]) for r in rows if r[4] == Revision.Action.CREATE]
     passed = []
     for row, issues in zip(rows, check_changes(town.pk, changes, created=created), strict=True):

@@ -281,7 +281,9 @@ def submit_edit(
             new_after = _merge_or_conflict(party, element_type, element_id, base_version, new_after, current)
             base_version = element.version
     try:
-        gate.check_change(party.town_id, gate.Change(element_type, action, before, new_after, party.area))
+        gate.check_change(
+            party.town_id, gate.Change(element_type, action, before, new_after, party.area, element_id)
+        )
     except gate.Refused as exc:
         raise EditRejected(exc.issues) from exc
 

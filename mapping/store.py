@@ -152,7 +152,7 @@ def _way_refs(town: Town, payload: dict, moved: list[int]) -> list[int]:
         else:
             node = existing.get(ref)
             if node is None or not node.visible:
-                raise StoreError(_("Node %(id)s does not exist.") % {"id": ref})
+                raise StoreError(_("A point of this shape no longer exists: reload the map."))
             if _move_node(node, lon, lat):
                 moved.append(ref)
         refs.append(ref)
@@ -196,10 +196,7 @@ def apply_change(
         if action == "delete":
             users = Way.objects.filter(town=town, visible=True, nodes__contains=[element_id])
             if users.exists():
-                raise StoreError(
-                    _("This point is part of a line or area (way %(id)s) and cannot be deleted alone.")
-                    % {"id": users.first().osm_id}
-                )
+                raise StoreError(_("This point is part of a line or area and cannot be deleted alone."))
             element.visible = False
             element.version += 1
             element.save(update_fields=["visible", "version", "updated_at"])

@@ -175,6 +175,38 @@ def test_one_query_for_many_changes(party, far_junction, django_assert_num_queri
     assert all(results)
 
 
+def test_deleting_what_others_use_is_refused_on_every_path(party, resident, agent):
+    """A vertex of a road, or the outer way of a multipolygon: as OSM's API, the gate says no."""
+    town = party.town
+    outer = road(town, [(9.520, 47.140), (9.521, 47.141), (9.522, 47.140)])
+    publish(
+        town,
+        "relation",
+        {"tags": {"type": "route"}, "members": [{"type": "way", "ref": outer.osm_id, "role": ""}]},
+    )
+    vertex = Node.objects.get(town=town, osm_id=outer.nodes[1])
+    body = {
+        "element_type": "way",
+        "action": "delete",
+        "element_id": outer.osm_id,
+        "base_version": outer.version,
+    }
+    response = submit(party, resident, body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "geometry": ["Other features still use this one: change or delete them first."]
+    }
+    body = {"element_type": "node", "action": "delete", "element_id": vertex.osm_id, "base_version": 1}
+    assert submit(party, resident, body).status_code == 400
+    # A deletion stored before the gate is refused on accept and in bulk, and the way stays.
+    single = RevisionFactory.delete(outer, party=party, author=resident)
+    with pytest.raises(review.ReviewError, match="still use this one"):
+        review.accept_revision(single, agent)
+    result = review.bulk_accept(town, agent, party=party)
+    assert result.conflicts == {single.pk: "Other features still use this one: change or delete them first."}
+    assert Way.objects.get(pk=outer.pk).visible
+
+
 # --- Resident edit through the API ------------------------------------------------------------------
 
 
