@@ -11,6 +11,8 @@ changed or deleted (temporary tables ``up_*``, see mapping.osm_import) and calls
 - Merged cleanly: the row gets the merged state and the new base version (version = base when
   nothing local remains, base + 1 otherwise), so the next osmChange is computed against the
   latest base.
+- A merge that would refer to elements the town does not have (a node or member our side added and
+  that is gone here: :mod:`mapping.gate`'s reference rule) is not written either.
 - Otherwise an :class:`~exports.models.UpstreamConflict` is opened ("needs merge"); the element keeps
   our state, is rebased on the new version, and is held back from osmChange until an agent
   chooses (:func:`resolve_conflict`).
@@ -31,6 +33,7 @@ from django.utils.translation import gettext as _
 from exports.data_version import forget_data_version
 from exports.models import UpstreamConflict
 from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
+from mapping.gate import features_using, missing_references
 from mapping.models import Revision
 from mapping.signals import announce_published_change
 from mapping.store import next_local_id
@@ -163,6 +166,20 @@ def reconcile_upstream(town: Town, cur) -> None:
                 )
                 _write(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
                 continue
+            if _dangling(town, kind, shape, upstream["shape"]):
+                _open(
+                    town,
+                    kind,
+                    osm_id,
+                    UpstreamConflict.Kind.EDITED,
+                    base,
+                    local,
+                    upstream,
+                    new_version,
+                    ["@shape"],
+                )
+                _write(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
+                continue
             merged = {"tags": tags, "shape": shape}
             same_as_upstream = tags == upstream["tags"] and shape == upstream["shape"]
             version = new_version if same_as_upstream else new_version + 1
@@ -172,6 +189,25 @@ def reconcile_upstream(town: Town, cur) -> None:
     flag_maybe_in_osm(town, cur)
     # Any re-import may change the data: the export cache key moves on once it commits.
     transaction.on_commit(lambda: forget_data_version(town))
+
+
+def _references(kind: str, shape: Any) -> set[tuple[str, int]]:
+    if kind == "way":
+        return {("node", int(ref)) for ref in shape or []}
+    if kind == "relation":
+        return {(m["type"], int(m["ref"])) for m in shape or []}
+    return set()
+
+
+def _dangling(town: Town, kind: str, merged: Any, upstream: Any) -> bool:
+    """Whether the merged shape refers to elements the town does not have (mapping.gate's rule).
+
+    Only what the merge kept from our side is checked: what OpenStreetMap's version refers to is
+    OSM's (an extract cuts relations at its edge), but a node or member that our change added and
+    that is gone here would make the osmChange fail upstream. Such an element waits for an agent.
+    """
+    added = _references(kind, merged) - _references(kind, upstream)
+    return bool(added) and bool(missing_references(town.pk, added))
 
 
 def _merge_value(base: Any, local: Any, upstream: Any) -> tuple[Any, bool]:
@@ -306,6 +342,11 @@ def resolve_conflict(conflict: UpstreamConflict, choice: str, user: User) -> Ups
         raise MergeError(_("Choose ours or OpenStreetMap's."))
     town, kind, osm_id = conflict.town, conflict.element_type, conflict.element_id
     touched: dict[str, list[int]] = {k: [] for k in KINDS}
+    held = (UpstreamConflict.Kind.DELETED_UPSTREAM, UpstreamConflict.Kind.MAYBE_IN_OSM)
+    if choice == "upstream" and conflict.kind in held and features_using(town.pk, kind, [osm_id]):
+        raise MergeError(
+            _("Features here still use this element: keep ours, or change those features first.")
+        )
     with connection.cursor() as django_cur:
         cur = django_cur.cursor
         v = conflict.upstream_version

@@ -44,6 +44,7 @@ from mapping.derived import (
     rebuild_way_geometries,
     way_geometry_ctes,
 )
+from mapping.gate import users_sql
 from mapping.geometry import is_area
 from mapping.models import Element, Node
 from mapping.signals import announce_published_change
@@ -207,6 +208,24 @@ UPSTREAM_SQL = {
         DELETE FROM imp_{t} i USING up_{t} u WHERE i.osm_id = u.osm_id;
     """
     for t in ("node", "way", "relation")
+}
+
+# Imported elements no longer in the extract that a feature changed here still uses (a node of a way
+# drawn here, a way of a relation changed here) are not deleted under it (mapping.gate's reference
+# rule): they join the locally changed elements, so the upstream merge asks an agent what to do.
+GONE_IDS = {
+    t: f"""ARRAY(SELECT g.osm_id FROM mapping_{t} g WHERE g.town_id = %(town)s AND g.osm_id > 0 AND g.visible
+            AND NOT EXISTS (SELECT 1 FROM imp_{t} i WHERE i.osm_id = g.osm_id)
+            AND NOT EXISTS (SELECT 1 FROM up_{t} u WHERE u.osm_id = g.osm_id))"""
+    for t in ("node", "way")
+}
+HOLD_SQL = {
+    t: f"""
+        INSERT INTO up_{t} (osm_id, old_base, new_version, gone)
+        SELECT e.osm_id, e.base_version, NULL, true FROM mapping_{t} e
+        WHERE e.town_id = %(town)s AND e.osm_id IN ({users_sql(t, ids=GONE_IDS[t], changed_here=True)})
+    """
+    for t in ("node", "way")
 }
 
 # Imported elements that are no longer in the extract were deleted upstream.
@@ -580,6 +599,8 @@ def _merge(cur, town: Town, summary: ImportSummary, first_import: bool) -> None:
             for status, n in zip(("ok", "repaired", "incomplete", "invalid"), row[2:], strict=True):
                 setattr(summary.geometry, status, getattr(summary.geometry, status) + n)
         if not first_import:  # nothing can have vanished from an empty town
+            if kind in HOLD_SQL:
+                cur.execute(HOLD_SQL[kind], {"town": town.pk})
             cur.execute(DELETE_SQL[kind], {"town": town.pk})
             summary.deleted[kind] = cur.fetchone()[0]
     if not first_import:

@@ -17,7 +17,10 @@ Rules enforced here (views only translate exceptions into HTTP statuses):
   alike); when both changed the same key or the shape differently, :class:`MergeConflict` (409)
   carries the three-way choice and the agent accepts again with ``choices``; an edit of a feature
   deleted since can only be rejected (:class:`FeatureGone`);
-* every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database).
+* every decision is one :class:`~mapping.models.ReviewDecision` row (append-only in the database);
+* whatever is published (accept, fix, amend, bulk, revert) passes :mod:`mapping.gate` first, the same
+  rules as the resident's own edit (:class:`ReviewError`, 400; in bulk, per revision), a merged
+  edit once more as merged.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mapping.gate import SAME_PLACE, Change, Refused, check_change, normalise
 from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
-from mapping.review_bulk import apply_in_bulk
+from mapping.review_bulk import apply_in_bulk, refuse_at_gate
 from mapping.services import ThreeWay, resolve, three_way
 from mapping.store import (
     Conflict,
@@ -45,7 +49,6 @@ from mapping.store import (
     next_local_id,
     payload_geometry,
 )
-from mapping.validation import tags_as_dict, validate_payload
 from parties.models import Party, Town, User
 from parties.permissions import is_agent_of
 
@@ -325,6 +328,7 @@ def _apply_onto_current(
         "action": rev.action,
     }
     try:
+        _gated(rev, after)  # a refusal against a state that moved on is the Conflict below
         return apply_change(**change, after=after, base_version=rev.base_version), after, False
     except Conflict as exc:
         if rev.action == Revision.Action.CREATE or rev.base_version is None:
@@ -335,6 +339,8 @@ def _apply_onto_current(
         if state is None:
             raise
         payload, base_version, merged = _resolved(rev, state, choices)
+        current = exc.current
+    _gated(rev, payload, before=current)  # the merge is what gets published: the same rules
     return apply_change(**change, after=payload, base_version=base_version), payload, merged
 
 
@@ -397,11 +403,38 @@ def request_changes(revision: Revision, reviewer: User, reason: str, reason_code
     )
 
 
-def _validated(element_type: str, after: Any) -> dict:
-    issues = validate_payload(element_type, after)
-    if issues:
-        raise ReviewError("; ".join(f"{i.field}: {i.message}" for i in issues))
-    return dict(after, tags=tags_as_dict(after.get("tags", {})))  # NFC, as residents' edits are stored
+def _normalised(element_type: str, after: Any) -> dict:
+    """A person's payload (an agent's fix, an amendment) in the store's format, or ReviewError."""
+    try:
+        return normalise(element_type, after)
+    except Refused as exc:
+        raise ReviewError(str(exc)) from exc
+
+
+def _gated(rev: Revision, after: dict | None, before: dict | None = None) -> None:
+    """The gate's rules (mapping.gate) for publishing ``after`` as this revision: the same as for the
+    resident's own edit, in the revision's party area (one query for the area, one for references).
+
+    ``before`` is given for a merged edit: the published state it is laid onto, against which a
+    refusal is final (400), not a sign that the state moved on."""
+    area = (
+        Party.objects.filter(pk=rev.party_id).values_list("area", flat=True).first() if rev.party_id else None
+    )
+    try:
+        start = rev.before if before is None else before
+        check_change(rev.town_id, Change(rev.element_type, rev.action, start, after, area, rev.element_id))
+    except Refused as exc:
+        # Judged against a state that has moved on: that is the 409 the store would answer.
+        if before is None and rev.action != Revision.Action.CREATE:
+            element = get_element(rev.town, rev.element_type, rev.element_id)
+            if element is None or not element.visible or element.version != rev.base_version:
+                raise Conflict(
+                    rev.element_type,
+                    rev.element_id,
+                    element.version if element else None,
+                    element_state(element) if element else None,
+                ) from exc
+        raise ReviewError(str(exc)) from exc
 
 
 @transaction.atomic
@@ -416,7 +449,7 @@ def fix_and_accept(
     """
     if revision.action == Revision.Action.DELETE:
         raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
-    after = _validated(revision.element_type, after)
+    after = _normalised(revision.element_type, after)
     rev = _lock_pending(revision, reviewer)
     element, after, _merged = _apply_onto_current(rev, after, choices)  # as accept_revision does
     return _decide(
@@ -442,7 +475,8 @@ def amend_revision(revision: Revision, author: User, after: dict) -> Revision:
         raise NotAllowed(_("Only the author can amend a contribution."))
     if locked.status != Status.NEEDS_CHANGES:
         raise AlreadyReviewed(locked)
-    after = _validated(locked.element_type, after)
+    after = _normalised(locked.element_type, after)
+    _gated(locked, after)
     new = Revision(
         town_id=locked.town_id,
         party_id=locked.party_id,
@@ -516,14 +550,46 @@ def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
     return prior.amended_after if prior.amended_after is not None else prior.revision.after
 
 
+def _check_points_unchanged_since(rev: Revision, applied: ReviewDecision, element: Element) -> None:
+    """Refuse to revert a way's reshaping or deletion once a later accepted change moved one of its points.
+
+    Reverting puts every point back where the revision found it, the points it shares with other
+    features included (they drag those features back too). A point that a later change moved would
+    silently lose that change, so the agent reverts the later change first. The element's own
+    version is checked by the caller; this covers its points (one query).
+    """
+    if rev.element_type != ElementType.WAY or rev.action == Revision.Action.CREATE:
+        return
+    expected: dict[int, tuple[float, float]] = {}
+    payload = applied.amended_after or rev.after
+    if payload is not None:  # the way's node list is still the one this revision wrote
+        expected.update(
+            (ref, (float(n[1]), float(n[2]))) for ref, n in zip(element.nodes, payload["nodes"], strict=False)
+        )
+    for ref, lon, lat in (rev.before or {}).get("nodes", []):
+        if ref is not None:
+            expected.setdefault(ref, (float(lon), float(lat)))
+    for ref, geom in Node.objects.filter(
+        town_id=rev.town_id, osm_id__in=list(expected), visible=True
+    ).values_list("osm_id", "geom"):
+        lon, lat = expected[ref]
+        if abs(geom.x - lon) >= SAME_PLACE or abs(geom.y - lat) >= SAME_PLACE:
+            raise ReviewError(
+                _("A later accepted change moved a point of this feature: revert that change first.")
+            )
+
+
 @transaction.atomic
 def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
     """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
 
     Preconditions: ``revision`` is accepted and is still the element's latest published change (its
     version is current); otherwise :class:`~mapping.store.Conflict` (revert the later change first).
-    Reverting a creation deletes the feature; a modification restores the previous tags and shape;
-    a deletion is restored as a new feature (new local id: the store never reuses a deleted id).
+    Reverting a creation deletes the feature; a modification restores the previous tags and shape
+    (shared vertices included, so the other features using them move back too); a deletion is
+    restored as a new feature (new local id: the store never reuses a deleted id). Raises
+    :class:`ReviewError` when a later change moved one of the way's points, or when the state to
+    restore breaks the town's rules (:mod:`mapping.gate`, without the party area).
     """
     _check_reviewer(revision, reviewer, own_allowed=True)
     rev = Revision.objects.select_for_update(of=("self",)).select_related("town").get(pk=revision.pk)
@@ -541,6 +607,7 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             element.version if element else None,
             element_state(element) if element else None,
         )
+    _check_points_unchanged_since(rev, applied, element)
     element_id, base_version, before = rev.element_id, element.version, element_state(element)
     if rev.action == Revision.Action.CREATE:
         action, after = Revision.Action.DELETE, None
@@ -556,6 +623,16 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             None,
         )
         element_id, base_version = next_local_id(), None
+    try:  # the town's rules, without the party area: a revert must be able to undo damage outside it
+        check_change(town.pk, Change(rev.element_type, action, before, after, element_id=element_id))
+    except Refused as exc:
+        if any(i.code in ("unknown_node", "unknown_member") for i in exc.issues):
+            message = _(
+                "This change cannot be reverted: a point or member it would restore was deleted since."
+            )
+        else:
+            message = _("This change cannot be reverted: %(reason)s") % {"reason": exc}
+        raise ReviewError(message) from exc
     new = Revision.objects.create(
         town=town,
         party_id=rev.party_id,
@@ -692,13 +769,15 @@ def bulk_accept(
 
     Preconditions: ``reviewer`` is an agent of ``town`` (else :class:`NotAllowed`); runs in one
     transaction with the selected revision rows locked. Set-based where possible (see
-    :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile is reported
-    in ``conflicts`` and stays pending; the reviewer's own edits are reported in ``skipped``.
+    :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile, or that the
+    gate refuses (:func:`~mapping.review_bulk.refuse_at_gate`, set-wise), is reported in
+    ``conflicts`` with its reason and stays pending; the reviewer's own edits are reported in ``skipped``.
     """
     result = BulkResult()
     party_id = party.pk if isinstance(party, Party) else party
     with transaction.atomic():
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
+        rows = refuse_at_gate(town, rows, result.conflicts)
         decided = apply_in_bulk(town, rows, result.conflicts)
         _log_bulk(town, reviewer, decided, Status.ACCEPTED, Decision.ACCEPTED)
         _merge_bulk_conflicts(town, reviewer, result)

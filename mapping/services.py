@@ -6,7 +6,8 @@ checked in this order, and nothing is saved unless every check passes:
 1. the author is a resident of the party, the party is open now (time window);
 2. idempotency: the same (author, key) returns the revision already saved;
 3. the per-resident rate limit (counted in the database, so it holds across server processes);
-4. tags and geometry (mapping.validation), node references, the party area;
+4. the gate (mapping.gate, the same rules as every other write): tags and geometry, references,
+   every touched position in the party area;
 5. optimistic concurrency, as OSM's API: a change based on an outdated version is a
    :class:`~mapping.store.Conflict` (409), unless the tags merge key by key as iD merges them.
 """
@@ -25,9 +26,9 @@ from django.db.models import Count, Max, Min, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mapping import store
-from mapping.models import ElementType, Node, Revision
-from mapping.validation import Issue, issues_by_field, tags_as_dict, validate_geometry, validate_tags
+from mapping import gate, store
+from mapping.models import ElementType, Revision
+from mapping.validation import Issue, issues_by_field
 from parties.models import Party, User
 
 logger = logging.getLogger(__name__)
@@ -141,33 +142,10 @@ def _check_rate(party: Party, activity: dict[str, Any]) -> None:
 
 def _normalise_after(element_type: str, after: Any) -> dict[str, Any]:
     """Validate a create/modify payload; returns it in the store's format (tags as a dict)."""
-    if not isinstance(after, dict):
-        raise _reject("geometry", "format", _("The change has no shape."))
-    issues = validate_tags(after.get("tags", {})) + validate_geometry(element_type, after)
-    if issues:
-        raise EditRejected(issues)
-    tags = tags_as_dict(after.get("tags", {}))
-    if element_type == ElementType.NODE:
-        lon, lat = after["geometry"]["coordinates"][:2]
-        return {"tags": tags, "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]}}
-    if element_type == ElementType.WAY:
-        return {
-            "tags": tags,
-            "nodes": [[ref, float(lon), float(lat)] for ref, lon, lat in after["nodes"]],
-            "closed": bool(after.get("closed")),
-        }
-    return {"tags": tags, "members": list(after["members"])}
-
-
-def _check_node_refs(party: Party, after: dict[str, Any]) -> None:
-    refs = {n[0] for n in after.get("nodes", []) if n[0] is not None}
-    if not refs:
-        return
-    found = Node.objects.filter(town_id=party.town_id, osm_id__in=refs, visible=True).count()
-    if found != len(refs):
-        raise _reject(
-            "geometry", "unknown_node", _("A point of this shape no longer exists: reload the map.")
-        )
+    try:
+        return gate.normalise(element_type, after)
+    except gate.Refused as exc:
+        raise EditRejected(exc.issues) from exc
 
 
 def _shape(element_type: str, state: dict | None) -> Any:
@@ -387,14 +365,15 @@ def submit_edit(
                 raise store.Conflict(element_type, element_id, element.version, current)
             new_after = _merge_or_conflict(party, element_type, element_id, base_version, new_after, current)
             base_version = element.version
-    if new_after is not None:
-        _check_node_refs(party, new_after)
+    try:
+        gate.check_change(
+            party.town_id, gate.Change(element_type, action, before, new_after, party.area, element_id)
+        )
+    except gate.Refused as exc:
+        raise EditRejected(exc.issues) from exc
 
     geom_after = store.payload_geometry(element_type, new_after)
     geom_before = store.payload_geometry(element_type, before) if before else None
-    shape = geom_after or geom_before
-    if shape is not None and not party.area.intersects(shape):
-        raise _reject("geometry", "outside_area", _("This is outside the party's area."))
 
     revision = Revision(
         town_id=party.town_id,

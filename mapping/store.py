@@ -1,7 +1,7 @@
 """Writes to the published OSM-shaped store, as OpenStreetMap's API would apply them.
 
 Everything that changes published data goes through :func:`apply_change` (called when a revision is
-accepted or reverted). It keeps OSM identity: a reshaped way keeps the nodes that were there (moved
+accepted or reverted), after the rules of :mod:`mapping.gate`, which every caller checks first. It keeps OSM identity: a reshaped way keeps the nodes that were there (moved
 nodes are modified, new vertices are new nodes with negative ids, vertices dropped from the way are
 deleted when nothing else uses them). Each changed element's version goes up by one, and derived
 geometry is rebuilt for everything touched.

@@ -232,10 +232,10 @@ def test_bulk_accept_mixed_changes_reports_conflicts_per_revision(party, agent, 
     other = ResidentFactory(party=party)
     created = [RevisionFactory(party=party, author=resident, after=point(9.52 + i / 1e4)) for i in range(5)]
     node = NodeFactory(town=town)
-    moved = RevisionFactory.modify(node, point(9.5301, 47.1401, amenity="bench"), party=party, author=other)
+    moved = RevisionFactory.modify(node, point(9.5291, 47.1401, amenity="bench"), party=party, author=other)
     # Moved elsewhere from the same base: both moved it, so it is a real conflict (a retag would merge).
     twice = RevisionFactory.modify(
-        node, point(9.5305, 47.1402, amenity="bench", colour="red"), party=party, author=other
+        node, point(9.5285, 47.1402, amenity="bench", colour="red"), party=party, author=other
     )
     way = published_way(town)
     retag = RevisionFactory.modify(
@@ -251,7 +251,7 @@ def test_bulk_accept_mixed_changes_reports_conflicts_per_revision(party, agent, 
     assert result.merged == []
     assert list(result.skipped) == [mine.pk]
     node.refresh_from_db()
-    assert (node.version, round(node.geom.x, 4)) == (2, 9.5301)
+    assert (node.version, round(node.geom.x, 4)) == (2, 9.5291)
     way.refresh_from_db()
     assert (way.version, way.tags["surface"]) == (2, "gravel")
     assert Node.objects.filter(town=town, osm_id__in=[r.element_id for r in created]).count() == 5
@@ -408,17 +408,18 @@ def test_bulk_accept_creates_ways_set_based(party, agent, resident):
         element_type="way",
         after={"tags": {"highway": "footway"}, "nodes": [[None, 9.521, 47.141], [None, 9.522, 47.142]]},
     )
-    moved = [[corner.osm_id, 9.5203, 47.1403], [None, 9.5205, 47.1405]]  # moves an existing node: one by one
+    moved = [[corner.osm_id, 9.5203, 47.1403], [None, 9.5205, 47.1405]]  # moves another feature's node
     mover = RevisionFactory(
         party=party, author=resident, element_type="way", after={"tags": {"highway": "path"}, "nodes": moved}
     )
     result = review.bulk_accept(town, agent, party=party)
-    assert sorted(result.decided) == sorted([building.pk, path.pk, mover.pk]) and not result.conflicts
+    assert sorted(result.decided) == sorted([building.pk, path.pk])
+    assert list(result.conflicts) == [mover.pk] and "another feature" in result.conflicts[mover.pk]
     house = Way.objects.get(town=town, osm_id=building.element_id)
     assert house.nodes[0] == corner.osm_id == house.nodes[-1] and len(house.nodes) == 5
     assert (house.geom.geom_type, house.geom_status, house.version) == ("Polygon", "ok", 1)
     assert Node.objects.filter(town=town, osm_id__in=house.nodes[1:4], visible=True, version=1).count() == 3
     assert Way.objects.get(town=town, osm_id=path.element_id).geom.geom_type == "LineString"
     corner.refresh_from_db()
-    assert (round(corner.geom.x, 4), corner.version) == (9.5203, 2)  # the one-by-one path moved it
+    assert (round(corner.geom.x, 4), corner.version) == (9.5200, 1)  # the gate kept it in place
     assert ReviewDecision.objects.get(revision=building).version_after == 1
