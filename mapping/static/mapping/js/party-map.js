@@ -102,14 +102,13 @@
   const pendingRenderer = L.svg({ padding: 0.2 });
   let pendingByElement = new Map();
 
+  // Published features do not catch events themselves: a tap selects what is under the finger among
+  // what is drawn (selection.js, as iD does), see the map's click handler below.
+  let drawn = [];
   const published = L.geoJSON(null, {
-    style: (f) => STYLES[f.properties.category] || STYLES.other,
-    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi) }),
-    onEachFeature: (f, layer) => layer.on("click", (e) => {
-      L.DomEvent.stop(e);
-      if (el.dataset.mode) mapTap(e.latlng);
-      else selectPublished(f);
-    }),
+    interactive: false,
+    style: (f) => ({ ...(STYLES[f.properties.category] || STYLES.other), interactive: false }),
+    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi), interactive: false }),
   }).addTo(map);
   const pending = L.geoJSON(null, {
     renderer: pendingRenderer,
@@ -153,7 +152,8 @@
     el.dataset.tilesUrl,
     (features, state) => {
       published.clearLayers();
-      if (features) published.addData({ type: "FeatureCollection", features });
+      drawn = Cartoparty.selection.drawOrder(features || []);
+      published.addData({ type: "FeatureCollection", features: drawn });
       el.dataset.features = String(features ? features.length : 0);
       tilesState = state;
       showState();
@@ -210,6 +210,15 @@
       presetData.groups.forEach((g) => g.presets.forEach((p) => presetById.set(p.id, p)));
     }
     return presetData;
+  }
+  // A preset the party's set does not offer, named by the server for a tapped feature
+  // (mapping.presets.describe): the editor shows its name and fields like the set's own.
+  function knowPreset(detail) {
+    if (!detail) return;
+    if (!presetById.has(detail.id)) presetById.set(detail.id, { ...detail, icon: "" });
+    Object.entries(detail.field_defs).forEach(([fid, field]) => {
+      if (!presetData.fields[fid]) presetData.fields[fid] = field;
+    });
   }
   function fold(s) {
     return (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
@@ -378,7 +387,7 @@
       if (field) box.append(fieldControl(fid, field));
     });
     $("editor-no-fields").hidden = fields.length > 0;
-    $("editor-preset").textContent = preset ? `${preset.icon} ${preset.name}` : T.other;
+    $("editor-preset").textContent = preset ? `${preset.icon} ${preset.name}`.trim() : T.other;
   }
 
   function renderTagRows() {
@@ -400,7 +409,7 @@
   }
 
   function openEditor() {
-    openSheet(current.action === "create" ? T.newFeature : T.editFeature, "editor");
+    openSheet(current.action === "create" ? T.newFeature : getTag("name") || T.editFeature, "editor");
     $("expert").hidden = !$("expert-mode").checked;
     $("editor-pending").hidden = !current.pendingNote;
     $("delete-button").hidden = current.action === "create";
@@ -553,7 +562,7 @@
   // ---------- selecting ----------
   async function selectPublished(feature) {
     if (!canEdit) {
-      showReadOnly(feature.properties.tags);
+      showReadOnly(feature);
       return;
     }
     const { osm_type: type, osm_id: id } = feature.properties;
@@ -562,6 +571,7 @@
     try {
       const data = await getJSON(`${el.dataset.elementsUrl}${type}/${id}/`);
       await presets();
+      knowPreset(data.preset_detail);
       current = {
         action: "modify", type, id, version: data.version, pairs: Object.entries(data.tags), preset: data.preset,
         kind: type === "node" ? "point" : data.closed ? "area" : "line", state: data,
@@ -582,12 +592,18 @@
     $("contributions-empty").hidden = true;
   }
 
-  function showReadOnly(tags) {
+  // Agents look without editing: the preset's name and fields, raw tags in expert mode.
+  async function showReadOnly(feature) {
+    const tags = feature.properties.tags || {};
+    const strings = { unnamed: T.unnamed, expert: T.expert, yes: T.yes, no: T.no };
     openSheet(tags.name || T.unnamed, "contributions");
     const list = $("contribution-list");
-    list.replaceChildren();
-    Object.keys(tags).sort().forEach((k) => list.append(node("li", {}, `${k} = ${tags[k]}`)));
+    const item = node("li", { class: "feature-info" });
+    list.replaceChildren(item);
     $("contributions-empty").hidden = true;
+    item.append(Cartoparty.featureInfo.summary(null, tags, strings));
+    const detail = await Cartoparty.featureInfo.describe(el.dataset.describeUrl, feature);
+    item.replaceChildren(Cartoparty.featureInfo.summary(detail, tags, strings));
   }
 
   // ---------- drawing new features and editing shapes ----------
@@ -784,7 +800,11 @@
       redrawSketch();
     }
   }
-  map.on("click", (e) => mapTap(e.latlng));
+  map.on("click", (e) => {
+    if (el.dataset.mode) return mapTap(e.latlng);
+    const feature = Cartoparty.selection.pickOnMap(map, drawn, e);
+    if (feature) selectPublished(feature);
+  });
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";
   tiles.update();
