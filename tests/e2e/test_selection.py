@@ -8,6 +8,7 @@ district boundary ("Wahlkreis Oberland") drawn over the whole town, and show its
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -48,11 +49,25 @@ def named_pois(town, limit: int) -> list[dict]:
             [town.pk, *CENTRE, limit],
         )
         rows = cur.fetchall()
-    return [{"id": r[0], "name": r[1], "lon": r[2], "lat": r[3], "tags": r[4]} for r in rows]
+    return [{"id": r[0], "name": r[1], "lon": r[2], "lat": r[3], "tags": json.loads(r[4])} for r in rows]
 
 
 def french_preset(tags: dict) -> str:
     return presets.describe(tags, "point", "fr")["name"]
+
+
+def unset_choice(poi: dict, set_name: str) -> tuple[str, str] | None:
+    """A (key, value) the POI's preset offers as a choice (yes/no or a list) that it does not carry yet."""
+    detail = presets.describe(poi["tags"], "point", "fr", set_name)
+    for fid in detail["fields"]:
+        field = detail["field_defs"][fid]
+        if field["key"] in poi["tags"] or field.get("multiple"):
+            continue
+        if field["type"] == "check":
+            return field["key"], "yes"
+        if field["type"] == "combo" and field.get("options"):
+            return field["key"], field["options"][0]["value"]
+    return None
 
 
 def tap_centre(page, selector: str) -> None:
@@ -80,6 +95,7 @@ def wait_loaded(page, map_id: str) -> None:
 def test_tapping_real_pois_on_the_phone_town_map_selects_them(live_server, new_page, browser_log, vaduz_demo):
     pois = named_pois(vaduz_demo, 6)
     assert len(pois) >= 4, pois
+    showcase = next((p for p in pois if p["tags"].get("amenity") in ("cafe", "restaurant")), pois[0])
     page = new_page(**PHONE)
     for i, poi in enumerate(pois):
         page.goto(f"{live_server.url}/towns/vaduz/#19/{poi['lat']}/{poi['lon']}")
@@ -98,7 +114,7 @@ def test_tapping_real_pois_on_the_phone_town_map_selects_them(live_server, new_p
         assert page.locator("#town-map").get_attribute("data-selected") == f"node/{poi['id']}"
         # Raw tags only in expert mode (closed until opened).
         expect(popup.locator(".feature-tags dl")).to_be_hidden()
-        if i == 0:
+        if poi is showcase:
             shot(page, "phone-select-fr.png", keep=True)
             popup.locator(".feature-tags summary").click()
             expect(popup.locator(".feature-tags dl")).to_contain_text(
@@ -154,7 +170,8 @@ def test_a_resident_taps_real_pois_edits_one_and_moves_one(live_server, new_page
     page = new_page(**PHONE)
     join(page, live_server, party, "Camille")
     wait_loaded(page, "party-map")
-    for i, poi in enumerate(pois):
+    showcase = next((p for p in pois if p["tags"].get("amenity") in ("cafe", "restaurant")), pois[0])
+    for poi in pois:
         page.goto(f"{live_server.url}/parties/{party.pk}/map/#19/{poi['lat']}/{poi['lon']}")
         page.reload()
         wait_loaded(page, "party-map")
@@ -162,24 +179,24 @@ def test_a_resident_taps_real_pois_edits_one_and_moves_one(live_server, new_page
         expect(page.locator("#sheet")).to_be_visible()
         # The editor names it: its name as the title, its preset (in French), its fields.
         expect(page.locator("#sheet-title")).to_have_text(poi["name"])
-        expect(page.locator("#editor-preset")).to_have_text(french_preset(poi["tags"]))
+        # (after the set's glyph, when the preset is one of the party's set)
+        expect(page.locator("#editor-preset")).to_have_text(
+            re.compile(re.escape(french_preset(poi["tags"])) + "$")
+        )
         expect(page.locator("#editor-fields input[name=name]")).to_have_value(poi["name"])
         expect(page.locator("#expert")).to_be_hidden()  # raw tags only in expert mode
-        if i == 0:
+        if poi is showcase:
             shot(page, "phone-edit-fr.png", keep=True)
         page.locator('[data-action="close-sheet"]').click()
     assert not Revision.objects.exists()
 
-    # Edit the first one through a preset field: a yes/no or a list of choices, as a person picks.
-    first = pois[0]
+    # Edit one through a preset field, as a person picks: a yes/no or a list of choices not set yet.
+    first, key, value = next((p, *choice) for p in pois if (choice := unset_choice(p, party.preset_set)))
     page.goto(f"{live_server.url}/parties/{party.pk}/map/#19/{first['lat']}/{first['lon']}")
     page.reload()
     wait_loaded(page, "party-map")
     tap_centre(page, "#party-map")
-    select = page.locator("#editor-fields select").first
-    key = select.get_attribute("name")
-    value = select.locator("option").nth(1).get_attribute("value")
-    select.select_option(value)
+    page.locator(f'#editor-fields select[name="{key}"]').select_option(value)
     page.locator("#save-button").click()
     expect(page.locator("#map-status")).to_have_text("Enregistré : votre modification attend d’être relue.")
     edit = Revision.objects.get()
@@ -187,7 +204,7 @@ def test_a_resident_taps_real_pois_edits_one_and_moves_one(live_server, new_page
     assert edit.after["tags"] == {**first["tags"], key: value}
 
     # Move the second one a little to the north-east.
-    second = pois[1]
+    second = next(p for p in pois if p is not first)
     page.goto(f"{live_server.url}/parties/{party.pk}/map/#19/{second['lat']}/{second['lon']}")
     page.reload()
     wait_loaded(page, "party-map")

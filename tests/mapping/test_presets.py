@@ -124,7 +124,9 @@ def test_the_catalogue_names_what_no_set_offers_in_both_languages():
     assert cafe["id"] == "amenity/cafe" and cafe["name"] == "Café"
     assert cafe["field_defs"]["outdoor_seating"]["label"] == "Places en terrasse"
     assert set(cafe["fields"]) == set(cafe["field_defs"])
-    assert presets.match_catalogue({"amenity": "cafe", "cuisine": "coffee_shop"}) == "amenity/cafe/coffee_shop"
+    assert (
+        presets.match_catalogue({"amenity": "cafe", "cuisine": "coffee_shop"}) == "amenity/cafe/coffee_shop"
+    )
     assert presets.describe({"amenity": "cafe"}, "point", "en")["name"] == "Cafe"
     assert presets.describe({"fixme": "check"}) is None
     assert presets.preset_name("shop/clothes", "fr") == "Magasin de vêtements"
