@@ -9,7 +9,7 @@ and the English and French translations, and writes mapping/presets/data/presets
      "sets": {name: {"name": {en, fr}, "groups": [{"id", "name": {en, fr}, "icon", "presets": [ids]}]}},
      "presets": {id: {"name": {en, fr}, "terms": {en, fr}, "tags", "add_tags", "geometry", "icon", "fields"}},
      "fields": {id: {"key", "type", "label": {en, fr}, "placeholder": {en, fr}, "options": [...]}},
-     "catalogue": {id: {"name": {en, fr}, "tags", "geometry", "fields", "score"}}}
+     "catalogue": {id: {"name": {en, fr}, "tags", "geometry", "fields", "more", "score"}}}
 
 The sets are what residents pick from when they add something. The catalogue is every preset of
 the schema (searchable or not), kept only to *name* what is already on the map: a tapped clothes
@@ -251,15 +251,22 @@ def build(presets: dict, fields: dict, strings: dict[str, dict]) -> dict:
         name = text(strings, "presets", pid, "name")
         if pid.startswith("@") or not name or not preset.get("tags") or not geometry(preset):
             continue
-        fids = []
-        for fid in ["name", *field_ids(pid, presets)]:
-            if fid not in fields:
-                continue
-            converted = out_fields.get(fid) or convert_field(fid, fields[fid], strings)
-            if converted and fid not in fids:
-                out_fields[fid] = converted
-                fids.append(fid)
+        fids: list[str] = []
+        more: list[str] = []
+        for target, ids in (
+            (fids, ["name", *field_ids(pid, presets)]),
+            (more, field_ids(pid, presets, "moreFields")),
+        ):
+            for fid in ids:
+                if fid not in fields or fid in fids or fid in more:
+                    continue
+                converted = out_fields.get(fid) or convert_field(fid, fields[fid], strings)
+                if converted:
+                    out_fields[fid] = converted
+                    target.append(fid)
         entry = {"name": name, "tags": preset["tags"], "geometry": geometry(preset), "fields": fids}
+        if more:  # shown when the feature has a value for them, as iD does
+            entry["more"] = more
         if preset.get("matchScore", 1) != 1:
             entry["score"] = preset["matchScore"]
         catalogue[pid] = entry

@@ -160,14 +160,20 @@ def describe(
         preset = data["catalogue"][pid]
     else:
         return None
+    # iD's "more fields": shown only when the feature has a value for them (a restaurant's
+    # wheelchair access, a shop's opening hours).
+    more = data["catalogue"].get(pid, {}).get("more", [])
+    fields = preset["fields"] + [
+        fid for fid in more if fid not in preset["fields"] and data["fields"][fid]["key"] in tags
+    ]
     return {
         "id": pid,
         "name": _pick(preset["name"], lang),
         "tags": preset["tags"],
         "add_tags": preset.get("add_tags", preset["tags"]),
         "geometry": preset["geometry"],
-        "fields": preset["fields"],
-        "field_defs": {fid: _field(data["fields"][fid], lang) for fid in preset["fields"]},
+        "fields": fields,
+        "field_defs": {fid: _field(data["fields"][fid], lang) for fid in fields},
     }
 
 

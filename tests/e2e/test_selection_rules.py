@@ -117,3 +117,14 @@ def test_area_in_square_metres(rules):
         "(f) => Cartoparty.selection.areaM2(f.geometry)", square("s", 0, 0, 0.001, building="yes")
     )
     assert 12300 < area < 12500
+
+
+def test_boundaries_are_drawn_as_outlines_only(rules):
+    styles = {"landuse": {"color": "green", "fillOpacity": 0.3}, "other": {"color": "grey"}}
+    park = square("park", 0, 0, 10, leisure="nature_reserve", boundary="protected_area")
+    park["properties"]["category"] = "landuse"
+    style = rules.evaluate("([f, s]) => Cartoparty.selection.styleFor(f, s)", [park, styles])
+    assert style == {"color": "green", "fillOpacity": 0.3, "interactive": False, "fill": False}
+    garden = square("garden", 0, 0, 10, leisure="garden")
+    garden["properties"]["category"] = "landuse"
+    assert "fill" not in rules.evaluate("([f, s]) => Cartoparty.selection.styleFor(f, s)", [garden, styles])

@@ -134,6 +134,14 @@ def test_the_catalogue_names_what_no_set_offers_in_both_languages():
     assert presets.preset_name("no/such", "fr") == "no/such"
 
 
+def test_describe_adds_the_more_fields_the_feature_has_a_value_for():
+    plain = presets.describe({"amenity": "restaurant"}, "point", "fr")
+    assert "wheelchair" not in plain["fields"]
+    accessible = presets.describe({"amenity": "restaurant", "wheelchair": "no"}, "point", "fr")
+    assert accessible["fields"] == [*plain["fields"], "wheelchair"]
+    assert accessible["field_defs"]["wheelchair"]["label"] == "Accès en fauteuil roulant"
+
+
 def test_describe_prefers_the_sets_preset_with_its_richer_fields():
     bench = presets.describe({"amenity": "bench"}, "point", "en", "cartoparty")
     assert bench["id"] == "amenity/bench"

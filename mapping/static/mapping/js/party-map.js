@@ -107,7 +107,7 @@
   let drawn = [];
   const published = L.geoJSON(null, {
     interactive: false,
-    style: (f) => ({ ...(STYLES[f.properties.category] || STYLES.other), interactive: false }),
+    style: (f) => Cartoparty.selection.styleFor(f, STYLES),
     pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi), interactive: false }),
   }).addTo(map);
   const pending = L.geoJSON(null, {
@@ -381,7 +381,9 @@
     const box = $("editor-fields");
     box.replaceChildren();
     const preset = current.preset ? presetById.get(current.preset) : null;
-    const fields = preset ? preset.fields : [];
+    // A tapped feature's own description adds the "more fields" it has values for.
+    const detail = current.detail && preset && current.detail.id === preset.id ? current.detail : null;
+    const fields = detail ? detail.fields : preset ? preset.fields : [];
     fields.forEach((fid) => {
       const field = presetData.fields[fid];
       if (field) box.append(fieldControl(fid, field));
@@ -573,7 +575,7 @@
       await presets();
       knowPreset(data.preset_detail);
       current = {
-        action: "modify", type, id, version: data.version, pairs: Object.entries(data.tags), preset: data.preset,
+        action: "modify", type, id, version: data.version, pairs: Object.entries(data.tags), preset: data.preset, detail: data.preset_detail,
         kind: type === "node" ? "point" : data.closed ? "area" : "line", state: data,
         geometry: type === "node" ? { geometry: data.geometry } : type === "way" ? { nodes: data.nodes, closed: data.closed } : { members: data.members },
       };

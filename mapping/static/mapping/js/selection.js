@@ -165,6 +165,15 @@
     return pick(features, tap, project, tolerance, [sw.lng, sw.lat, ne.lng, ne.lat]);
   }
 
+  // The look of a published feature (Cartoparty.featureStyles by category), drawn without events of
+  // its own (pickOnMap selects); boundaries are outlines only, whatever else they are tagged with.
+  function styleFor(feature, styles) {
+    const props = feature.properties || {};
+    const style = { ...(styles[props.category] || styles.other), interactive: false };
+    if ("boundary" in (props.tags || {})) style.fill = false;
+    return style;
+  }
+
   // What kind of shape a feature is drawn as, for preset matching ("point", "line", "area").
   function geometryKind(feature) {
     const t = feature.geometry && feature.geometry.type;
@@ -173,5 +182,5 @@
   }
 
   window.Cartoparty = window.Cartoparty || {};
-  window.Cartoparty.selection = { kind, hit, pick, pickOnMap, drawOrder, geometryKind, areaM2, LARGE_LANDUSE_M2 };
+  window.Cartoparty.selection = { kind, hit, pick, pickOnMap, drawOrder, styleFor, geometryKind, areaM2, LARGE_LANDUSE_M2 };
 })();

@@ -32,7 +32,7 @@
   let selected = null;
   const layer = L.geoJSON(null, {
     interactive: false,
-    style: (f) => ({ ...(STYLES[f.properties.category] || STYLES.other), interactive: false }),
+    style: (f) => Cartoparty.selection.styleFor(f, STYLES),
     pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, ...(STYLES[f.properties.category] || STYLES.poi), interactive: false }),
   }).addTo(map);
 
