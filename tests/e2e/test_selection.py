@@ -185,6 +185,7 @@ def test_a_resident_taps_real_pois_edits_one_and_moves_one(live_server, new_page
         )
         expect(page.locator("#editor-fields input[name=name]")).to_have_value(poi["name"])
         expect(page.locator("#expert")).to_be_hidden()  # raw tags only in expert mode
+        assert page.locator("#party-map").get_attribute("data-selected") == f"node/{poi['id']}"
         if poi is showcase:
             shot(page, "phone-edit-fr.png", keep=True)
         page.locator('[data-action="close-sheet"]').click()

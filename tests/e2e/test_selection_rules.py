@@ -68,10 +68,14 @@ def test_an_area_outline_comes_before_the_inside_of_a_smaller_area(rules):
 
 
 def test_vertices_come_after_points(rules):
+    """A tagged node on a way (a crossing) is a vertex: a free-standing point near it wins."""
+    road = line("road", [[0, 10], [10, 10], [20, 10]], highway="residential")
     crossing = point("crossing", 10, 10, highway="crossing")
-    crossing["properties"]["vertex"] = True
     bench = point("bench", 13, 10, amenity="bench")
-    assert rules.pick([crossing, bench], 10, 10) == "bench"
+    assert rules.pick([road, crossing, bench], 10, 10) == "bench"
+    assert rules.pick([road, crossing], 10, 10) == "crossing"  # before the line it is on
+    crossing_alone = point("crossing", 10, 10, highway="crossing")  # not on a loaded way: a point
+    assert rules.pick([crossing_alone, bench], 10, 10) == "crossing"
 
 
 def test_boundaries_routes_and_large_landuse_never_catch_a_tap(rules):

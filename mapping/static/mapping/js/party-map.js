@@ -252,6 +252,7 @@
     draft.addTo(map);
   }
   function closeSheet() {
+    unhighlight();
     if (draft) map.removeLayer(draft);
     draft = null;
     sheet.hidden = true;
@@ -562,9 +563,33 @@
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !sheet.hidden) closeSheet(); });
 
   // ---------- selecting ----------
-  async function selectPublished(feature) {
+  // The selected feature, outlined in blue, and kept in sight: on a phone the sheet covers the lower
+  // part of the map, so the map moves it into the part left visible.
+  const SELECTED = { color: "#1565c0", weight: 5, fillOpacity: 0.15, interactive: false };
+  let highlight = null;
+  function unhighlight() {
+    if (highlight) map.removeLayer(highlight);
+    highlight = null;
+    delete el.dataset.selected;
+  }
+  function showSelected(feature, latlng) {
+    unhighlight();
+    highlight = L.geoJSON(feature, {
+      renderer: pendingRenderer, style: () => SELECTED,
+      pointToLayer: (f, ll) => L.circleMarker(ll, { ...SELECTED, radius: 11, fillOpacity: 0.5, renderer: pendingRenderer }),
+    }).addTo(map);
+    el.dataset.selected = feature.id;
+    const where = feature.geometry.type === "Point" ? L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]) : latlng;
+    const sheetTop = sheet.getBoundingClientRect().top - el.getBoundingClientRect().top;
+    const sheetLeft = sheet.getBoundingClientRect().left - el.getBoundingClientRect().left;
+    const p = map.latLngToContainerPoint(where);
+    if (sheetLeft <= 0 && p.y > sheetTop - 32) map.panBy([0, p.y - sheetTop / 2], { animate: false });
+  }
+
+  async function selectPublished(feature, latlng) {
     if (!canEdit) {
       showReadOnly(feature);
+      showSelected(feature, latlng);
       return;
     }
     const { osm_type: type, osm_id: id } = feature.properties;
@@ -581,6 +606,7 @@
       };
       $("expert-mode").checked = !data.preset;
       openEditor();
+      showSelected(feature, latlng);
     } catch (err) {
       say(T.loadError);
     }
@@ -805,7 +831,7 @@
   map.on("click", (e) => {
     if (el.dataset.mode) return mapTap(e.latlng);
     const feature = Cartoparty.selection.pickOnMap(map, drawn, e);
-    if (feature) selectPublished(feature);
+    if (feature) selectPublished(feature, e.latlng);
   });
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";

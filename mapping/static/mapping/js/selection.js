@@ -53,7 +53,7 @@
     const geometry = feature.geometry;
     if (!geometry || "boundary" in tags) return null;
     if (props.osm_type === "relation" && tags.type !== "multipolygon") return null;
-    if (geometry.type === "Point") return props.vertex ? "vertex" : "point";
+    if (geometry.type === "Point") return "point";
     if (geometry.type === "LineString" || geometry.type === "MultiLineString") return "line";
     if (geometry.type !== "Polygon" && geometry.type !== "MultiPolygon") return null;
     if (isLanduse(tags) && areaOf(feature) > LARGE_LANDUSE_M2) return null;
@@ -103,13 +103,17 @@
 
   // How `feature` is under the tap: {rank, distance} or null. `project([lon, lat])` gives screen
   // pixels; `tap` is in pixels; `tolerance` is how far (px) from a point or a line a tap still hits it.
-  function hit(feature, tap, project, tolerance) {
+  // `vertices` (a Set of "lon,lat") holds the vertices of the lines and areas around: a tagged node
+  // there (a crossing, an entrance) is a vertex, after free-standing points.
+  function hit(feature, tap, project, tolerance, vertices) {
     const k = kind(feature);
     if (!k) return null;
     const geometry = feature.geometry;
-    if (k === "point" || k === "vertex") {
+    if (k === "point") {
       const d = lineDistance(tap, [project(geometry.coordinates)]);
-      return d <= tolerance ? { rank: RANK[k], distance: d } : null;
+      if (d > tolerance) return null;
+      const onWay = vertices && vertices.has(String(geometry.coordinates));
+      return { rank: onWay ? RANK.vertex : RANK.point, distance: d };
     }
     const d = Math.min(...lines(geometry).map((l) => lineDistance(tap, l.map(project))));
     if (d <= tolerance) return { rank: k === "line" ? RANK.line : RANK.outline, distance: d };
@@ -122,14 +126,18 @@
   // The feature a tap at `tap` (px) selects among `features`, or null. `near([lon, lat] bbox)` is
   // optional: the lon/lat box around the tap (tolerance included), to skip far features cheaply.
   function pick(features, tap, project, tolerance, near) {
+    const around = near ? features.filter((f) => {
+      const b = bboxOf(f);
+      return !(b[2] < near[0] || b[0] > near[2] || b[3] < near[1] || b[1] > near[3]);
+    }) : features;
+    const vertices = new Set();
+    around.forEach((f) => {
+      if (f.geometry.type !== "Point") lines(f.geometry).forEach((l) => l.forEach((c) => vertices.add(String(c))));
+    });
     let best = null;
     let bestHit = null;
-    features.forEach((f) => {
-      if (near) {
-        const b = bboxOf(f);
-        if (b[2] < near[0] || b[0] > near[2] || b[3] < near[1] || b[1] > near[3]) return;
-      }
-      const h = hit(f, tap, project, tolerance);
+    around.forEach((f) => {
+      const h = hit(f, tap, project, tolerance, vertices);
       if (h && (!bestHit || h.rank < bestHit.rank || (h.rank === bestHit.rank && h.distance < bestHit.distance))) {
         best = f;
         bestHit = h;
