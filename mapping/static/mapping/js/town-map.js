@@ -30,6 +30,7 @@
   const SELECTED = { color: "#1565c0", weight: 5, fillOpacity: 0.15 };
   let drawn = [];
   let selected = null;
+  let shown = null; // the open popup (tapping the same feature again replaces it)
   const layer = L.geoJSON(null, {
     interactive: false,
     style: (f) => Cartoparty.selection.styleFor(f, STYLES),
@@ -52,7 +53,8 @@
     const tags = feature.properties.tags || {};
     const where = feature.geometry.type === "Point" ? L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]) : latlng;
     const popup = L.popup({ autoPanPadding: [16, 16] }).setLatLng(where).setContent(Cartoparty.featureInfo.summary(null, tags, strings)).openOn(map);
-    popup.once("remove", () => { if (el.dataset.selected === feature.id) unselect(); });
+    shown = popup;
+    popup.once("remove", () => { if (shown === popup) unselect(); });
     Cartoparty.featureInfo.describe(el.dataset.describeUrl, feature).then((detail) => {
       if (!popup.isOpen()) return;
       popup.setContent(Cartoparty.featureInfo.summary(detail, tags, strings));
