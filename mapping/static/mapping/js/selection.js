@@ -126,10 +126,13 @@
   // The feature a tap at `tap` (px) selects among `features`, or null. `near([lon, lat] bbox)` is
   // optional: the lon/lat box around the tap (tolerance included), to skip far features cheaply.
   function pick(features, tap, project, tolerance, near) {
-    const around = near ? features.filter((f) => {
-      const b = bboxOf(f);
-      return !(b[2] < near[0] || b[0] > near[2] || b[3] < near[1] || b[1] > near[3]);
-    }) : features;
+    const around = features.filter((f) => {
+      if (near) {
+        const b = bboxOf(f);
+        if (b[2] < near[0] || b[0] > near[2] || b[3] < near[1] || b[1] > near[3]) return false;
+      }
+      return kind(f) !== null; // boundaries are not even looked at (they hold thousands of vertices)
+    });
     const vertices = new Set();
     around.forEach((f) => {
       if (f.geometry.type !== "Point") lines(f.geometry).forEach((l) => l.forEach((c) => vertices.add(String(c))));
