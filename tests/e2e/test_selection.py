@@ -9,6 +9,7 @@ district boundary ("Wahlkreis Oberland") drawn over the whole town, and show its
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -86,9 +87,11 @@ def tap_centre(page, selector: str) -> None:
 
 
 def shot(page, name: str, keep: bool = False) -> None:
+    """A screenshot in var/screenshots/ to look at; ``keep`` ones are the user guide's pictures,
+    written to docs/img/ only when UPDATE_DOC_SCREENSHOTS=1 (a test run leaves the tree clean)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name))
-    if keep:
+    if keep and os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_IMG / name))
 
