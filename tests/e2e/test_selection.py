@@ -169,7 +169,7 @@ def test_taps_all_over_central_vaduz_never_select_a_boundary(live_server, new_pa
 
 
 def test_desktop_english_click_selects_the_poi(live_server, desktop_page, browser_log, vaduz_demo):
-    poi = named_pois(vaduz_demo, 1)[0]
+    poi = richest(named_pois(vaduz_demo, 6))
     page = desktop_page
     page.goto(f"{live_server.url}/towns/vaduz/#19/{poi['lat']}/{poi['lon']}")
     wait_loaded(page, "town-map")
