@@ -13,6 +13,7 @@ urlpatterns = [
         views.town_feature_tile,
         name="town-feature-tile",
     ),
+    path("api/presets/describe", views.describe_feature, name="describe-feature"),
     # Review (agents), contributions (residents), history and the map as of a date.
     path("manage/review/", review_views.review_queue, name="review-queue"),
     path("manage/review/bulk/", review_views.review_bulk, name="review-bulk"),

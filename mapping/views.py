@@ -7,9 +7,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from mapping import feature_tiles
+from mapping import feature_tiles, presets
 from mapping.selectors import (
     BadRequest,
     BBox,
@@ -72,6 +74,28 @@ def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -
     response["ETag"] = answer.etag
     response["Cache-Control"] = "public, no-cache"
     patch_vary_headers(response, ("Accept-Encoding",))
+    return response
+
+
+@require_GET
+def describe_feature(request: HttpRequest) -> HttpResponse:
+    """What a mapped feature is, for a map popup: its preset's name and fields in the reader's language.
+
+    ``?tags={json object}&geometry=point|line|area``: the tags the page already has, so the one
+    matching rule (``mapping.presets.describe``) names features on every map, the map as of a date
+    included. ``{"preset": null}`` when no preset fits. Cacheable: the answer depends on the query
+    and the language only.
+    """
+    geometry = request.GET.get("geometry") or None
+    if geometry is not None and geometry not in presets.GEOMETRIES:
+        return JsonResponse({"error": _("geometry must be point, line or area.")}, status=400)
+    try:
+        tags = presets.parse_tags(request.GET.get("tags"))
+    except presets.BadTags as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    response = JsonResponse({"preset": presets.describe(tags, geometry, get_language())})
+    response["Cache-Control"] = "public, max-age=3600"
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response
 
 

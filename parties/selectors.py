@@ -80,8 +80,6 @@ def edits_by_status_for_party(party: Party) -> dict[str, int]:
 def edits_by_preset_for_party(party: Party, language: str | None = None) -> list[dict[str, Any]]:
     """Number of the party's edits per preset ("" when none matched), most used first, with the
     preset's name in ``language``."""
-    lang = "fr" if (language or "").startswith("fr") else "en"
-    known = presets.load()["presets"]
     rows = (
         Revision.objects.filter(party=party)
         .values("preset")
@@ -90,11 +88,11 @@ def edits_by_preset_for_party(party: Party, language: str | None = None) -> list
     )
     out = []
     for row in rows:
-        names = known.get(row["preset"], {}).get("name", {})
+        # A set's preset or, for an edit of a feature no set offers (a clothes shop), the catalogue's.
         out.append(
             {
                 "preset": row["preset"],
-                "name": names.get(lang) or names.get("en") or row["preset"],
+                "name": presets.preset_name(row["preset"], language),
                 "count": row["count"],
             }
         )

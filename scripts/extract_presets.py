@@ -8,7 +8,12 @@ and the English and French translations, and writes mapping/presets/data/presets
     {"source": {"package": ..., "version": ...},
      "sets": {name: {"name": {en, fr}, "groups": [{"id", "name": {en, fr}, "icon", "presets": [ids]}]}},
      "presets": {id: {"name": {en, fr}, "terms": {en, fr}, "tags", "add_tags", "geometry", "icon", "fields"}},
-     "fields": {id: {"key", "type", "label": {en, fr}, "placeholder": {en, fr}, "options": [...]}}}
+     "fields": {id: {"key", "type", "label": {en, fr}, "placeholder": {en, fr}, "options": [...]}},
+     "catalogue": {id: {"name": {en, fr}, "tags", "geometry", "fields", "more", "score"}}}
+
+The sets are what residents pick from when they add something. The catalogue is every preset of
+the schema (searchable or not), kept only to *name* what is already on the map: a tapped clothes
+shop is "Clothing Store" / "Magasin de vêtements" with its fields, even if no set offers it.
 
 Usage: .venv/bin/python scripts/extract_presets.py [--from-dir DIR]  (DIR: an unpacked package/)
 """
@@ -142,7 +147,9 @@ def load(package: Path) -> tuple[dict, dict, dict[str, dict]]:
 
 def field_ids(preset_id: str, presets: dict, key: str = "fields", seen: frozenset = frozenset()) -> list[str]:
     """A preset's field ids, resolving iD's "{other/preset}" references (and inheriting from the parent)."""
-    preset = presets[preset_id]
+    preset = presets.get(preset_id)
+    if preset is None:  # a parent that is not a preset itself ("@templates", "type/route/...")
+        return []
     raw = preset.get(key)
     if raw is None and "/" in preset_id:  # iD inherits fields from the parent preset
         return field_ids(preset_id.rsplit("/", 1)[0], presets, key, seen | {preset_id})
@@ -239,6 +246,30 @@ def build(presets: dict, fields: dict, strings: dict[str, dict]) -> dict:
             "icon": preset.get("icon", ""),
             "fields": fids,
         }
+    catalogue: dict[str, dict] = {}
+    for pid, preset in sorted(presets.items()):
+        name = text(strings, "presets", pid, "name")
+        if pid.startswith("@") or not name or not preset.get("tags") or not geometry(preset):
+            continue
+        fids: list[str] = []
+        more: list[str] = []
+        for target, ids in (
+            (fids, ["name", *field_ids(pid, presets)]),
+            (more, field_ids(pid, presets, "moreFields")),
+        ):
+            for fid in ids:
+                if fid not in fields or fid in fids or fid in more:
+                    continue
+                converted = out_fields.get(fid) or convert_field(fid, fields[fid], strings)
+                if converted:
+                    out_fields[fid] = converted
+                    target.append(fid)
+        entry = {"name": name, "tags": preset["tags"], "geometry": geometry(preset), "fields": fids}
+        if more:  # shown when the feature has a value for them, as iD does
+            entry["more"] = more
+        if preset.get("matchScore", 1) != 1:
+            entry["score"] = preset["matchScore"]
+        catalogue[pid] = entry
     sets = {
         name: {
             "name": label,
@@ -254,6 +285,7 @@ def build(presets: dict, fields: dict, strings: dict[str, dict]) -> dict:
         "sets": sets,
         "presets": out_presets,
         "fields": dict(sorted(out_fields.items())),
+        "catalogue": catalogue,
     }
 
 
@@ -266,7 +298,10 @@ def main() -> int:
         data = build(*load(package))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n")
-    print(f"{OUT}: {len(data['presets'])} presets, {len(data['fields'])} fields, sets {sorted(data['sets'])}")
+    print(
+        f"{OUT}: {len(data['presets'])} presets, {len(data['catalogue'])} in the catalogue,"
+        f" {len(data['fields'])} fields, sets {sorted(data['sets'])}"
+    )
     return 0
 
 

@@ -82,6 +82,10 @@ class ElementSerializer(serializers.Serializer):
     closed = serializers.BooleanField(required=False)
     members = serializers.ListField(child=serializers.DictField(), required=False)
     preset = serializers.CharField(allow_blank=True)
+    preset_detail = serializers.JSONField(
+        allow_null=True,
+        help_text="mapping.presets.describe: the preset's name and fields in the reader's language.",
+    )
 
 
 class ConflictSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from mapping.api.serializers import (
     ErrorSerializer,
     RevisionSerializer,
 )
+from mapping.geometry import is_area
 from mapping.models import ElementType, Revision
 from mapping.review_selectors import with_outcome
 from mapping.selectors import (
@@ -212,10 +213,18 @@ class ElementDetail(APIView):
             raise NotFound(_("This feature no longer exists."))
         state = store.element_state(element)
         state.setdefault("geometry", None)
+        if element_type == "node":
+            kind = "point"
+        elif element_type == "way" and not state.get("closed"):
+            kind = "line"
+        else:
+            kind = "area" if element_type == "relation" or is_area(state["tags"]) else "line"
+        detail = presets.describe(state["tags"], kind, get_language(), party.preset_set)
         state.update(
             element_type=element_type,
             element_id=element_id,
-            preset=presets.match_preset(state["tags"], party.preset_set),
+            preset=detail["id"] if detail else "",
+            preset_detail=detail,
         )
         return Response(ElementSerializer(state).data)
 

@@ -288,7 +288,11 @@ def test_an_agent_of_the_town_sees_the_map_read_only(live_server, desktop_page, 
     assert page.get_by_role("button", name="Point").count() == 0
     open_bench(page)
     expect(page.locator("#sheet-title")).to_have_text("<b>Banc</b>")  # text, never HTML
-    expect(page.locator("#contribution-list")).to_contain_text("amenity = bench")
+    expect(page.locator("#contribution-list .feature-preset")).to_have_text("Bench")  # the preset, not tags
+    info = page.locator("#contribution-list .feature-tags")
+    expect(info.locator("dl")).to_be_hidden()  # raw tags in expert mode only
+    info.locator("summary").click()
+    expect(info.locator("dl")).to_contain_text("amenity")
     settle(page)
     assert browser_log.external_requests == []
     assert real_errors(browser_log) == []

@@ -110,6 +110,7 @@ def test_no_payload_runs_anywhere(live_server, new_page):
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     popup = page.locator(".feature-popup")
     popup.wait_for()
+    popup.locator(".feature-tags summary").click()  # the raw tags are behind "expert mode"
     text = popup.inner_text()
     assert PAYLOADS[6] in text  # shown as text, literally
     assert "<svg onload=window.__xss=1>" in text

@@ -4,6 +4,7 @@ element detail and presets; a permission matrix and query budgets for every endp
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.urls import reverse
@@ -281,6 +282,39 @@ def test_element_detail_of_a_way_gives_node_ids(party, resident, footway, django
     assert body["version"] == 1 and body["tags"] == {"highway": "footway"}
     assert [n[0] for n in body["nodes"]] == footway.nodes and body["closed"] is False
     assert body["preset"] == "highway/footway"
+
+
+def test_element_detail_names_the_preset_and_its_fields_in_the_readers_language(party, resident):
+    from tests.factories import NodeFactory
+
+    shop = NodeFactory(town=party.town, tags={"shop": "clothes", "name": "Mode Vaduz"})
+    body = (
+        client_for(resident)
+        .get(
+            url("party-element", party, element_type="node", element_id=shop.osm_id),
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
+        .json()
+    )
+    # Not in the party's set: the catalogue's clothes shop, not the set's generic "shop".
+    assert body["preset"] == "shop/clothes"
+    detail = body["preset_detail"]
+    assert detail["name"] == "Magasin de vêtements" and detail["add_tags"] == {"shop": "clothes"}
+    assert detail["field_defs"]["clothes"]["label"] == "Vêtements" and "clothes" in detail["fields"]
+
+
+def test_describe_endpoint_names_features_for_popups(client):
+    describe = reverse("mapping:describe-feature")
+    tags = json.dumps({"amenity": "cafe", "outdoor_seating": "yes", "name": "Café Risch"})
+    fr = client.get(describe, {"geometry": "point", "tags": tags}, HTTP_ACCEPT_LANGUAGE="fr").json()
+    assert fr["preset"]["id"] == "amenity/cafe" and fr["preset"]["name"] == "Café"
+    assert fr["preset"]["field_defs"]["outdoor_seating"]["label"] == "Places en terrasse"
+    en = client.get(describe, {"geometry": "point", "tags": tags}, HTTP_ACCEPT_LANGUAGE="en")
+    assert en.json()["preset"]["name"] == "Cafe" and "Accept-Language" in en["Vary"]
+    assert client.get(describe, {"tags": '{"fixme": "x"}'}).json() == {"preset": None}
+    for bad in ({"tags": "[]"}, {"tags": "{"}, {}, {"geometry": "blob", "tags": "{}"}):
+        response = client.get(describe, bad)
+        assert response.status_code == 400 and response.json()["error"]
 
 
 def test_element_detail_of_another_town_is_404(party, other_party, resident):

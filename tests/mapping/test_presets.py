@@ -55,7 +55,7 @@ def test_set_choices_and_match_preset():
     assert presets.match_preset({"shop": "bakery"}) == "shop/bakery"
     assert presets.match_preset({"shop": "florist"}) == "shop"  # the generic "shop=*" preset
     assert presets.match_preset({"highway": "footway", "footway": "crossing"}) == "highway/footway/crossing"
-    assert presets.match_preset({"natural": "peak"}) == ""
+    assert presets.match_preset({"natural": "peak"}) == ""  # not in the set (the catalogue names it)
 
 
 @pytest.fixture
@@ -99,6 +99,65 @@ def test_extractor_builds_from_a_small_package(tmp_path, extractor, monkeypatch)
     assert out["fields"]["material"]["options"][0] == {"value": "wood", "label": {"en": "Wood", "fr": "Bois"}}
     assert out["fields"]["material"]["options"][1]["label"] == {"en": "metal", "fr": "metal"}
     assert out["sets"]["test"]["groups"][0]["presets"] == ["amenity/bench"]
+    # The catalogue names every preset of the package, the unsearchable "amenity" one too.
+    assert out["catalogue"]["amenity/bench/wood"] == {
+        "name": {"en": "Bench", "fr": "Banc"}, "tags": {"amenity": "bench", "material": "wood"},
+        "geometry": ["point"], "fields": ["name", "backrest", "material"],
+    }  # fmt: skip
+    assert "amenity" not in out["catalogue"]  # no name in the translations: nothing to show
     assert extractor.field_ids("amenity/bench/wood", json.loads((dist / "presets.json").read_text())) == [
         "name", "backrest", "material", "address",
     ]  # fmt: skip
+
+
+def test_the_catalogue_names_what_no_set_offers_in_both_languages():
+    assert presets.match_catalogue({"shop": "clothes", "name": "Mode"}) == "shop/clothes"
+    assert presets.match_catalogue({"natural": "peak"}) == "natural/peak"
+    assert presets.match_catalogue({"amenity": "cafe", "building": "yes"}, "area") == "amenity/cafe"
+    assert presets.match_catalogue({"building": "yes"}, "area") == "building"
+    assert presets.match_catalogue({"highway": "pedestrian"}, "line") == "highway/pedestrian_line"
+    assert (
+        presets.match_catalogue({"highway": "pedestrian", "area": "yes"}, "area") == "highway/pedestrian_area"
+    )
+    assert presets.match_catalogue({"fixme": "check"}) == ""
+    cafe = presets.describe({"amenity": "cafe", "outdoor_seating": "yes"}, "point", "fr-FR")
+    assert cafe["id"] == "amenity/cafe" and cafe["name"] == "Café"
+    assert cafe["field_defs"]["outdoor_seating"]["label"] == "Places en terrasse"
+    assert set(cafe["fields"]) == set(cafe["field_defs"])
+    assert (
+        presets.match_catalogue({"amenity": "cafe", "cuisine": "coffee_shop"}) == "amenity/cafe/coffee_shop"
+    )
+    assert presets.describe({"amenity": "cafe"}, "point", "en")["name"] == "Cafe"
+    assert presets.describe({"fixme": "check"}) is None
+    assert presets.preset_name("shop/clothes", "fr") == "Magasin de vêtements"
+    assert presets.preset_name("amenity/bench", "en") == "Bench"
+    assert presets.preset_name("no/such", "fr") == "no/such"
+
+
+def test_describe_adds_the_more_fields_the_feature_has_a_value_for():
+    plain = presets.describe({"amenity": "restaurant"}, "point", "fr")
+    assert "wheelchair" not in plain["fields"]
+    accessible = presets.describe({"amenity": "restaurant", "wheelchair": "no"}, "point", "fr")
+    assert accessible["fields"] == [*plain["fields"], "wheelchair"]
+    assert accessible["field_defs"]["wheelchair"]["label"] == "Accès en fauteuil roulant"
+
+
+def test_describe_prefers_the_sets_preset_with_its_richer_fields():
+    bench = presets.describe({"amenity": "bench"}, "point", "en", "cartoparty")
+    assert bench["id"] == "amenity/bench"
+    assert bench["fields"] == presets.load()["presets"]["amenity/bench"]["fields"]  # moreFields too
+    assert set(bench["fields"]) == set(bench["field_defs"])
+    # The set's generic "shop" loses to the catalogue's clothes shop.
+    assert presets.describe({"shop": "clothes"}, "point", "en", "cartoparty")["id"] == "shop/clothes"
+
+
+@pytest.mark.parametrize("raw", [None, "", "[1]", '{"a": 1}', '{"a": ["b"]}', "{" * 100000, '{"a": "b"x'])
+def test_parse_tags_refuses_what_is_not_an_object_of_text(raw):
+    with pytest.raises(presets.BadTags):
+        presets.parse_tags(raw)
+
+
+def test_parse_tags_caps_the_number_of_tags():
+    assert presets.parse_tags('{"amenity": "bench"}') == {"amenity": "bench"}
+    with pytest.raises(presets.BadTags):
+        presets.parse_tags(json.dumps({f"k{i}": "v" for i in range(presets.MAX_DESCRIBE_TAGS + 1)}))

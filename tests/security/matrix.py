@@ -151,6 +151,7 @@ RULES: dict[str, list[Check]] = {
     # Map-data tiles: public like the town map; served from the shared cache.
     "mapping:town-feature-tile": [Check("GET", PUBLIC, kwargs={"z": 15, "x": 17250, "y": 11506})],
     "mapping:element-history": [Check("GET", PUBLIC)],
+    "mapping:describe-feature": [Check("GET", PUBLIC, query='geometry=point&tags={"amenity":"bench"}')],
     "mapping:town-as-of": [Check("GET", PUBLIC)],
     "mapping:as-of-features": [Check("GET", PUBLIC, query="bbox=9.52,47.14,9.522,47.142")],
     # --- Review pages (agents; another town's revision is a 404)

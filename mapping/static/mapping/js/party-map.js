@@ -102,14 +102,13 @@
   const pendingRenderer = L.svg({ padding: 0.2 });
   let pendingByElement = new Map();
 
+  // Published features do not catch events themselves: a tap selects what is under the finger among
+  // what is drawn (selection.js, as iD does), see the map's click handler below.
+  let drawn = [];
   const published = L.geoJSON(null, {
-    style: (f) => STYLES[f.properties.category] || STYLES.other,
-    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi) }),
-    onEachFeature: (f, layer) => layer.on("click", (e) => {
-      L.DomEvent.stop(e);
-      if (el.dataset.mode) mapTap(e.latlng);
-      else selectPublished(f);
-    }),
+    interactive: false,
+    style: (f) => Cartoparty.selection.styleFor(f, STYLES),
+    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, ...(STYLES[f.properties.category] || STYLES.poi), interactive: false }),
   }).addTo(map);
   const pending = L.geoJSON(null, {
     renderer: pendingRenderer,
@@ -153,7 +152,8 @@
     el.dataset.tilesUrl,
     (features, state) => {
       published.clearLayers();
-      if (features) published.addData({ type: "FeatureCollection", features });
+      drawn = Cartoparty.selection.drawOrder(features || []);
+      published.addData({ type: "FeatureCollection", features: drawn });
       el.dataset.features = String(features ? features.length : 0);
       tilesState = state;
       showState();
@@ -211,6 +211,15 @@
     }
     return presetData;
   }
+  // A preset the party's set does not offer, named by the server for a tapped feature
+  // (mapping.presets.describe): the editor shows its name and fields like the set's own.
+  function knowPreset(detail) {
+    if (!detail) return;
+    if (!presetById.has(detail.id)) presetById.set(detail.id, { ...detail, icon: "" });
+    Object.entries(detail.field_defs).forEach(([fid, field]) => {
+      if (!presetData.fields[fid]) presetData.fields[fid] = field;
+    });
+  }
   function fold(s) {
     return (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
   }
@@ -243,6 +252,7 @@
     draft.addTo(map);
   }
   function closeSheet() {
+    unhighlight();
     if (draft) map.removeLayer(draft);
     draft = null;
     sheet.hidden = true;
@@ -372,13 +382,15 @@
     const box = $("editor-fields");
     box.replaceChildren();
     const preset = current.preset ? presetById.get(current.preset) : null;
-    const fields = preset ? preset.fields : [];
+    // A tapped feature's own description adds the "more fields" it has values for.
+    const detail = current.detail && preset && current.detail.id === preset.id ? current.detail : null;
+    const fields = detail ? detail.fields : preset ? preset.fields : [];
     fields.forEach((fid) => {
       const field = presetData.fields[fid];
       if (field) box.append(fieldControl(fid, field));
     });
     $("editor-no-fields").hidden = fields.length > 0;
-    $("editor-preset").textContent = preset ? `${preset.icon} ${preset.name}` : T.other;
+    $("editor-preset").textContent = preset ? `${preset.icon} ${preset.name}`.trim() : T.other;
   }
 
   function renderTagRows() {
@@ -400,7 +412,7 @@
   }
 
   function openEditor() {
-    openSheet(current.action === "create" ? T.newFeature : T.editFeature, "editor");
+    openSheet(current.action === "create" ? T.newFeature : getTag("name") || T.editFeature, "editor");
     $("expert").hidden = !$("expert-mode").checked;
     $("editor-pending").hidden = !current.pendingNote;
     $("delete-button").hidden = current.action === "create";
@@ -551,9 +563,33 @@
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !sheet.hidden) closeSheet(); });
 
   // ---------- selecting ----------
-  async function selectPublished(feature) {
+  // The selected feature, outlined in blue, and kept in sight: on a phone the sheet covers the lower
+  // part of the map, so the map moves it into the part left visible.
+  const SELECTED = { color: "#1565c0", weight: 5, fillOpacity: 0.15, interactive: false };
+  let highlight = null;
+  function unhighlight() {
+    if (highlight) map.removeLayer(highlight);
+    highlight = null;
+    delete el.dataset.selected;
+  }
+  function showSelected(feature, latlng) {
+    unhighlight();
+    highlight = L.geoJSON(feature, {
+      renderer: pendingRenderer, style: () => SELECTED,
+      pointToLayer: (f, ll) => L.circleMarker(ll, { ...SELECTED, radius: 11, fillOpacity: 0.5, renderer: pendingRenderer }),
+    }).addTo(map);
+    el.dataset.selected = feature.id;
+    const where = feature.geometry.type === "Point" ? L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]) : latlng;
+    const sheetTop = sheet.getBoundingClientRect().top - el.getBoundingClientRect().top;
+    const sheetLeft = sheet.getBoundingClientRect().left - el.getBoundingClientRect().left;
+    const p = map.latLngToContainerPoint(where);
+    if (sheetLeft <= 0 && p.y > sheetTop - 32) map.panBy([0, p.y - sheetTop / 2], { animate: false });
+  }
+
+  async function selectPublished(feature, latlng) {
     if (!canEdit) {
-      showReadOnly(feature.properties.tags);
+      showReadOnly(feature);
+      showSelected(feature, latlng);
       return;
     }
     const { osm_type: type, osm_id: id } = feature.properties;
@@ -562,13 +598,15 @@
     try {
       const data = await getJSON(`${el.dataset.elementsUrl}${type}/${id}/`);
       await presets();
+      knowPreset(data.preset_detail);
       current = {
-        action: "modify", type, id, version: data.version, pairs: Object.entries(data.tags), preset: data.preset,
+        action: "modify", type, id, version: data.version, pairs: Object.entries(data.tags), preset: data.preset, detail: data.preset_detail,
         kind: type === "node" ? "point" : data.closed ? "area" : "line", state: data,
         geometry: type === "node" ? { geometry: data.geometry } : type === "way" ? { nodes: data.nodes, closed: data.closed } : { members: data.members },
       };
       $("expert-mode").checked = !data.preset;
       openEditor();
+      showSelected(feature, latlng);
     } catch (err) {
       say(T.loadError);
     }
@@ -582,12 +620,18 @@
     $("contributions-empty").hidden = true;
   }
 
-  function showReadOnly(tags) {
+  // Agents look without editing: the preset's name and fields, raw tags in expert mode.
+  async function showReadOnly(feature) {
+    const tags = feature.properties.tags || {};
+    const strings = { unnamed: T.unnamed, expert: T.expert, yes: T.yes, no: T.no };
     openSheet(tags.name || T.unnamed, "contributions");
     const list = $("contribution-list");
-    list.replaceChildren();
-    Object.keys(tags).sort().forEach((k) => list.append(node("li", {}, `${k} = ${tags[k]}`)));
+    const item = node("li", { class: "feature-info" });
+    list.replaceChildren(item);
     $("contributions-empty").hidden = true;
+    item.append(Cartoparty.featureInfo.summary(null, tags, strings));
+    const detail = await Cartoparty.featureInfo.describe(el.dataset.describeUrl, feature);
+    item.replaceChildren(Cartoparty.featureInfo.summary(detail, tags, strings));
   }
 
   // ---------- drawing new features and editing shapes ----------
@@ -784,7 +828,11 @@
       redrawSketch();
     }
   }
-  map.on("click", (e) => mapTap(e.latlng));
+  map.on("click", (e) => {
+    if (el.dataset.mode) return mapTap(e.latlng);
+    const feature = Cartoparty.selection.pickOnMap(map, drawn, e);
+    if (feature) selectPublished(feature, e.latlng);
+  });
   if (!canEdit) say(T.viewOnly);
   el.dataset.ready = "true";
   tiles.update();

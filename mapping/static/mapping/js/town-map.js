@@ -1,6 +1,6 @@
 // The public town map (published features by tile) and the map as of a date (by bounding box),
 // styled by category.
-// Popups are built with textContent only: tags are shown as text, never as HTML.
+// A tap selects what is under the finger (selection.js) and shows what it is (feature-info.js).
 (function () {
   "use strict";
   const el = document.getElementById("town-map");
@@ -13,46 +13,70 @@
   if (window.CARTOPARTY_TILES !== false) {
     Cartoparty.baseLayer().addTo(map);
   }
+  // #zoom/lat/lon in the address shows a place, as on the party map (shareable links).
+  const hash = (location.hash || "").replace("#", "").split("/").map(Number);
   const extent = (el.dataset.extent || "").split(",").map(Number);
-  if (extent.length === 4 && extent.every(isFinite)) {
+  if (hash.length === 3 && hash.every(isFinite)) {
+    map.setView([hash[1], hash[2]], hash[0], { animate: false });
+  } else if (extent.length === 4 && extent.every(isFinite)) {
     map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]]);
   } else {
     map.setView([47.14, 9.52], 13);
   }
 
-  function popupFor(feature) {
-    const box = document.createElement("div");
-    box.className = "feature-popup";
-    const title = document.createElement("strong");
-    const tags = feature.properties.tags || {};
-    title.textContent = tags.name || feature.properties.category;
-    box.appendChild(title);
-    const dl = document.createElement("dl");
-    Object.keys(tags).sort().forEach((k) => {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = tags[k];
-      dl.append(dt, dd);
-    });
-    box.appendChild(dl);
-    return box;
-  }
-
+  // Selection as in iD (selection.js): published features do not catch events themselves; a tap
+  // selects what is under the finger among what is drawn, and opens its popup there.
+  const strings = { unnamed: el.dataset.msgUnnamed, expert: el.dataset.msgExpert, yes: el.dataset.msgYes, no: el.dataset.msgNo };
+  const SELECTED = { color: "#1565c0", weight: 5, fillOpacity: 0.15 };
+  let drawn = [];
+  let selected = null;
+  let shown = null; // the open popup (tapping the same feature again replaces it)
   const layer = L.geoJSON(null, {
-    style: (f) => STYLES[f.properties.category] || STYLES.other,
-    pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, ...(STYLES[f.properties.category] || STYLES.poi) }),
-    onEachFeature: (f, l) => l.bindPopup(() => popupFor(f)),
+    interactive: false,
+    style: (f) => Cartoparty.selection.styleFor(f, STYLES),
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, ...(STYLES[f.properties.category] || STYLES.poi), interactive: false }),
   }).addTo(map);
+
+  function unselect() {
+    if (selected) map.removeLayer(selected);
+    selected = null;
+    delete el.dataset.selected;
+  }
+  function select(feature, latlng) {
+    unselect();
+    selected = L.geoJSON(feature, {
+      interactive: false,
+      style: () => ({ ...SELECTED, interactive: false }),
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 9, ...SELECTED, fillOpacity: 0.6, interactive: false }),
+    }).addTo(map);
+    el.dataset.selected = feature.id;
+    const tags = feature.properties.tags || {};
+    const where = feature.geometry.type === "Point" ? L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]) : latlng;
+    const popup = L.popup({ autoPanPadding: [16, 16] }).setLatLng(where).setContent(Cartoparty.featureInfo.summary(null, tags, strings)).openOn(map);
+    shown = popup;
+    popup.once("remove", () => { if (shown === popup) unselect(); });
+    Cartoparty.featureInfo.describe(el.dataset.describeUrl, feature).then((detail) => {
+      if (!popup.isOpen()) return;
+      popup.setContent(Cartoparty.featureInfo.summary(detail, tags, strings));
+      el.dataset.described = feature.id;
+    });
+  }
+  map.on("click", (e) => {
+    const feature = Cartoparty.selection.pickOnMap(map, drawn, e);
+    if (feature) select(feature, e.latlng);
+    else map.closePopup();
+  });
 
   function show(features, state) {
     layer.clearLayers();
+    drawn = [];
     el.dataset.state = state;
     if (state === "zoom-in") {
       status.textContent = el.dataset.msgZoomIn;
       return;
     }
-    layer.addData({ type: "FeatureCollection", features });
+    drawn = Cartoparty.selection.drawOrder(features || []);
+    layer.addData({ type: "FeatureCollection", features: drawn });
     el.dataset.features = String(features.length);
     status.textContent = state === "error" ? el.dataset.msgError : features.length ? "" : el.dataset.msgEmpty;
   }
