@@ -217,7 +217,7 @@ def test_api_refuses_the_far_node_attack_in_plain_french(party, resident, far_ju
     text = messages(response)
     assert text == "Ce changement déplace un point d’un autre élément : modifiez plutôt cet élément."
     assert str(far_junction.osm_id) not in text and "9.5" not in text
-    assert not Revision.objects.exists()
+    assert not Revision.objects.filter(party=party).exists()
     junction_and_roads_unchanged(far_junction)
 
 
@@ -233,7 +233,7 @@ def test_api_refuses_moving_a_far_poi_into_the_area(party, resident):
     response = submit(party, resident, body)
     assert response.status_code == 400
     assert messages(response) == "This change moves a point that lies outside the party area."
-    assert not Revision.objects.exists()
+    assert not Revision.objects.filter(party=party).exists()
 
 
 def test_api_refuses_a_relation_with_missing_members(party, resident):
@@ -274,7 +274,7 @@ def test_amend_refuses_a_bench_at_0_0(party, resident, agent):
     assert response.status_code == 400
     assert "outside the party area" in response.json()["detail"]
     rev.refresh_from_db()
-    assert rev.status == Status.NEEDS_CHANGES and Revision.objects.count() == 1
+    assert rev.status == Status.NEEDS_CHANGES and Revision.objects.filter(party=party).count() == 1
 
 
 def test_amend_refuses_the_far_node_attack_and_missing_members(party, resident, agent, far_junction):
@@ -322,7 +322,7 @@ def test_fix_obeys_the_same_rules(party, resident, agent, far_junction):
     rev.refresh_from_db()
     assert rev.status == Status.PENDING
     junction_and_roads_unchanged(far_junction)
-    assert not Relation.objects.exists()
+    assert not Relation.objects.filter(town=party.town).exists()
     ok = review.fix_and_accept(
         rev, agent, {"tags": {"highway": "footway"}, "nodes": attack_way(far_junction)["nodes"][1:]}
     )
@@ -341,7 +341,7 @@ def test_accept_refuses_a_revision_that_slipped_past_the_gate(party, resident, a
     )
     with pytest.raises(review.ReviewError, match="no longer exists"):
         review.accept_revision(rel, agent)
-    assert not Relation.objects.exists()
+    assert not Relation.objects.filter(town=party.town).exists()
 
 
 def test_review_page_shows_the_reason_in_the_agents_language(client, party, resident, agent, far_junction):
