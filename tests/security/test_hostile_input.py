@@ -284,9 +284,6 @@ HEADERS = [
 ]
 
 
-TIMING = {}
-
-
 class Probe:
     """Sends requests as the world's roles and collects what went wrong."""
 
@@ -318,9 +315,6 @@ class Probe:
                 data=body if body is not None else b"", content_type=content_type or "application/json"
             )
         where = f"{method} {path[:160]} as {role} ({label})"
-        import time
-
-        t0 = time.perf_counter()
         with transaction.atomic():
             before = _counts()
             if method == "POST":  # generic(): post() would re-encode the body in the content type's charset
@@ -343,8 +337,6 @@ class Probe:
                 if _counts() != before:
                     self.problems.append(f"{where}: refused ({response.status_code}) but rows changed")
             transaction.set_rollback(True)
-        k = label.split(" ")[0]
-        TIMING[k] = TIMING.get(k, 0) + time.perf_counter() - t0
         return response
 
     def report(self) -> None:
@@ -508,7 +500,6 @@ def test_bad_path_segments(probe):
                     probe.send(
                         role, target.method, url, f"{key}={label}", body=body, content_type=content_type
                     )
-    print(sorted(TIMING.items(), key=lambda kv: -kv[1])[:20], probe.sent)
     probe.report()
 
 
@@ -541,7 +532,6 @@ def test_bad_query_values(probe):
         probe.send(
             target.role, "GET", f"{url}?{good}&" + "&".join(f"f{i}=1" for i in range(1500)), "many parameters"
         )
-    print(sorted(TIMING.items(), key=lambda kv: -kv[1])[:20], probe.sent)
     probe.report()
 
 
@@ -574,7 +564,6 @@ def test_bad_headers(probe):
                     body=body,
                     content_type=bad_type,
                 )
-    print(sorted(TIMING.items(), key=lambda kv: -kv[1])[:20], probe.sent)
     probe.report()
 
 
@@ -691,7 +680,6 @@ def test_bad_bodies(probe):
                 body=b"\xff\xfe%%%&&==&=",
                 content_type="application/x-www-form-urlencoded",
             )
-    print(sorted(TIMING.items(), key=lambda kv: -kv[1])[:20], probe.sent)
     probe.report()
 
 
