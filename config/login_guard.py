@@ -27,6 +27,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
 
+from config.forms import NoSilentCutMixin
+
 
 def _limits() -> tuple[int, int, int]:
     return (
@@ -121,7 +123,7 @@ class GuardedFormMixin:
         return super().clean()
 
 
-class GuardedAuthenticationForm(GuardedFormMixin, AuthenticationForm):
+class GuardedAuthenticationForm(NoSilentCutMixin, GuardedFormMixin, AuthenticationForm):
     pass
 
 

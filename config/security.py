@@ -1,5 +1,6 @@
-"""Cross-cutting protections: security headers with a strict CSP, 413 for oversized bodies, and 503
-instead of 500 when the database is unreachable.
+"""Cross-cutting protections: security headers with a strict CSP, 413 for oversized bodies, 400 for
+requests carrying characters nothing can mean (NUL, control characters), and 503 instead of 500 when
+the database is unreachable.
 
 Django's SecurityMiddleware already sets HSTS, nosniff and the Referrer-Policy from settings; this
 module adds what it does not: Content-Security-Policy, Permissions-Policy and
@@ -9,6 +10,7 @@ Cross-Origin-Opener-Policy (Django sets COOP too, from SECURE_CROSS_ORIGIN_OPENE
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 
@@ -96,6 +99,62 @@ def too_large(limit: int) -> JsonResponse:
         },
         status=413,
     )
+
+
+# C0 control characters and DEL. A tab is allowed in header values (HTTP allows it), nowhere else.
+CONTROL = re.compile("[\x00-\x1f\x7f]")
+HEADER_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+# The same in a query string, raw or percent-encoded (%00-%1F, %7F): no parameter means one, and a
+# newline there reaches headers (drf-spectacular puts ?version= in Content-Disposition).
+ENCODED_CONTROL = re.compile("[\x00-\x1f\x7f]|%[01][0-9a-fA-F]|%7[fF]")
+HEADER_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class MalformedRequestMiddleware:
+    """400 with a reason, in the reader's language, for input no page or API call can mean and that
+    would otherwise fail deep inside a view as a 500: PostgreSQL refuses a NUL in any text, and a
+    newline in a path or header ends up in a redirect's Location, which Django refuses to send.
+
+    Refused: control characters in the path (after percent-decoding: ``%00``, ``%0A``) or the query
+    string, a control character in a header or cookie, a NUL in a form field's name or value,
+    and form bodies Django cannot parse (a multipart body without its boundary, too many fields).
+    Lone surrogates cannot reach here (Django decodes paths, query strings and form bodies leniently);
+    in JSON bodies they are the API parser's business (config.parsers).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = self.problem(request)
+        if problem:
+            return bad_request(request, problem)
+        return self.get_response(request)
+
+    def problem(self, request: HttpRequest) -> str:
+        if CONTROL.search(request.path):
+            return _("The address contains a control character.")
+        if ENCODED_CONTROL.search(request.META.get("QUERY_STRING", "")):
+            return _("The query string contains a control character.")
+        headers = (v for k, v in request.META.items() if k.startswith("HTTP_") or k in HEADER_KEYS)
+        if any(isinstance(value, str) and HEADER_CONTROL.search(value) for value in headers):
+            return _("A header of the request contains a control character.")
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
+            try:
+                fields = request.POST
+            except (MultiPartParserError, SuspiciousOperation):
+                return _("The form data could not be read.")
+            if any("\x00" in key or any("\x00" in v for v in fields.getlist(key)) for key in fields):
+                return _("The request contains a NUL character.")
+        return ""
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 with ``message``: JSON under /api/, plain text for pages."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 class LoadSheddingMiddleware:

@@ -191,6 +191,19 @@ def parse_choices(post: QueryDict) -> dict[str, Any]:
     return choices
 
 
+COMMENT_MAX_LENGTH = 2000  # as the review API's DecisionSerializer
+
+
+def comment_too_long(comment: str) -> str:
+    """The message when a reviewer's comment is over the limit (the form says it before sending too)."""
+    if len(comment) <= COMMENT_MAX_LENGTH:
+        return ""
+    return _("The comment is too long: at most %(max)s characters (it has %(count)s).") % {
+        "max": COMMENT_MAX_LENGTH,
+        "count": len(comment),
+    }
+
+
 def parse_tags_text(text: str) -> dict[str, str]:
     """``key=value`` lines (as the fix form sends them) into tags; a line without ``=`` is an error."""
     tags: dict[str, str] = {}
@@ -231,6 +244,9 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     code, comment = request.POST.get("reason_code", ""), request.POST.get("comment", "")
     user = request.user
     choices = parse_choices(request.POST)
+    if too_long := comment_too_long(comment):
+        messages.error(request, too_long)
+        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
     try:
         if action == "accept":
             merged = review.accept_revision(rev, user, choices).amended_after is not None
@@ -281,6 +297,9 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
     op = request.POST.get("op", "")
     action, _sep, scope = op.partition(":")
     selection: dict[str, Any] = {}
+    if too_long := comment_too_long(request.POST.get("comment", "")):
+        messages.error(request, too_long)
+        return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
     if scope == "selection":
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
         if not ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django import forms
@@ -10,11 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from leaflet.forms.widgets import LeafletWidget
 
+from config.forms import NoSilentCutMixin
 from parties import services
 from parties.models import Party, Town
 
 
-class JoinForm(forms.Form):
+class JoinForm(NoSilentCutMixin, forms.Form):
     """A nickname and consent to the open licence: all a resident is ever asked."""
 
     nickname = forms.CharField(
@@ -65,7 +67,22 @@ class AreaWidget(LeafletWidget):
 DATETIME_WIDGET_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class PartyForm(forms.Form):
+class PartyDateTimeField(forms.DateTimeField):
+    """A party's start or end: within services.PARTY_YEARS, offered as the date picker's min and max
+    and checked here, so the message is on the field."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        first, last = services.PARTY_YEARS
+        attrs = {"type": "datetime-local", "min": f"{first}-01-01T00:00", "max": f"{last}-12-31T23:59"}
+        super().__init__(widget=forms.DateTimeInput(attrs=attrs, format=DATETIME_WIDGET_FORMAT), **kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not services.PARTY_YEARS[0] <= value.year <= services.PARTY_YEARS[1]:
+            raise forms.ValidationError(services.party_date_error(), code="date_out_of_range")
+
+
+class PartyForm(NoSilentCutMixin, forms.Form):
     """An agent's party: labels and parsing only; parties.services.create_party/update_party decide."""
 
     title_fr = forms.CharField(label=_("Title in French"), max_length=200)
@@ -82,14 +99,8 @@ class PartyForm(forms.Form):
         help_text=_("Or draw the area on the map below."),
     )
     area = gis_forms.PolygonField(label=_("Area"), srid=4326, required=False, widget=AreaWidget)
-    starts_at = forms.DateTimeField(
-        label=_("Starts at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_WIDGET_FORMAT),
-    )
-    ends_at = forms.DateTimeField(
-        label=_("Ends at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_WIDGET_FORMAT),
-    )
+    starts_at = PartyDateTimeField(label=_("Starts at"))
+    ends_at = PartyDateTimeField(label=_("Ends at"))
     preset_set = forms.ChoiceField(label=_("Presets offered"), choices=services.preset_set_choices)
     hashtag = forms.CharField(
         label=_("Hashtag"),
@@ -129,5 +140,8 @@ class PartyForm(forms.Form):
         ]
         initial = {name: getattr(party, name) for name in names}
         for name in ("starts_at", "ends_at"):
-            initial[name] = timezone.localtime(initial[name])
+            with contextlib.suppress(
+                OverflowError
+            ):  # stored at the calendar's edge, before dates were checked
+                initial[name] = timezone.localtime(initial[name])
         return initial

@@ -38,8 +38,14 @@ NICKNAME_MAX_LENGTH = 40
 
 
 def join_window(party: Party) -> tuple[dt.datetime, dt.datetime]:
-    """When residents may join ``party``: from a little before its start until its end."""
-    return party.starts_at - JOIN_OPENS_BEFORE, party.ends_at
+    """When residents may join ``party``: from a little before its start until its end.
+
+    A party stored at the very start of the calendar (year 1, from before the form checked dates)
+    opens at its start: an hour earlier does not exist, and the join page must not answer 500."""
+    try:
+        return party.starts_at - JOIN_OPENS_BEFORE, party.ends_at
+    except OverflowError:
+        return party.starts_at, party.ends_at
 
 
 def is_joinable(party: Party, now: dt.datetime | None = None) -> bool:
@@ -218,6 +224,28 @@ class PartyInput:
         return cls(**{k: v for k, v in data.items() if k in names and v is not None})
 
 
+# Parties happen now-ish: a date outside these years is a typo (0001 for 2001) or an attack, and the
+# calendar's edges break date arithmetic (an hour before year 1) and PostgreSQL's reading back.
+PARTY_YEARS = (2000, 2100)
+
+
+def party_date_error() -> str:
+    return _("Choose a date between %(first)s and %(last)s.") % {
+        "first": PARTY_YEARS[0],
+        "last": PARTY_YEARS[1],
+    }
+
+
+def check_party_dates(starts_at: dt.datetime | None, ends_at: dt.datetime | None) -> None:
+    """ValidationError keyed by field for a start or end outside PARTY_YEARS (local time)."""
+    errors = {}
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value is not None and not PARTY_YEARS[0] <= value.year <= PARTY_YEARS[1]:
+            errors[name] = ValidationError(party_date_error(), code="date_out_of_range")
+    if errors:
+        raise ValidationError(errors)
+
+
 def default_hashtag(town: Town, starts_at: dt.datetime) -> str:
     """#cartoparty-<town>-<local date>: ties exported changesets to the evening they come from."""
     day = timezone.localtime(starts_at).date().isoformat()
@@ -246,9 +274,15 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
     title_fr, title_en = data.title_fr.strip(), data.title_en.strip()
     if not title_fr:
         fail("title_fr", _("Give the party a French title."), "title_required")
-    if data.ends_at <= data.starts_at:
+    try:
+        check_party_dates(data.starts_at, data.ends_at)
+    except ValidationError as exc:
+        for name, errs in exc.error_dict.items():
+            errors.setdefault(name, []).extend(errs)
+    dates_usable = not (errors.get("starts_at") or errors.get("ends_at"))  # for a duration, a hashtag
+    if dates_usable and data.ends_at <= data.starts_at:
         fail("ends_at", _("The party must end after it starts."), "ends_before_start")
-    elif data.ends_at - data.starts_at > MAX_PARTY_DURATION:
+    elif dates_usable and data.ends_at - data.starts_at > MAX_PARTY_DURATION:
         fail(
             "ends_at",
             _("A party lasts at most %(days)d days.") % {"days": MAX_PARTY_DURATION.days},
@@ -279,7 +313,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
     if data.preset_set not in dict(preset_set_choices()):
         fail("preset_set", _("Choose one of the offered preset sets."), "preset_set_unknown")
     hashtag = (data.hashtag or "").strip()
-    if not hashtag and not errors.get("starts_at"):
+    if not hashtag and dates_usable:
         hashtag = default_hashtag(town, data.starts_at)
     if hashtag and not hashtag.startswith("#"):
         hashtag = "#" + hashtag

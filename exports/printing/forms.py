@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import NoSilentCutMixin
 from exports.printing.sheet import PAPERS_MM
 from parties.models import Party, Town
 
 
-class PrintOrderForm(forms.Form):
+class PrintOrderForm(NoSilentCutMixin, forms.Form):
     paper = forms.ChoiceField(label=_("Paper"), choices=[(p, p) for p in PAPERS_MM], initial="A3")
     landscape = forms.BooleanField(label=_("Landscape"), required=False)
     lang = forms.ChoiceField(

@@ -220,10 +220,12 @@ class QueueAPI(APIView):
             page = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
             page = 1
-        rows = qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        count = qs.count()
+        # Past the last page: no rows, and no OFFSET (a huge ?page= would overflow PostgreSQL's bigint).
+        rows = qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE] if (page - 1) * PAGE_SIZE < count else []
         return Response(
             {
-                "count": qs.count(),
+                "count": count,
                 "counts": queue_counts(request.user.town, filters),
                 "results": ReviewRevisionSerializer(rows, many=True).data,
             }

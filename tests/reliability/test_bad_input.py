@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -181,3 +182,119 @@ def test_hostile_or_broken_osm_xml_is_refused_and_nothing_changes(tmp_path, name
         import_osm(path, "hostile", "Hostile")
     assert not Town.objects.filter(slug="hostile").exists()
     assert not Node.objects.filter(tags__name__contains="root:").exists()
+
+
+@pytest.mark.django_db
+def test_no_input_cuts_text_silently(centre_town, client):
+    """No maxlength anywhere (browsers cut at it without a word): data-max-length, which
+    static/js/length-limit.js turns into a message, and the server's own validation."""
+    from tests.factories import AgentFactory, PartyFactory
+
+    party = PartyFactory(town=centre_town)
+    pages = [f"/join/{party.join_code}/", "/accounts/login/"]
+    agent = Client()
+    agent.force_login(AgentFactory(town=centre_town))
+    agent_pages = [
+        "/manage/parties/new/",
+        f"/manage/parties/{party.pk}/edit/",
+        "/manage/prints/",
+        "/manage/review/",
+    ]
+    for page_client, urls in ((client, pages), (agent, agent_pages)):
+        for url in urls:
+            html = page_client.get(url).content.decode()
+            assert "maxlength" not in html, url
+            assert "data-max-length" in html or url == "/manage/review/", url  # an empty queue: no form
+    script = (Path(__file__).resolve().parents[2] / "mapping/static/mapping/js/party-map.js").read_text()
+    assert "maxlength" not in script
+
+
+@pytest.mark.django_db
+def test_too_long_nickname_is_refused_with_a_message(centre_town, client):
+    from tests.factories import PartyFactory
+
+    party = PartyFactory(town=centre_town)
+    response = client.post(
+        f"/join/{party.join_code}/", {"nickname": "n" * 41, "consent": "on"}, HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400
+    assert "au plus 40 caractères" in response.content.decode()
+    assert not party.residents.exists()
+
+
+@pytest.mark.django_db
+def test_too_long_review_comment_is_refused_with_a_message(centre_town):
+    from mapping.models import ReviewDecision
+    from tests.factories import AgentFactory, RevisionFactory
+
+    rev = RevisionFactory(party__town=centre_town)
+    agent = Client()
+    agent.force_login(AgentFactory(town=centre_town))
+    response = agent.post(
+        f"/manage/review/{rev.pk}/decide/",
+        {"action": "reject", "comment": "c" * 2001},
+        HTTP_ACCEPT_LANGUAGE="fr",
+        follow=True,
+    )
+    assert (
+        "Le commentaire est trop long : au plus 2000 caractères (il en a 2001)." in response.content.decode()
+    )
+    rev.refresh_from_db()
+    assert rev.status == Revision.Status.PENDING
+    assert not ReviewDecision.objects.filter(revision=rev).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"element_type": "node", "action": "create", "preset": "\\ud800"}', "NUL character or an invalid"),
+        (
+            '{"element_type": "node", "action": "create", "preset": "a\\u0000b"}',
+            "NUL character or an invalid",
+        ),
+        ('{"element_type": "node", "action": "create", "element_id": 1e400}', "too large"),
+        (
+            '{"element_type": "node", "action": "create", "after": ' + "[" * 40 + "]" * 40 + "}",
+            "nested too deeply",
+        ),
+    ],
+    ids=["100,000 levels", "lone surrogate", "NUL", "1e400", "40 levels"],
+)
+def test_json_the_database_cannot_hold_is_400(resident_client, body, message):
+    client, party = resident_client
+    response = client.post(f"/api/parties/{party.pk}/edits/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert not Revision.objects.filter(party=party).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("/towns/centre%00/", {}),
+        ("/towns/centre/as-of/?date=2020-01-01%0A", {}),
+        ("/api/schema/?version=a%0Ab", {}),
+        ("/towns/centre/", {"Referer": "x\x00"}),
+    ],
+    ids=["NUL in the path", "newline in the query", "newline reaching a header", "NUL in a header"],
+)
+def test_control_characters_are_400_with_a_message(client, centre_town, url, headers):
+    response = client.get(url, headers={**headers, "Accept-Language": "fr"})
+    assert response.status_code == 400
+    json_answer = "json" in response["Content-Type"]
+    text = response.json()["detail"] if json_answer else response.content.decode()
+    assert "caractère" in text  # the reason, in French
+
+
+@pytest.mark.django_db
+def test_review_api_page_far_past_the_end_is_empty(centre_town):
+    from tests.factories import AgentFactory
+
+    agent = Client()
+    agent.force_login(AgentFactory(town=centre_town))
+    response = agent.get("/api/review/revisions/?page=" + "9" * 40)
+    assert response.status_code == 200
+    assert response.json()["results"] == []

@@ -365,11 +365,11 @@
       if (value && !options.some((o) => o.value === value)) input.append(node("option", { value }, value));
       input.value = value;
     } else if (field.type === "textarea") {
-      input = node("textarea", { id, rows: "3", maxlength: "255" });
+      input = node("textarea", { id, rows: "3", "data-max-length": "255" });
       input.value = getTag(field.key);
     } else {
       const type = { number: "text", tel: "tel", url: "url", email: "email" }[field.type] || "text";
-      input = node("input", { id, type, maxlength: "255", inputmode: field.type === "number" ? "decimal" : null, placeholder: field.placeholder || null });
+      input = node("input", { id, type, "data-max-length": "255", inputmode: field.type === "number" ? "decimal" : null, placeholder: field.placeholder || null });
       input.value = getTag(field.key);
     }
     input.name = field.key;
@@ -398,8 +398,8 @@
     rows.replaceChildren();
     current.pairs.forEach((pair, i) => {
       const row = node("div", { class: "tag-row", dataset: { index: String(i), key: pair[0] } });
-      const k = node("input", { type: "text", "aria-label": T.key, maxlength: "255", class: "tag-key", autocapitalize: "off" });
-      const v = node("input", { type: "text", "aria-label": T.value, maxlength: "255", class: "tag-value" });
+      const k = node("input", { type: "text", "aria-label": T.key, "data-max-length": "255", class: "tag-key", autocapitalize: "off" });
+      const v = node("input", { type: "text", "aria-label": T.value, "data-max-length": "255", class: "tag-value" });
       k.value = pair[0];
       v.value = pair[1];
       k.addEventListener("change", () => { pair[0] = k.value.trim(); row.dataset.key = pair[0]; renderFields(); });
