@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.contrib.gis.geos import Polygon
 from django.core.cache import cache as django_cache
 from django.db import transaction
 
@@ -156,6 +157,14 @@ def content(world):  # noqa: F811 - the matrix's fixture, imported above
     for role, nickname in (("res", "Anna"), ("ores", "Bruno")):  # not "Resident 1": an English word
         world.users[role].nickname = nickname
         world.users[role].save(update_fields=["nickname"])
+    # The café must lie in the party area for its accept to pass the gate (mapping.gate).
+    x, y = world.node.geom.coords
+    w, s, e, n = world.party.area.extent
+    world.party.area = Polygon.from_bbox(
+        (min(w, x - 1e-3), min(s, y - 1e-3), max(e, x + 1e-3), max(n, y + 1e-3))
+    )
+    world.party.area.srid = 4326
+    world.party.save(update_fields=["area"])
     after = {
         "tags": {**world.node.tags, "name": "Café Amann", "amenity": "cafe"},
         "geometry": {"type": "Point", "coordinates": list(world.node.geom.coords)},

@@ -72,7 +72,7 @@ def test_resident_adds_a_bench_on_a_phone_and_sees_it_pending(live_server, phone
     page.get_by_role("button", name="My contributions").click()
     item = page.locator("#contribution-list li").first
     expect(item).to_contain_text("Banc des tilleuls")
-    expect(item).to_contain_text("pending")
+    expect(item).to_contain_text("Waiting for review")
 
     # Undo withdraws it; the pending marker goes away.
     page.get_by_role("button", name="Close").click()

@@ -299,8 +299,9 @@ def test_accepting_an_up_to_date_edit_costs_no_extra_query(
         cafe, node(amenity="cafe", name="Café Risch", wifi="yes"), party=party, author=anna
     )
     client.force_login(agent)
-    # session user, revision, savepoint, lock, element lock + update, dependents, state, decision, reload
-    with django_assert_max_num_queries(15):
+    # session user, revision, savepoint, lock, the gate's party area, element lock + update,
+    # dependents, state, decision, reload
+    with django_assert_max_num_queries(16):
         response = client.post(reverse("mapping:review-api-decide", args=[rev.pk, "accept"]))
     assert response.status_code == 200
 

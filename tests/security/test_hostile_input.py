@@ -70,6 +70,7 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "mapping-api:party-features": ["bbox", "zoom", "layers"],
     "mapping:town-features": ["bbox", "zoom"],
     "mapping:as-of-features": ["bbox"],
+    "mapping:describe-feature": ["geometry", "tags"],
     "mapping:town-as-of": ["date", "as_of"],
     "mapping:review-queue": ["status", "party", "author", "preset", "flag", "page"],
     "mapping:review-revision": ["status", "party", "author", "preset", "flag"],

@@ -616,7 +616,7 @@
     const p = feature.properties;
     openSheet(T.pending, "contributions");
     const list = $("contribution-list");
-    list.replaceChildren(contributionItem({ name: p.tags.name || "", action_label: p.action, status_label: T.pending, after: { tags: p.tags } }));
+    list.replaceChildren(contributionItem({ name: p.tags.name || "", action_label: { create: T.actionCreate, modify: T.actionModify, delete: T.actionDelete }[p.action] || p.action, status_label: T.pending, after: { tags: p.tags } }));
     $("contributions-empty").hidden = true;
   }
 
