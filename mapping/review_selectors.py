@@ -318,9 +318,10 @@ def parse_as_of(raw: str | None) -> dt.datetime:
             moment = dt.datetime.fromisoformat(raw.strip())
             return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
         day = dt.date.fromisoformat(raw.strip())
-    except ValueError as exc:
+        # The end of 31 December 9999 is past the calendar Python knows: OverflowError, not a 500.
+        return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    except (ValueError, OverflowError) as exc:
         raise BadRequest(_("Give a date as YYYY-MM-DD.")) from exc
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
 AS_OF_SQL = """
