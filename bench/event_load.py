@@ -156,7 +156,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int, threads: int, extra: list[str] = ()
+) -> subprocess.Popen:
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "config.wsgi:application",
@@ -167,6 +169,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -
         "--keep-alive=30",
         "--backlog=2048",
         "--log-level=warning",
+        *extra,
     ]
     server_env = {
         **env,
@@ -215,7 +218,9 @@ class Pool:
                     conn = await asyncio.open_connection("127.0.0.1", self.port)
                 reader, writer = conn
                 head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
-                head += [f"{k}: {v}" for k, v in headers.items()]
+                # A callable value is evaluated as the request leaves (bench/load.py stamps
+                # X-Request-Start then, as the reverse proxy would on arrival).
+                head += [f"{k}: {v() if callable(v) else v}" for k, v in headers.items()]
                 try:
                     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
                     status, resp_headers, data = await read_response(reader)
