@@ -71,6 +71,7 @@ class Stats(ev.Stats):
 _event_load_timed = ev.timed
 _ids = itertools.count(1)
 TRACE: list[tuple] | None = None  # client side of --trace: (id, bucket, called, done, status)
+TIMELINE: list[tuple[float, float, bool]] = []  # every request: (called, seconds, is a write)
 
 
 async def timed(pool, stats, bucket, method, path, headers, body=b""):
@@ -81,7 +82,10 @@ async def timed(pool, stats, bucket, method, path, headers, body=b""):
         rid = next(_ids)
         headers["X-Bench-Id"] = str(rid)
         called = time.time()
+    started = time.monotonic()
     status, resp_headers = await _event_load_timed(pool, stats, bucket, method, path, headers, body)
+    if status:
+        TIMELINE.append((started, time.monotonic() - started, bucket is stats.writes))
     if TRACE is not None:
         TRACE.append((rid, "writes" if bucket is stats.writes else "reads", called, time.time(), status))
     if status in (429, 503) and "retry-after" not in resp_headers:
@@ -170,6 +174,7 @@ class Round:
     crowd_conns: tuple[int, int]
     wrk: dict
     cpu: dict[str, float]
+    timeline: list[tuple[float, float, bool]]
     trace: dict = field(default_factory=dict)
 
 
@@ -240,8 +245,10 @@ def one_round(n: int, args, port: int, worlds, watch, groups, trace_dir: Path | 
     gc.callbacks.append(client_gc)
     account = CpuAccount(groups)
     account.start()
+    TIMELINE.clear()
     evening, evening_s, evening_conns = run_phase(port, evening_world, args.minutes * 60, watch, lags)
     cpu = account.stop()
+    timeline = list(TIMELINE)
     gc.callbacks.remove(client_gc)
     trace = {}
     if trace_dir is not None:
@@ -251,7 +258,7 @@ def one_round(n: int, args, port: int, worlds, watch, groups, trace_dir: Path | 
           f"{ev.pct(evening.reads, 95):.0f} ms; overload for {args.overload_seconds:g} s", flush=True)  # fmt: skip
     crowd, crowd_s, crowd_conns = run_phase(port, crowd_world, args.overload_seconds, watch)
     time.sleep(3)  # the shed backlog drains before the next round
-    return Round(evening, evening_s, evening_conns, crowd, crowd_s, crowd_conns, ref, cpu, trace)
+    return Round(evening, evening_s, evening_conns, crowd, crowd_s, crowd_conns, ref, cpu, timeline, trace)
 
 
 # ---------------------------------------------------------------- --trace
@@ -400,6 +407,29 @@ def print_trace(rounds: list[Round], threads: int) -> None:
 
 
 # ---------------------------------------------------------------- report
+def print_windows(rounds: list[Round]) -> None:
+    """The evening 10 s at a time: where in the evening the slow requests were (the first seconds,
+    when 500 phones open the map, or a stall later on)."""
+    print("\nThe evening by 10-s window (requests by start time): requests/s, writes p95 / reads p95 ms")
+    windows: dict[int, list[list[tuple[float, bool]]]] = {}
+    for n, r in enumerate(rounds):
+        if not r.timeline:
+            continue
+        first = min(t for t, _, _ in r.timeline)
+        for t, seconds, write in r.timeline:
+            slot = windows.setdefault(int((t - first) // 10), [[] for _ in rounds])
+            slot[n].append((seconds * 1000, write))
+    rows = []
+    for w, per_round in sorted(windows.items()):
+        cells = []
+        for xs in per_round:
+            writes = [ms for ms, is_write in xs if is_write]
+            reads = [ms for ms, is_write in xs if not is_write]
+            cells.append(f"{len(xs) / 10:.0f}/s, {_q(writes, 0.95):.0f} / {_q(reads, 0.95):.0f}")
+        rows.append([f"{w * 10}-{w * 10 + 10} s", *cells])
+    print(table(["window", *(f"round {n}" for n in range(1, len(rounds) + 1))], rows))
+
+
 def spread(values: list[float], digits: int = 0) -> str:
     return summarize(values).format(digits)
 
@@ -501,6 +531,7 @@ def report(args, rounds: list[Round], machine: MachineWatch, max_connections: in
         ])  # fmt: skip
     print("\nCPU during the evening (cores of 2 busy on average; ms of CPU per evening request)\n")
     print(table(["process", "cores", "CPU ms / request"], cpu_rows))
+    print_windows(rounds)
     if args.trace:
         print_trace(rounds, args.threads)
     print()
