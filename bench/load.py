@@ -307,7 +307,7 @@ def analyse_trace(client: list[tuple], trace_dir: Path, lags: list[float], clien
             continue
         sent, took, finished, busy, queued, cpu, kind, worker = server[rid]
         rows.append({
-            "bucket": bucket, "kind": kind, "called": called, "total": done - called, "before": sent - called,
+            "bucket": bucket, "kind": kind, "total": done - called, "before": sent - called,
             "queue": took - sent, "app": finished - took, "app_cpu": cpu, "after": done - finished,
             "busy": busy, "queued": queued, "gc": in_gc(worker, sent, finished),
         })  # fmt: skip
@@ -377,24 +377,6 @@ def print_trace(rounds: list[Round], threads: int) -> None:
             ])  # fmt: skip
     print(table(["round: generation", "worker collections", "CPU ms in all", "max CPU ms", "max wall ms",
                  "load-tool collections", "max wall ms"], out))  # fmt: skip
-    print(
-        "\nEvening requests (writes and reads) by 10-s window: count, p50 / p95 ms in all, server queue p95 ms"
-    )
-    out = []
-    for n, r in enumerate(rounds, 1):
-        rows = r.trace["rows"]
-        if not rows:
-            continue
-        first = min(x["called"] for x in rows)
-        windows: dict[int, list[dict]] = {}
-        for x in rows:
-            windows.setdefault(int((x["called"] - first) // 10), []).append(x)
-        for w, xs in sorted(windows.items()):
-            total = [x["total"] * 1000 for x in xs]
-            queue = [x["queue"] * 1000 for x in xs]
-            out.append([f"{n}: {w * 10}-{w * 10 + 10} s", len(xs), f"{_q(total, .5):.0f} / {_q(total, .95):.0f}",
-                        f"{_q(queue, .95):.0f}"])  # fmt: skip
-    print(table(["round: window", "count", "p50 / p95", "queue p95"], out))
     for n, r in enumerate(rounds, 1):
         t = r.trace
         total = sum(t["per_worker"].values()) or 1
