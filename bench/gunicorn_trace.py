@@ -27,7 +27,7 @@ def post_fork(server, worker) -> None:
     directory = os.environ["BENCH_TRACE_DIR"]
     out = open(os.path.join(directory, f"{os.getpid()}.tsv"), "a", buffering=1)  # noqa: SIM115
     lock = threading.Lock()
-    _state.update(out=out, lock=lock, busy=0, gc_start=(0.0, 0.0))
+    _state.update(out=out, lock=lock, busy=0, gc_start=(0.0, 0.0), gc_lines=[])
 
     def on_gc(phase: str, info: dict) -> None:
         if phase == "start":
@@ -35,7 +35,11 @@ def post_fork(server, worker) -> None:
             return
         took = time.perf_counter() - _state["gc_start"][0]
         cpu = time.thread_time() - _state["gc_start"][1]
-        out.write(f"gc\t{time.time() - took:.6f}\t{took:.6f}\t{info['generation']}\t{cpu:.6f}\n")
+        # Kept, written with the next request's line: a collection can start inside a write to
+        # the file, and the file refuses to be written to from within its own write.
+        _state["gc_lines"].append(
+            f"gc\t{time.time() - took:.6f}\t{took:.6f}\t{info['generation']}\t{cpu:.6f}\n"
+        )
 
     _state["on_gc"] = on_gc
     gc.callbacks.append(on_gc)
@@ -74,8 +78,10 @@ def post_request(worker, req, environ, resp) -> None:
     with _state["lock"]:
         _state["busy"] -= 1
     start = _header(req, "X-REQUEST-START").removeprefix("t=") or "0"
+    collections, _state["gc_lines"] = _state["gc_lines"], []
     _state["out"].write(
-        f"req\t{_header(req, 'X-BENCH-ID') or '-'}\t{start}\t{req._bench_t0:.6f}\t{done:.6f}\t"
+        "".join(collections)
+        + f"req\t{_header(req, 'X-BENCH-ID') or '-'}\t{start}\t{req._bench_t0:.6f}\t{done:.6f}\t"
         f"{req._bench_busy}\t{req._bench_queued}\t{getattr(resp, 'status_code', 0)}\t{cpu:.6f}\t"
         f"{_kind(req.path)}\n"
     )
