@@ -8,7 +8,8 @@
    (one session cookie each, created in the database as the join page would).
 2. gunicorn (config.wsgi, gthread workers) on a free 127.0.0.1 port.
 3. Open-loop evening: every resident saves a change every ~10 s on average (exponential gaps; one
-   save in six starts a burst of three; from the first second as in the middle of the evening), and, like the page, reloads its pending layer after each save
+   save in six starts a burst of three; from the first second as in the middle of the evening), and,
+   like the page, reloads its pending layer after each save
    (GET /api/parties/<id>/features/?layers=pending over the party area); viewers pan the map (a move
    every 1-3 s at zoom 16-18) and, like the page (mapping/js/feature-tiles.js), ask for the map-data
    tiles of their 360x740 view they do not hold yet or got over a minute ago
@@ -157,7 +158,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, workers: int, threads: int, extra: list[str] = ()
+    env: dict[str, str], port: int, workers: int, threads: int, extra: tuple[str, ...] = ()
 ) -> subprocess.Popen:
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
