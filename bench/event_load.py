@@ -169,6 +169,7 @@ def start_gunicorn(
         f"--threads={threads}",
         "--keep-alive=30",
         "--backlog=2048",
+        "--reuse-port",  # as docker-compose.yml: new connections spread evenly over the workers
         "--log-level=warning",
         *extra,
     ]
