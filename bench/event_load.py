@@ -8,7 +8,8 @@
    (one session cookie each, created in the database as the join page would).
 2. gunicorn (config.wsgi, gthread workers) on a free 127.0.0.1 port.
 3. Open-loop evening: every resident saves a change every ~10 s on average (exponential gaps; one
-   save in six starts a burst of three), and, like the page, reloads its pending layer after each save
+   save in six starts a burst of three; from the first second as in the middle of the evening), and,
+   like the page, reloads its pending layer after each save
    (GET /api/parties/<id>/features/?layers=pending over the party area); viewers pan the map (a move
    every 1-3 s at zoom 16-18) and, like the page (mapping/js/feature-tiles.js), ask for the map-data
    tiles of their 360x740 view they do not hold yet or got over a minute ago
@@ -156,7 +157,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int, threads: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "config.wsgi:application",
@@ -166,7 +169,9 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -
         f"--threads={threads}",
         "--keep-alive=30",
         "--backlog=2048",
+        "--reuse-port",  # as docker-compose.yml: new connections spread evenly over the workers
         "--log-level=warning",
+        *extra,
     ]
     server_env = {
         **env,
@@ -215,7 +220,9 @@ class Pool:
                     conn = await asyncio.open_connection("127.0.0.1", self.port)
                 reader, writer = conn
                 head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
-                head += [f"{k}: {v}" for k, v in headers.items()]
+                # A callable value is evaluated as the request leaves (bench/load.py stamps
+                # X-Request-Start then, as the reverse proxy would on arrival).
+                head += [f"{k}: {v() if callable(v) else v}" for k, v in headers.items()]
                 try:
                     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
                     status, resp_headers, data = await read_response(reader)
@@ -374,7 +381,11 @@ async def save(pool: Pool, world: World, stats: Stats, cookie, base: str) -> Non
 
 
 async def resident(pool: Pool, world: World, stats: Stats, cookie, base: str, until: float) -> None:
-    await asyncio.sleep(random.uniform(0, min(10, seconds_left(until))))
+    # The evening is already under way: the wait for the first save is the rest of a gap in progress
+    # (exponential gaps: a whole one; a long one, after a burst, 3/8 of the time). Starting everyone
+    # within 10 s instead made the first 10 s carry twice the evening's saves (bench/load.py --trace).
+    first_gap = 30 if random.random() < 3 / 8 else 10
+    await asyncio.sleep(min(random.expovariate(1 / first_gap), seconds_left(until)))
     while time.perf_counter() < until:
         burst = 3 if random.random() < 1 / 6 else 1
         for _ in range(burst):
