@@ -111,3 +111,25 @@ def test_agent_draws_the_area(live_server, desktop_page, browser_log):
     area = Party.objects.get().area
     assert area.geom_type == "Polygon" and BOUNDARY.contains(area)
     no_errors(browser_log)
+
+
+def test_an_over_long_nickname_is_refused_in_the_page_not_cut(live_server, new_page):
+    """No maxlength cuts what a person types: a 60-character nickname stays whole, the page says why it
+    cannot be sent (in French on a French phone), nothing is sent, and 40 characters go through."""
+    party = PartyFactory()
+    page = new_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="fr-FR")
+    page.goto(f"{live_server.url}/join/{party.join_code}/")
+    field = page.get_by_label("Votre pseudonyme")
+    field.fill("Ã" * 60)
+    assert field.input_value() == "Ã" * 60  # nothing cut
+    alert = page.get_by_role("alert").filter(has_text="Trop long : au plus 40 caractères (ici 60).")
+    assert alert.is_visible()
+    page.get_by_label(re.compile("J’accepte")).check()
+    page.get_by_role("button", name="Rejoindre et commencer à cartographier").click()
+    assert page.url.endswith(f"/join/{party.join_code}/")
+    assert not User.objects.filter(party=party).exists()
+    field.fill("Ã" * 40)
+    assert not alert.is_visible()
+    page.get_by_role("button", name="Rejoindre et commencer à cartographier").click()
+    page.wait_for_url(re.compile(r"/parties/\d+/map/"))
+    assert User.objects.filter(party=party, nickname="Ã" * 40).exists()
