@@ -8,6 +8,7 @@ import factory
 from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
+from mapping import review
 from mapping.models import Node, Revision
 from mapping.store import apply_change, element_state, next_local_id, payload_geometry
 from parties.models import Party, Town, User
@@ -134,3 +135,20 @@ class RevisionFactory(factory.django.DjangoModelFactory):
             after=None,
             **kwargs,
         )
+
+
+def rename_first_restaurant(party: Party, author: User, reviewer: User, name: str = "Café Amann"):
+    """The party's town's first restaurant renamed by ``author`` and accepted by ``reviewer`` (the café
+    of the print and privacy tests): returns (the node, the accepted revision)."""
+    cafe = (
+        Node.objects.filter(town=party.town, visible=True, tags__amenity="restaurant")
+        .order_by("osm_id")
+        .first()
+    )
+    after = {
+        "tags": {**cafe.tags, "name": name},
+        "geometry": {"type": "Point", "coordinates": list(cafe.geom.coords)},
+    }
+    accepted = RevisionFactory.modify(cafe, after, party=party, author=author)
+    review.accept_revision(accepted, reviewer)
+    return cafe, accepted

@@ -9,8 +9,13 @@ from pypdf import PdfReader
 
 from exports.printing import services
 from mapping import review
-from mapping.models import Node
-from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import (
+    AgentFactory,
+    PartyFactory,
+    ResidentFactory,
+    RevisionFactory,
+    rename_first_restaurant,
+)
 
 SMALL = "9.518,47.137,9.526,47.142"  # central Vaduz, inside the centre_town extract
 AGENT_LOGIN = "jmeier-login"
@@ -56,16 +61,7 @@ def changed_town(centre_town):
     party = PartyFactory(town=centre_town)
     agent = AgentFactory(town=centre_town, username=AGENT_LOGIN)
     resident = ResidentFactory(party=party, nickname="Anna")
-    cafe = (
-        Node.objects.filter(town=centre_town, visible=True, tags__amenity="restaurant")
-        .order_by("osm_id")
-        .first()
-    )
-    after = {
-        "tags": {**cafe.tags, "name": "Café Amann"},
-        "geometry": {"type": "Point", "coordinates": list(cafe.geom.coords)},
-    }
-    review.accept_revision(RevisionFactory.modify(cafe, after, party=party, author=resident), agent)
+    rename_first_restaurant(party, resident, agent)
     # The agent's own correction, accepted by a colleague: the agent is then a credited author.
     bench = RevisionFactory(party=party, author=agent)
     review.accept_revision(bench, AgentFactory(town=centre_town, nickname="Gemeinde Vaduz"))

@@ -9,9 +9,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from mapping import review
-from mapping.models import Node, Revision
+from mapping.models import Revision
 from parties.models import User, public_name
-from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import (
+    AgentFactory,
+    PartyFactory,
+    ResidentFactory,
+    rename_first_restaurant,
+)
 
 AGENT_LOGIN = "jmeier-login"
 
@@ -23,17 +28,7 @@ def history(centre_town, settings, tmp_path):
     party = PartyFactory(town=centre_town)
     agent = AgentFactory(town=centre_town, username=AGENT_LOGIN)
     resident = ResidentFactory(party=party, nickname="Anna")
-    cafe = (
-        Node.objects.filter(town=centre_town, visible=True, tags__amenity="restaurant")
-        .order_by("osm_id")
-        .first()
-    )
-    after = {
-        "tags": {**cafe.tags, "name": "Café Amann"},
-        "geometry": {"type": "Point", "coordinates": list(cafe.geom.coords)},
-    }
-    accepted = RevisionFactory.modify(cafe, after, party=party, author=resident)
-    review.accept_revision(accepted, agent)
+    cafe, accepted = rename_first_restaurant(party, resident, agent)
     review.revert_revision(Revision.objects.get(pk=accepted.pk), agent, "")
     return centre_town, agent, cafe
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from mapping import gate, review
 from mapping.models import Node, Relation, ReviewDecision, Revision, Way
 from mapping.store import apply_change, element_state, next_local_id
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory, publish
+from tests.factories import AgentFactory, NodeFactory, ResidentFactory, RevisionFactory, publish
 
 pytestmark = pytest.mark.django_db
 Status = Revision.Status
@@ -31,21 +31,6 @@ def _english():
     """Messages in English unless a request asks otherwise (a French request leaves French active)."""
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def party(db):
-    return PartyFactory()
-
-
-@pytest.fixture
-def resident(party):
-    return ResidentFactory(party=party)
-
-
-@pytest.fixture
-def agent(party):
-    return AgentFactory(town=party.town)
 
 
 def point(lon: float, lat: float, **tags: str) -> dict:

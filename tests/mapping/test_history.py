@@ -13,25 +13,10 @@ from mapping import review
 from mapping.models import Node
 from mapping.review_selectors import element_history, features_as_of, parse_as_of
 from mapping.selectors import BadRequest, BBox
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import NodeFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db
 VADUZ = BBox(9.50, 47.13, 9.54, 47.15)
-
-
-@pytest.fixture
-def party():
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent(party):
-    return AgentFactory(town=party.town)
-
-
-@pytest.fixture
-def resident(party):
-    return ResidentFactory(party=party)
 
 
 def point(lon=9.5209, lat=47.1410, **tags):

@@ -9,14 +9,9 @@ import pytest
 from mapping import quality
 from mapping.models import Revision
 from mapping.store import apply_change, element_state, next_local_id, payload_geometry
-from tests.factories import NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import NodeFactory, ResidentFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def party():
-    return PartyFactory()
 
 
 def proposal(party, element_type="node", action="create", after=None, before=None, element_id=None, **kw):

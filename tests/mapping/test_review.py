@@ -23,21 +23,6 @@ Status = Revision.Status
 D = ReviewDecision.Decision
 
 
-@pytest.fixture
-def party(db):
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent(party):
-    return AgentFactory(town=party.town)
-
-
-@pytest.fixture
-def resident(party):
-    return ResidentFactory(party=party)
-
-
 def point(lon: float = 9.5209, lat: float = 47.1410, **tags) -> dict:
     return {"tags": tags or {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
 

@@ -13,20 +13,10 @@ from django.urls import reverse
 from mapping import review
 from mapping.models import Node, ReviewDecision, Revision
 from mapping.review_selectors import contributions_for, outcome_label
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import AgentFactory, NodeFactory, ResidentFactory, RevisionFactory
 
 Status = Revision.Status
 D = ReviewDecision.Decision
-
-
-@pytest.fixture
-def party(db):
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent(party):
-    return AgentFactory(town=party.town)
 
 
 @pytest.fixture

@@ -15,21 +15,6 @@ Status = Revision.Status
 
 
 @pytest.fixture
-def party():
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent(party):
-    return AgentFactory(town=party.town)
-
-
-@pytest.fixture
-def resident(party):
-    return ResidentFactory(party=party)
-
-
-@pytest.fixture
 def rev(party, resident):
     return RevisionFactory(party=party, author=resident)
 

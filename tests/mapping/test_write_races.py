@@ -3,43 +3,20 @@ connection, sending requests through the API (the whole view stack) and committi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from mapping import review
 from mapping.models import Revision
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.mapping.test_review_races import race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.transactional]
 
 Status = Revision.Status
-
-
-def parallel(*calls: Callable[[], object]) -> list[object]:
-    """Run the calls at the same moment, each in its own thread (and database connection)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # the outcome under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 def bench(i: int) -> dict:
@@ -66,7 +43,7 @@ def test_ten_parallel_creates_with_a_limit_of_two_store_exactly_two():
 
         return call
 
-    codes = parallel(*(create(i) for i in range(10)))
+    codes = race(*(create(i) for i in range(10)))
     assert sorted(codes) == [201] * 2 + [429] * 8
     assert Revision.objects.filter(author=resident).count() == 2
 
@@ -84,7 +61,7 @@ def test_the_limit_is_per_resident_in_parallel_too():
 
         return call
 
-    codes = parallel(*(create(r, i) for i, r in enumerate(residents * 2)))
+    codes = race(*(create(r, i) for i, r in enumerate(residents * 2)))
     assert sorted(codes) == [201] * 4 + [429] * 4
     assert all(Revision.objects.filter(author=r).count() == 1 for r in residents)
 
@@ -111,7 +88,7 @@ def test_undo_racing_an_accept_never_withdraws_an_older_edit():
             client.force_authenticate(resident)
             return client.post(url).status_code
 
-        undone, accepted = parallel(undo, lambda latest=latest: review.accept_revision(latest, agent))
+        undone, accepted = race(undo, lambda latest=latest: review.accept_revision(latest, agent))
         older.refresh_from_db()
         latest.refresh_from_db()
         assert older.status == Status.PENDING  # never the older, unrelated edit
@@ -137,6 +114,6 @@ def test_two_undos_at_once_act_one_after_the_other():
         client.force_authenticate(resident)
         return client.post(url).json()["id"]
 
-    assert sorted(parallel(undo, undo)) == sorted([first.pk, second.pk])  # each withdrew its own
+    assert sorted(race(undo, undo)) == sorted([first.pk, second.pk])  # each withdrew its own
     statuses = set(Revision.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
     assert statuses == {Status.WITHDRAWN}
