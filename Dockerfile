@@ -8,14 +8,16 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config config
+COPY core core
 COPY mapping mapping
 COPY parties parties
+COPY review review
 COPY exports exports
 RUN pip install --no-cache-dir .
 COPY . .
 # Bytecode at build time: the image never writes it (PYTHONDONTWRITEBYTECODE), and compiling at
 # every process start costs each command ~40 ms.
-RUN python -m compileall -q config mapping parties exports \
+RUN python -m compileall -q config core mapping parties review exports \
     && DJANGO_SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv \
     && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --system --home /app cartoparty && mkdir -p /var/lib/cartoparty \

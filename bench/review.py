@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/review.py [--revisions 10000] [--singles 200] [--quick]
 
-1. Bulk accept (mapping.review.bulk_accept of a whole party: locks, version checks, store writes,
+1. Bulk accept (review.services.bulk_accept of a whole party: locks, version checks, store writes,
    derived geometry, status updates and the decision log) against the reference: a raw SQL UPDATE
    of the same revision rows' status (what a review would cost if it changed nothing else), run
    first and rolled back. Target: <= 5 s for 10,000.
@@ -187,7 +187,7 @@ def bench_bulk(n: int, repeat: int) -> list[list[str]]:
     """Median of ``repeat`` runs, each on a fresh queue: the machine may be shared."""
     from django.db import connection, transaction
 
-    from mapping import review
+    from review import services as review
 
     ours, raw = [], []
     for _ in range(repeat):

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from our static files (CSP: no CDN)
     "parties",
     "mapping",
+    "review",
     "exports",
 ]
 
@@ -189,6 +190,8 @@ LEAFLET_CONFIG = {
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Service errors (core.errors) answer with their status and a message in the reader's language.
+    "EXCEPTION_HANDLER": "core.http.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # NUL, lone surrogates, 1e400 and deep nesting refused with a 400 (config/parsers.py).

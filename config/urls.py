@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("exports.print_urls", namespace="printing")),  # base tiles and printed maps
     path("", include("parties.urls", namespace="parties")),
     path("", include("mapping.urls", namespace="mapping")),
+    path("", include("review.urls", namespace="review")),
 ]
 
 handler404 = "config.security.not_found"  # JSON under /api/

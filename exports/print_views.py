@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     Http404,
@@ -20,19 +18,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ServiceError
+from core.http import plain_text, service_errors
 from exports import tiles
 from exports.liveness import fail_if_lost
 from exports.models import Edition, Job
 from exports.printing import index
 from exports.printing.forms import PrintOrderForm
 from exports.printing.services import PrintRefused, request_print, retry_print
-from parties.models import Town
-from parties.permissions import is_agent
+from parties.access import agent_required, agent_town
 
 TILE_CACHE_CONTROL = "public, max-age=60"  # short: an accepted edit redraws tiles within a minute
 
 
 @require_GET
+@service_errors(plain_text)
 def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None) -> HttpResponse:
     """One base tile (PNG); 400 for coordinates that are not numbers, 404 outside the pyramid.
 
@@ -41,12 +41,7 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
     the tile's ETag gets a 304 from a stat alone. ``Server-Timing`` says how long the view took.
     """
     started = time.perf_counter()
-    try:
-        zi, xi, yi = tiles.parse_tile(z, x, y)
-    except tiles.BadTile as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
-    except tiles.NoSuchTile as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    zi, xi, yi = tiles.parse_tile(z, x, y)  # BadTile 400, NoSuchTile 404 (as text)
     is_retina = bool(retina)
     if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     etag = tiles.tile_etag(zi, xi, yi, is_retina) if if_none_match else None
@@ -73,20 +68,11 @@ def _with_change_labels(editions) -> list[Edition]:
     return editions
 
 
-def _agent_town(request: HttpRequest) -> Town:
-    """The requesting agent's town; every lookup below starts from it (other towns: 404)."""
-    if not request.user.is_authenticated:
-        raise PermissionDenied
-    if not is_agent(request.user):
-        raise PermissionDenied
-    return request.user.town
-
-
-@login_required
+@agent_required
 @require_http_methods(["GET", "POST"])
 def print_orders(request: HttpRequest) -> HttpResponse:
     """Order a print; follow the town's print jobs and editions."""
-    town = _agent_town(request)
+    town = agent_town(request)
     form = PrintOrderForm(request.POST or None, town=town)
     refused = ""
     if request.method == "POST" and form.is_valid():
@@ -107,10 +93,16 @@ def print_orders(request: HttpRequest) -> HttpResponse:
     return render(request, "exports/print_orders.html", context, status=400 if refused else 200)
 
 
-@login_required
+def _retry_refused(request: HttpRequest, exc: ServiceError, pk: int) -> HttpResponse:
+    """A retry over a limit is a message on the print page."""
+    messages.error(request, str(exc))
+    return redirect("printing:orders")
+
+
+@agent_required
 @require_GET
 def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
-    town = _agent_town(request)
+    town = agent_town(request)
     job = fail_if_lost(get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk))
     edition = job.editions.first()
     return JsonResponse(
@@ -124,31 +116,29 @@ def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-@login_required
+@agent_required
 @require_POST
+@service_errors(_retry_refused)
 def print_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    town = _agent_town(request)
+    town = agent_town(request)
     job = get_object_or_404(Job, town=town, kind=Job.Kind.PRINT, pk=pk)
-    try:
-        retry_print(job)
-    except PrintRefused as exc:
-        messages.error(request, str(exc))
+    retry_print(job)
     return redirect("printing:orders")
 
 
-@login_required
+@agent_required
 @require_GET
 def edition_download(request: HttpRequest, pk: int) -> FileResponse:
-    town = _agent_town(request)
+    town = agent_town(request)
     edition = get_object_or_404(Edition, town=town, pk=pk)
     name = f"{town.slug}-edition-{edition.number}.pdf"
     return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)  # noqa: SIM115
 
 
-@login_required
+@agent_required
 @require_GET
 def edition_preview(request: HttpRequest, pk: int) -> FileResponse:
-    town = _agent_town(request)
+    town = agent_town(request)
     edition = get_object_or_404(Edition, town=town, pk=pk)
     if not edition.preview_path:
         raise Http404

@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from core.errors import Invalid, NotFound
 from exports.printing import sources, style
 
 MAX_ZOOM = 19
@@ -36,11 +37,11 @@ NOTHING_TILES_REMEMBERED = 50_000
 _local = threading.local()
 
 
-class BadTile(ValueError):
+class BadTile(Invalid):
     """Coordinates that are not numbers (400)."""
 
 
-class NoSuchTile(LookupError):
+class NoSuchTile(NotFound):
     """Coordinates outside the tile pyramid (404)."""
 
 

@@ -30,13 +30,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Invalid
 from exports.data_version import forget_data_version
 from exports.models import UpstreamConflict
-from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
 from mapping.gate import features_using, missing_references
 from mapping.models import Revision
 from mapping.signals import announce_published_change
 from mapping.store import next_local_id
+from mapping.store.rows import rebuild_touched, renumber_node_in_ways, write_state
 from parties.models import Town, User
 from parties.permissions import is_agent_of
 
@@ -51,8 +52,8 @@ FEATURE_KEYS = (
 FEATURE_KIND_SQL = "COALESCE(" + ", ".join(f"'{k}=' || ({{t}}->>'{k}')" for k in FEATURE_KEYS) + ")"
 
 
-class MergeError(ValueError):
-    """The choice cannot be applied (the message says why)."""
+class MergeError(Invalid):
+    """The choice cannot be applied (the message says why; HTTP 400)."""
 
 
 def _shape_of_state(kind: str, state: dict | None) -> Any:
@@ -132,7 +133,9 @@ def reconcile_upstream(town: Town, cur) -> None:
             upstream = None if gone else {"tags": _load(up_tags), "shape": _norm_shape(kind, _load(up_shape))}
             base = _base_state(town, kind, osm_id, old_base)
             if gone and not visible:  # both deleted it: nothing left to upload
-                _write(cur, town, kind, osm_id, None, version=old_base, base_version=old_base, visible=False)
+                write_state(
+                    cur, town, kind, osm_id, None, version=old_base, base_version=old_base, visible=False
+                )
                 continue
             if gone or not visible or base is None:
                 conflict_kind = (
@@ -154,7 +157,9 @@ def reconcile_upstream(town: Town, cur) -> None:
                     [],
                 )
                 if not gone:
-                    _write(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
+                    write_state(
+                        cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version
+                    )
                 continue
             tags, keys = merge_tags(base["tags"], local["tags"], upstream["tags"])
             shape, shape_conflict = _merge_value(base["shape"], local["shape"], upstream["shape"])
@@ -164,7 +169,7 @@ def reconcile_upstream(town: Town, cur) -> None:
                 _open(
                     town, kind, osm_id, UpstreamConflict.Kind.EDITED, base, local, upstream, new_version, keys
                 )
-                _write(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
+                write_state(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
                 continue
             if _dangling(town, kind, shape, upstream["shape"]):
                 _open(
@@ -178,14 +183,14 @@ def reconcile_upstream(town: Town, cur) -> None:
                     new_version,
                     ["@shape"],
                 )
-                _write(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
+                write_state(cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version)
                 continue
             merged = {"tags": tags, "shape": shape}
             same_as_upstream = tags == upstream["tags"] and shape == upstream["shape"]
             version = new_version if same_as_upstream else new_version + 1
-            _write(cur, town, kind, osm_id, merged, version=version, base_version=new_version)
+            write_state(cur, town, kind, osm_id, merged, version=version, base_version=new_version)
             touched[kind].append(osm_id)
-    _rebuild(town, cur, touched)
+    rebuild_touched(town, cur, touched)
     flag_maybe_in_osm(town, cur)
     # Any re-import may change the data: the export cache key moves on once it commits.
     transaction.on_commit(lambda: forget_data_version(town))
@@ -218,30 +223,6 @@ def _merge_value(base: Any, local: Any, upstream: Any) -> tuple[Any, bool]:
     return local, True
 
 
-def _write(cur, town: Town, kind: str, element_id: int, state: dict | None, **fields: Any) -> None:
-    """Set a row's state (if given) and version fields; derived geometry is rebuilt by the caller."""
-    sets = ["updated_at = now()"]
-    params: dict[str, Any] = {"town": town.pk, "id": element_id}
-    for name, value in fields.items():
-        sets.append(f"{name} = %({name})s")
-        params[name] = value
-    if state is not None:
-        sets.append("tags = %(tags)s::jsonb")
-        params["tags"] = json.dumps(state["tags"], ensure_ascii=False)
-        if kind == "node":
-            sets.append("geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")
-            params["lon"], params["lat"] = state["shape"]
-        elif kind == "way":
-            sets.append("nodes = %(nodes)s")
-            params["nodes"] = list(state["shape"])
-        else:
-            sets.append("members = %(members)s::jsonb")
-            params["members"] = json.dumps(state["shape"], ensure_ascii=False)
-    cur.execute(
-        f"UPDATE mapping_{kind} SET {', '.join(sets)} WHERE town_id = %(town)s AND osm_id = %(id)s", params
-    )
-
-
 def _open(town, kind, osm_id, conflict_kind, base, local, upstream, version, keys) -> None:
     UpstreamConflict.objects.filter(
         town=town, element_type=kind, element_id=osm_id, status=UpstreamConflict.Status.OPEN
@@ -257,31 +238,6 @@ def _open(town, kind, osm_id, conflict_kind, base, local, upstream, version, key
         upstream_version=version,
         keys=keys,
     )
-
-
-def _rebuild(town: Town, cur, touched: dict[str, list[int]]) -> None:
-    """Derived geometry of merged ways, ways using merged nodes, and relations using those ways."""
-    if not any(touched.values()):
-        return
-    cur.execute(
-        """
-        SELECT id FROM mapping_way WHERE town_id = %(town)s
-          AND (osm_id = ANY(%(ways)s) OR nodes && %(nodes)s::bigint[])
-        """,
-        {"town": town.pk, "ways": touched["way"], "nodes": touched["node"]},
-    )
-    way_pks = [r[0] for r in cur.fetchall()]
-    rebuild_way_geometries(way_pks)
-    cur.execute(
-        """
-        SELECT DISTINCT r.id FROM mapping_relation r
-        LEFT JOIN LATERAL jsonb_array_elements(r.members) m ON true
-        WHERE r.town_id = %(town)s AND (r.osm_id = ANY(%(rels)s) OR (m->>'type' = 'way'
-          AND (m->>'ref')::bigint IN (SELECT osm_id FROM mapping_way WHERE id = ANY(%(ways)s))))
-        """,
-        {"town": town.pk, "rels": touched["relation"], "ways": way_pks},
-    )
-    rebuild_relation_geometries([r[0] for r in cur.fetchall()])
 
 
 def flag_maybe_in_osm(town: Town, cur) -> int:
@@ -352,22 +308,21 @@ def resolve_conflict(conflict: UpstreamConflict, choice: str, user: User) -> Ups
         v = conflict.upstream_version
         if choice == "upstream":
             if conflict.kind == UpstreamConflict.Kind.MAYBE_IN_OSM:
-                _write(cur, town, kind, osm_id, None, visible=False)  # ours was a duplicate
+                write_state(cur, town, kind, osm_id, None, visible=False)  # ours was a duplicate
             elif conflict.kind == UpstreamConflict.Kind.DELETED_UPSTREAM:
-                _write(cur, town, kind, osm_id, None, visible=False, version=v or 1, base_version=v)
+                write_state(cur, town, kind, osm_id, None, visible=False, version=v or 1, base_version=v)
             else:
-                _write(cur, town, kind, osm_id, conflict.upstream, visible=True, version=v, base_version=v)
+                write_state(
+                    cur, town, kind, osm_id, conflict.upstream, visible=True, version=v, base_version=v
+                )
             touched[kind].append(osm_id)
         elif conflict.kind == UpstreamConflict.Kind.DELETED_UPSTREAM:
             new_id = next_local_id()
-            _write(cur, town, kind, osm_id, None, osm_id=new_id, version=1, base_version=None)
+            write_state(cur, town, kind, osm_id, None, osm_id=new_id, version=1, base_version=None)
             if kind == "node":
-                cur.execute(
-                    "UPDATE mapping_way SET nodes = array_replace(nodes, %s, %s) WHERE town_id = %s AND nodes @> ARRAY[%s]::bigint[]",
-                    [osm_id, new_id, town.pk, osm_id],
-                )
+                renumber_node_in_ways(cur, town, osm_id, new_id)
             touched[kind].append(new_id)
-        _rebuild(town, cur, touched)
+        rebuild_touched(town, cur, touched)
     conflict.status = (
         UpstreamConflict.Status.TOOK_UPSTREAM if choice == "upstream" else UpstreamConflict.Status.KEPT_LOCAL
     )

@@ -6,8 +6,6 @@ import hashlib
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -23,13 +21,16 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from core.errors import ServiceError
+from core.http import service_errors
 from exports.formats import FORMATS
 from exports.liveness import fail_if_lost
 from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
-from exports.upstream import MergeError, open_conflicts_for_town, resolve_conflict
-from mapping.review_selectors import describe
+from exports.upstream import open_conflicts_for_town, resolve_conflict
+from mapping.history import describe
+from parties.access import agent_required, agent_town
 from parties.models import Party, Town
 from parties.permissions import is_agent_of
 
@@ -146,21 +147,11 @@ def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     return JsonResponse(data)
 
 
-def _agent_town(request: HttpRequest, slug: str) -> Town | HttpResponse:
-    town = get_object_or_404(Town, slug=slug)
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not is_agent_of(request.user, town):
-        raise PermissionDenied
-    return town
-
-
 @require_GET
+@agent_required
 def merge_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Agents: elements changed here and in OpenStreetMap that need a choice."""
-    town = _agent_town(request, slug)
-    if isinstance(town, HttpResponse):
-        return town
+    town = agent_town(request, slug)
     conflicts = list(open_conflicts_for_town(town))
     for conflict in conflicts:
         conflict.rows = _tag_rows(conflict)
@@ -176,19 +167,21 @@ def _tag_rows(conflict: UpstreamConflict) -> list[dict]:
     ]
 
 
+def _choice_refused(request: HttpRequest, exc: ServiceError, slug: str, conflict_id: int) -> HttpResponse:
+    """A choice that cannot be applied is a message on the merge page."""
+    messages.error(request, str(exc))
+    return redirect("exports:merge", slug=slug)
+
+
 @require_POST
+@agent_required
+@service_errors(_choice_refused)
 def merge_choose(request: HttpRequest, slug: str, conflict_id: int) -> HttpResponse:
-    town = _agent_town(request, slug)
-    if isinstance(town, HttpResponse):
-        return town
+    town = agent_town(request, slug)
     conflict = get_object_or_404(UpstreamConflict, town=town, pk=conflict_id)
-    try:
-        resolve_conflict(conflict, request.POST.get("choice", ""), request.user)
-    except MergeError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            _("Saved: %(element)s %(id)s.") % {"element": conflict.element_type, "id": conflict.element_id},
-        )
+    resolve_conflict(conflict, request.POST.get("choice", ""), request.user)
+    messages.success(
+        request,
+        _("Saved: %(element)s %(id)s.") % {"element": conflict.element_type, "id": conflict.element_id},
+    )
     return redirect("exports:merge", slug=town.slug)

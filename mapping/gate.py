@@ -2,7 +2,7 @@
 
 Every path that changes map data calls :func:`check_change` (or :func:`check_changes` for many at
 once): a resident's edit (``services.submit_edit``), an amended edit, an agent's fix, a single or
-bulk accept, a revert (``mapping.review``), and, through :func:`missing_references`, the upstream
+bulk accept, a revert (``review.services``), and, through :func:`missing_references`, the upstream
 merge (``exports.upstream``). The store stays the only writer; the gate only says no, with a reason a
 resident can read (never coordinates or internal ids), in the reader's language.
 
@@ -41,6 +41,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from core.errors import Invalid
 from mapping.models import ElementType
 from mapping.store import payload_geometry
 from mapping.validation import Issue, tags_as_dict, validate_payload
@@ -49,8 +50,8 @@ from mapping.validation import Issue, tags_as_dict, validate_payload
 SAME_PLACE = 5e-8
 
 
-class Refused(ValueError):
-    """The change breaks a rule of the gate; ``issues`` say which, in plain language."""
+class Refused(Invalid):
+    """The change breaks a rule of the gate (HTTP 400); ``issues`` say which, in plain language."""
 
     def __init__(self, issues: list[Issue]):
         self.issues = issues
@@ -453,7 +454,7 @@ def features_using(town_id: int, kind: str, ids: Iterable[int]) -> set[int]:
     """The ids among ``ids`` (elements of ``kind``) that visible features of the town still use.
 
     Hiding such an element would leave a way or relation pointing at nothing: the upstream merge
-    refuses to, and the importer keeps it (see :data:`mapping.osm_import.DELETE_SQL`).
+    refuses to, and the importer keeps it (see :data:`mapping.store.load.DELETE_SQL`).
     """
     ids = sorted(set(ids))
     if not ids:

@@ -38,16 +38,16 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from mapping import opl
-from mapping.derived import (
-    GeometryReport,
-    rebuild_relation_geometries,
-    rebuild_way_geometries,
-    way_geometry_ctes,
-)
 from mapping.gate import users_sql
 from mapping.geometry import is_area
 from mapping.models import Element, Node
 from mapping.signals import announce_published_change
+from mapping.store.derived import (
+    GeometryReport,
+    rebuild_relation_geometries,
+    rebuild_way_geometries,
+)
+from mapping.store.load import DELETE_SQL, DIRECT_COPY_SQL, MERGE_SQL
 from parties.models import Town
 
 log = logging.getLogger(__name__)
@@ -122,74 +122,10 @@ CREATE TEMP TABLE chg_way (id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 """
 
-# On a first import nodes and ways go straight into the store (no staging copy): they cannot conflict.
-# ``visible`` and ``updated_at`` come from the columns' database defaults.
-DIRECT_COPY_SQL = {
-    "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom) FROM STDIN",
-    "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status) FROM STDIN",
-}
-
 COPY_SQL = {
     "node": "COPY imp_node (osm_id, version, tags, lon, lat) FROM STDIN",
     "way": "COPY imp_way (osm_id, version, tags, nodes) FROM STDIN",
     "relation": "COPY imp_relation (osm_id, version, tags, members) FROM STDIN",
-}
-
-# Upserts: a row is written only when its OSM version differs, so a re-import changes nothing.
-MERGE_SQL = {
-    "node": """
-        WITH up AS (
-          INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
-          SELECT %(town)s, osm_id, version, version, tags,
-                 ST_SetSRID(ST_MakePoint(lon, lat), 4326), true, now()
-          FROM imp_node
-          ON CONFLICT (town_id, osm_id) DO UPDATE SET
-            version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            geom = EXCLUDED.geom, visible = true, updated_at = now()
-          WHERE mapping_node.base_version IS DISTINCT FROM EXCLUDED.base_version
-          RETURNING osm_id, (xmax = 0) AS inserted
-        ), keep AS (INSERT INTO chg_node SELECT osm_id FROM up)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-    """,
-    # Ways get their derived geometry while they are inserted (see mapping.derived), from the
-    # nodes merged just before: no second pass rewriting every row.
-    "way": """
-        WITH src AS (
-          SELECT i.osm_id AS key, %(town)s::bigint AS town_id, i.tags, i.nodes, i.version
-          FROM imp_way i
-          WHERE NOT EXISTS (SELECT 1 FROM mapping_way m
-                            WHERE m.town_id = %(town)s AND m.osm_id = i.osm_id AND m.base_version = i.version)
-        ),"""
-    + way_geometry_ctes("src")
-    + """,
-        up AS (
-          INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, nodes, visible, updated_at,
-                                   geom, geom_status)
-          SELECT %(town)s, s.key, s.version, s.version, s.tags, s.nodes, true, now(), l.geom, l.geom_status
-          FROM src s JOIN labelled l ON l.key = s.key
-          ON CONFLICT (town_id, osm_id) DO UPDATE SET
-            version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            nodes = EXCLUDED.nodes, visible = true, updated_at = now(),
-            geom = EXCLUDED.geom, geom_status = EXCLUDED.geom_status
-          RETURNING id, (xmax = 0) AS inserted, geom_status
-        ), keep AS (INSERT INTO chg_way SELECT id FROM up)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               count(*) FILTER (WHERE geom_status = 'ok'), count(*) FILTER (WHERE geom_status = 'repaired'),
-               count(*) FILTER (WHERE geom_status = 'incomplete'), count(*) FILTER (WHERE geom_status = 'invalid')
-        FROM up
-    """,
-    "relation": """
-        WITH up AS (
-          INSERT INTO mapping_relation (town_id, osm_id, version, base_version, tags, members, visible, updated_at, geom_status)
-          SELECT %(town)s, osm_id, version, version, tags, members, true, now(), 'none' FROM imp_relation
-          ON CONFLICT (town_id, osm_id) DO UPDATE SET
-            version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            members = EXCLUDED.members, visible = true, updated_at = now()
-          WHERE mapping_relation.base_version IS DISTINCT FROM EXCLUDED.base_version
-          RETURNING id, (xmax = 0) AS inserted
-        ), keep AS (INSERT INTO chg_relation SELECT id FROM up)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
-    """,
 }
 
 # Locally changed elements that upstream changed or deleted: set aside for the handlers, and
@@ -226,21 +162,6 @@ HOLD_SQL = {
         WHERE e.town_id = %(town)s AND e.osm_id IN ({users_sql(t, ids=GONE_IDS[t], changed_here=True)})
     """
     for t in ("node", "way")
-}
-
-# Imported elements that are no longer in the extract were deleted upstream.
-DELETE_SQL = {
-    t: f"""
-        WITH gone AS (
-          UPDATE mapping_{t} e SET visible = false, updated_at = now()
-          WHERE e.town_id = %(town)s AND e.osm_id > 0 AND e.visible
-            AND NOT EXISTS (SELECT 1 FROM imp_{t} i WHERE i.osm_id = e.osm_id)
-            AND NOT EXISTS (SELECT 1 FROM up_{t} u WHERE u.osm_id = e.osm_id)
-          RETURNING e.{"osm_id" if t == "node" else "id"} AS key
-        ), keep AS (INSERT INTO chg_{t} SELECT key FROM gone)
-        SELECT count(*) FROM gone
-    """
-    for t in ("node", "way", "relation")
 }
 
 

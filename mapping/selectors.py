@@ -10,13 +10,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from core.errors import Invalid
 from parties.models import Party, Town
 
 MAX_BBOX_DEGREES = 2.0
 
 
-class BadRequest(ValueError):
-    """Invalid query parameters; the message is shown to the user."""
+class BadRequest(Invalid):
+    """Invalid query parameters (HTTP 400); the message is shown to the user."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from django.db.models import Count, Max, Min, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Invalid, NotAllowed, TooMany
 from mapping import gate, store
 from mapping.models import ElementType, Revision
 from mapping.validation import Issue, issues_by_field
@@ -36,8 +37,8 @@ logger = logging.getLogger(__name__)
 RATE_WINDOW = dt.timedelta(seconds=60)
 
 
-class EditRejected(ValueError):
-    """The change is refused (HTTP 400); ``issues`` say why, field by field."""
+class EditRejected(Invalid):
+    """The change is refused (HTTP 400); ``issues`` say why, field by field (the body of the answer)."""
 
     def __init__(self, issues: list[Issue]):
         self.issues = issues
@@ -47,17 +48,18 @@ class EditRejected(ValueError):
     def by_field(self) -> dict[str, list[str]]:
         return issues_by_field(self.issues)
 
+    def payload(self) -> dict[str, list[str]]:
+        return self.by_field
 
-class NotAllowed(PermissionError):
-    """The author may not edit in this party (HTTP 403)."""
 
-
-class RateLimited(Exception):
+class RateLimited(TooMany):
     """Too many changes in the last minute (HTTP 429); retry after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int):
-        self.retry_after = retry_after
-        super().__init__(_("Too many changes in a minute: wait %(s)s s and save again.") % {"s": retry_after})
+        super().__init__(
+            _("Too many changes in a minute: wait %(s)s s and save again.") % {"s": retry_after},
+            retry_after=retry_after,
+        )
 
 
 class TagConflict(store.Conflict):
@@ -77,6 +79,10 @@ class TagConflict(store.Conflict):
     ):
         super().__init__(element_type, element_id, current_version, current)
         self.base, self.mine, self.theirs, self.keys = base, mine, theirs, keys
+
+    def payload(self) -> dict[str, Any]:
+        tags = {"keys": self.keys, "base": self.base, "mine": self.mine, "theirs": self.theirs}
+        return {**super().payload(), "tags": tags}
 
 
 def _reject(field: str, code: str, message: str) -> EditRejected:

@@ -1,6 +1,6 @@
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 
-from mapping import review_views, views
+from mapping import views
 
 app_name = "mapping"
 urlpatterns = [
@@ -14,20 +14,12 @@ urlpatterns = [
         name="town-feature-tile",
     ),
     path("api/presets/describe", views.describe_feature, name="describe-feature"),
-    # Review (agents), contributions (residents), history and the map as of a date.
-    path("manage/review/", review_views.review_queue, name="review-queue"),
-    path("manage/review/bulk/", review_views.review_bulk, name="review-bulk"),
-    path("manage/review/<int:pk>/", review_views.review_revision, name="review-revision"),
-    path("manage/review/<int:pk>/decide/", review_views.review_decide, name="review-decide"),
-    path("my-contributions/", review_views.my_contributions, name="my-contributions"),
+    # History and the map as of a date.
     re_path(
         r"^towns/(?P<slug>[-\w]+)/history/(?P<element_type>node|way|relation)/(?P<element_id>-?[0-9]+)/$",
-        review_views.history,
+        views.history,
         name="element-history",
     ),
-    path("towns/<slug:slug>/as-of/", review_views.town_as_of, name="town-as-of"),
-    path(
-        "api/towns/<slug:slug>/as-of/<str:date>/features", review_views.as_of_features, name="as-of-features"
-    ),
-    path("api/review/", include("mapping.api.review")),
+    path("towns/<slug:slug>/as-of/", views.town_as_of, name="town-as-of"),
+    path("api/towns/<slug:slug>/as-of/<str:date>/features", views.as_of_features, name="as-of-features"),
 ]

@@ -1,4 +1,4 @@
-"""Thin HTML and JSON views for the public town map."""
+"""Thin HTML and JSON views for the public town map, element history and the map as of a date."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.http import service_errors
 from mapping import feature_tiles, presets
+from mapping.history import element_history, features_as_of, parse_as_of
+from mapping.models import Revision
 from mapping.selectors import (
     BadRequest,
     BBox,
@@ -20,7 +23,9 @@ from mapping.selectors import (
     parse_zoom,
     too_many_message,
 )
+from mapping.store import get_element
 from parties.models import Town
+from parties.permissions import is_agent_of
 
 
 @require_GET
@@ -36,19 +41,18 @@ def town_map(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@service_errors()
 def town_features(request: HttpRequest, slug: str) -> HttpResponse:
     """GeoJSON of the town's published features in ?bbox=w,s,e,n[&zoom=z]; 400 with a reason otherwise."""
     town = get_object_or_404(Town, slug=slug)
-    try:
-        bbox = BBox.parse(request.GET.get("bbox"))
-        zoom = parse_zoom(request.GET.get("zoom"))
-        body = features_geojson_for_town(town, bbox, zoom)
-    except BadRequest as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+    bbox = BBox.parse(request.GET.get("bbox"))
+    zoom = parse_zoom(request.GET.get("zoom"))
+    body = features_geojson_for_town(town, bbox, zoom)
     return HttpResponse(body, content_type="application/geo+json")
 
 
 @require_GET
+@service_errors()
 def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -> HttpResponse:
     """GeoJSON of the town's published features in one map-data tile, shared from the cache.
 
@@ -57,9 +61,7 @@ def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -
     """
     try:
         answer = feature_tiles.feature_tile(slug, feature_tiles.Tile.parse(z, x, y))
-    except BadRequest as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    except feature_tiles.NoSuchTown:
+    except feature_tiles.NoSuchTown:  # the site's 404 (JSON under /api/), as for any unknown URL
         raise Http404 from None
     if answer.too_many:
         return JsonResponse({"error": too_many_message(settings.CARTOPARTY_MAX_FEATURES)}, status=400)
@@ -78,6 +80,7 @@ def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -
 
 
 @require_GET
+@service_errors()
 def describe_feature(request: HttpRequest) -> HttpResponse:
     """What a mapped feature is, for a map popup: its preset's name and fields in the reader's language.
 
@@ -89,14 +92,86 @@ def describe_feature(request: HttpRequest) -> HttpResponse:
     geometry = request.GET.get("geometry") or None
     if geometry is not None and geometry not in presets.GEOMETRIES:
         return JsonResponse({"error": _("geometry must be point, line or area.")}, status=400)
-    try:
-        tags = presets.parse_tags(request.GET.get("tags"))
-    except presets.BadTags as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+    tags = presets.parse_tags(request.GET.get("tags"))
     response = JsonResponse({"preset": presets.describe(tags, geometry, get_language())})
     response["Cache-Control"] = "public, max-age=3600"
     patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response
+
+
+def _feature_label(element, element_type: str, revisions: list[Revision]) -> str:
+    """What the history is of, as a reader knows it: the name, else the preset's name, else "Point"."""
+    tags = getattr(element, "tags", None) or next(
+        ((r.after or r.before or {}).get("tags") or {} for r in reversed(revisions)), {}
+    )
+    tags = tags if isinstance(tags, dict) else {}
+    return (
+        tags.get("name")
+        or presets.preset_name(presets.match_preset(tags))
+        or presets.element_kind_name(element_type)
+    )
+
+
+@require_GET
+def history(request: HttpRequest, slug: str, element_type: str, element_id: str) -> HttpResponse:
+    """An element's timeline: every published version (agents of the town: every proposal too)."""
+    town = get_object_or_404(Town, slug=slug)
+    element_id = int(element_id)
+    agent = is_agent_of(request.user, town)
+    revisions = element_history(town, element_type, element_id, include_unpublished=agent)
+    element = get_element(town, element_type, element_id)
+    if element is None and not revisions:
+        return render(
+            request,
+            "mapping/element_history.html",
+            {"town": town, "missing": True, "element_type": element_type},
+            status=404,
+        )
+    return render(
+        request,
+        "mapping/element_history.html",
+        {
+            "town": town,
+            "element": element,
+            "element_type": element_type,
+            "element_id": element_id,
+            "feature_label": _feature_label(element, element_type, revisions),
+            "revisions": revisions,
+            "agent": agent,
+            "base_version": element.base_version if element else None,
+        },
+    )
+
+
+@require_GET
+def town_as_of(request: HttpRequest, slug: str) -> HttpResponse:
+    """The town's map as it was on a date (?date=YYYY-MM-DD, or ?as_of=)."""
+    town = get_object_or_404(Town, slug=slug)
+    raw = request.GET.get("date") or request.GET.get("as_of") or ""
+    error = ""
+    if raw:
+        try:
+            parse_as_of(raw)
+        except BadRequest as exc:
+            error, raw = str(exc), ""
+    extent = town.boundary.extent if town.boundary else None
+    return render(
+        request,
+        "mapping/town_as_of.html",
+        {"town": town, "date": raw, "extent": extent, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@require_GET
+@service_errors()
+def as_of_features(request: HttpRequest, slug: str, date: str) -> HttpResponse:
+    """GeoJSON of the town as published at ``date`` in ?bbox=w,s,e,n; 400 with a reason otherwise."""
+    town = get_object_or_404(Town, slug=slug)
+    at = parse_as_of(date)
+    bbox = BBox.parse(request.GET.get("bbox"))
+    body = features_as_of(town, at, bbox)
+    return HttpResponse(body, content_type="application/geo+json")
 
 
 def accepts_gzip(request: HttpRequest) -> bool:

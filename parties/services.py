@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core.errors import NotAllowed
 from mapping import presets
 from parties import permissions
 from parties.models import Party, Town, User
@@ -55,7 +56,7 @@ def is_joinable(party: Party, now: dt.datetime | None = None) -> bool:
     return opens <= now < closes
 
 
-class JoinRefused(PermissionDenied):
+class JoinRefused(NotAllowed):
     """The signed-in account may not join as a resident (HTTP 403): see :func:`check_can_join`."""
 
 

@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import ServiceError
+from core.http import service_errors
 from mapping.models import Revision
 from parties import permissions, poster, selectors, services
+from parties.access import agent_required
 from parties.forms import JoinForm, PartyForm, PublicNameForm
 from parties.models import Party
 
 
+def _join_refused(request: HttpRequest, exc: ServiceError, join_code: str) -> HttpResponse:
+    """Why this account may not join (an agent signed in...), on the party's own page."""
+    party = get_object_or_404(Party.objects.select_related("town"), join_code=join_code)
+    return render(
+        request, "parties/party_join_refused.html", {"party": party, "reason": exc}, status=exc.status
+    )
+
+
 @require_http_methods(["GET", "POST"])
+@service_errors(_join_refused)
 def join(request: HttpRequest, join_code: str) -> HttpResponse:
     """Join a party from its link: nickname + licence consent, then straight to the map."""
     party = get_object_or_404(Party.objects.select_related("town"), join_code=join_code)
     if permissions.is_resident_of(request.user, party):
         return redirect("parties:map", party_id=party.pk)
-    try:
-        services.check_can_join(request.user)
-    except services.JoinRefused as exc:
-        return render(request, "parties/party_join_refused.html", {"party": party, "reason": exc}, status=403)
+    services.check_can_join(request.user)  # JoinRefused: 403, the reason on the party's page
     opens, closes = services.join_window(party)
     if not services.is_joinable(party):
         ended = timezone.now() >= closes
@@ -69,20 +75,6 @@ def party_map(request: HttpRequest, party_id: int) -> HttpResponse:
         "is_resident": permissions.is_resident_of(request.user, party),
     }
     return render(request, "parties/party_map.html", context)
-
-
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Agents only: anonymous visitors are sent to sign in, anyone else gets 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not permissions.is_agent(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @require_http_methods(["GET", "POST"])

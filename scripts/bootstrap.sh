@@ -53,7 +53,7 @@ if [[ ! -f $stamp ]]; then
 fi
 # Bytecode for our own packages, even where PYTHONDONTWRITEBYTECODE is set: compiling them again at
 # every start costs each command ~40 ms. Only changed files are compiled.
-.venv/bin/python -m compileall -q config mapping parties exports >/dev/null
+.venv/bin/python -m compileall -q config core mapping parties review exports >/dev/null
 
 # --- 3. private PostgreSQL + PostGIS and Redis ----------------------------------------------
 mkdir -p "$VAR"/{run,log,redis,media,tiles,exports,staticfiles}

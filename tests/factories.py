@@ -8,10 +8,10 @@ import factory
 from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
-from mapping import review
 from mapping.models import Node, Revision
 from mapping.store import apply_change, element_state, next_local_id, payload_geometry
 from parties.models import Party, Town, User
+from review import services as review
 
 
 def publish(town: Town, element_type: str, after: dict, element=None):

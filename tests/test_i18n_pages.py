@@ -27,8 +27,9 @@ from django.contrib.gis.geos import Polygon
 from django.core.cache import cache as django_cache
 from django.db import transaction
 
-from mapping import quality, review
+from mapping import quality
 from mapping.models import ReviewDecision
+from review import services as review
 from tests.factories import RevisionFactory
 from tests.security.conftest import world  # noqa: F401 - the matrix's world of roles and objects
 from tests.security.matrix import RULES

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from exports.printing import services
-from mapping import review
+from review import services as review
 from tests.factories import (
     AgentFactory,
     PartyFactory,

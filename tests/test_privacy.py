@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from mapping import review
 from mapping.models import Revision
 from parties.models import User, public_name
+from review import services as review
 from tests.factories import (
     AgentFactory,
     PartyFactory,

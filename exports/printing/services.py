@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.errors import Invalid
 from exports import jobs
 from exports.models import Edition, Job
 from exports.printing import compose, index, sources, style
@@ -48,7 +49,7 @@ TOWN_CENTRE_SCALES = (10_000, 5_000, 2_500)
 CENTRE_PLACES = ("city", "town", "village", "suburb", "hamlet")
 
 
-class PrintRefused(ValueError):
+class PrintRefused(Invalid):
     """The request is over a limit or invalid; the message says why (shown to the agent)."""
 
 

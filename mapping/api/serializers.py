@@ -5,8 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mapping.history import outcome_label
 from mapping.models import ElementType, Revision
-from mapping.review_selectors import outcome_label
 
 
 class EditSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,16 +26,14 @@ from mapping.api.serializers import (
     RevisionSerializer,
 )
 from mapping.geometry import is_area
+from mapping.history import with_outcome
 from mapping.models import ElementType, Revision
-from mapping.review_selectors import with_outcome
 from mapping.selectors import (
-    BadRequest,
     BBox,
     features_geojson_for_town,
     parse_zoom,
     pending_features_geojson_for_author,
 )
-from mapping.validation import issues_by_field
 from parties.models import Party
 from parties.selectors import parties_for_user
 
@@ -50,13 +48,6 @@ def party_for(request: Request, party_id: int) -> Party:
     if party is None:
         raise NotFound(_("No such party."))
     return party
-
-
-def conflict_response(exc: store.Conflict) -> Response:
-    body = {"detail": str(exc), "current_version": exc.current_version, "current": exc.current}
-    if isinstance(exc, services.TagConflict):
-        body["tags"] = {"keys": exc.keys, "base": exc.base, "mine": exc.mine, "theirs": exc.theirs}
-    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 class PartyFeatures(APIView):
@@ -85,12 +76,9 @@ class PartyFeatures(APIView):
     def get(self, request: Request, party_id: int) -> HttpResponse:
         party = party_for(request, party_id)
         only_pending = request.query_params.get("layers") == "pending"
-        try:
-            bbox = BBox.parse(request.query_params.get("bbox"))
-            zoom = parse_zoom(request.query_params.get("zoom"))
-            published = None if only_pending else features_geojson_for_town(party.town, bbox, zoom)
-        except BadRequest as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        bbox = BBox.parse(request.query_params.get("bbox"))  # BadRequest: 400 (core.http)
+        zoom = parse_zoom(request.query_params.get("zoom"))
+        published = None if only_pending else features_geojson_for_town(party.town, bbox, zoom)
         pending = pending_features_geojson_for_author(request.user, party, bbox)
         body = (
             f'{{"pending":{pending}}}' if only_pending else f'{{"published":{published},"pending":{pending}}}'
@@ -126,30 +114,19 @@ class PartyEdits(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
-        try:
-            revision = services.submit_edit(
-                author=request.user,
-                party=party,
-                element_type=data["element_type"],
-                element_id=data.get("element_id"),
-                action=data["action"],
-                after=data.get("after"),
-                base_version=data.get("base_version"),
-                preset=data.get("preset", ""),
-                idempotency_key=key,
-            )
-        except services.NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except services.EditRejected as exc:
-            return Response(issues_by_field(exc.issues), status=status.HTTP_400_BAD_REQUEST)
-        except services.RateLimited as exc:
-            return Response(
-                {"detail": str(exc), "retry_after": exc.retry_after},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(exc.retry_after)},
-            )
-        except store.Conflict as exc:
-            return conflict_response(exc)
+        # 403, 400 (issues by field), 429 (Retry-After) and 409 (current version, tag choice) answer
+        # through core.http.api_exception_handler.
+        revision = services.submit_edit(
+            author=request.user,
+            party=party,
+            element_type=data["element_type"],
+            element_id=data.get("element_id"),
+            action=data["action"],
+            after=data.get("after"),
+            base_version=data.get("base_version"),
+            preset=data.get("preset", ""),
+            idempotency_key=key,
+        )
         replayed = getattr(revision, "replayed", False)
         return Response(
             RevisionSerializer(revision).data,
@@ -167,10 +144,7 @@ class UndoLastEdit(APIView):
     )
     def post(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        try:
-            services.check_can_edit(request.user, party)
-        except services.NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
+        services.check_can_edit(request.user, party)
         revision = services.undo_last_edit(request.user)
         if revision is None:
             raise NotFound(_("Nothing to undo: you have no pending change."))

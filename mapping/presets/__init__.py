@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from core.errors import Invalid
+
 DATA_FILE = Path(__file__).parent / "data" / "presets.json"
 DEFAULT_SET = "cartoparty"
 LANGS = ("en", "fr")
@@ -207,7 +209,7 @@ GEOMETRIES = ("point", "line", "area")
 MAX_DESCRIBE_TAGS = 100
 
 
-class BadTags(ValueError):
+class BadTags(Invalid):
     """Tags to describe that are not a JSON object of strings (the message says why; a 400)."""
 
 

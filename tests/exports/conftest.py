@@ -80,7 +80,7 @@ def make_edits(town: Town, party: Party | None = None) -> Edits:
     """A representative set of accepted changes on an imported town (every kind of change)."""
     with connection.cursor() as cur:
         # Fresh rows imported in this transaction: without statistics the planner picks
-        # whole-table plans for mapping.derived's per-way rebuild (seconds per change).
+        # whole-table plans for mapping.store.derived's per-way rebuild (seconds per change).
         cur.execute("ANALYZE mapping_node, mapping_way, mapping_relation")
     party = party or PartyFactory(town=town, hashtag="vaduzmaps")
     author = ResidentFactory(party=party, nickname="Anna")

@@ -12,8 +12,8 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from exports.services import build_export
-from mapping.derived import rebuild_way_geometries
 from mapping.models import Node, Relation, Way
+from mapping.store.derived import rebuild_way_geometries
 from tests.exports.conftest import FIXED
 from tests.factories import NodeFactory, TownFactory
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from mapping import review
 from mapping.feature_tiles import MAX_TILE_ZOOM, Tile, tile_ranges, tile_zoom
 from mapping.models import Node, Way
 from mapping.selectors import features_geojson_for_town
+from review import services as review
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, RevisionFactory, TownFactory, publish
 
 STADTLE = (9.5209, 47.1410)  # Vaduz, Städtle: in the centre_town extract

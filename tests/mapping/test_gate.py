@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from mapping import gate, review
+from mapping import gate
 from mapping.models import Node, Relation, ReviewDecision, Revision, Way
 from mapping.store import apply_change, element_state, next_local_id
+from review import services as review
 from tests.factories import AgentFactory, NodeFactory, ResidentFactory, RevisionFactory, publish
 
 pytestmark = pytest.mark.django_db
@@ -333,7 +334,7 @@ def test_review_page_shows_the_reason_in_the_agents_language(client, party, resi
     rev = RevisionFactory(party=party, author=resident, element_type="way", after=attack_way(far_junction))
     client.force_login(agent)
     page = client.post(
-        reverse("mapping:review-decide", args=[rev.pk]),
+        reverse("review:review-decide", args=[rev.pk]),
         {"action": "accept"},
         follow=True,
         HTTP_ACCEPT_LANGUAGE="fr",

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mapping import review
+from mapping.history import element_history, features_as_of, parse_as_of
 from mapping.models import Node
-from mapping.review_selectors import element_history, features_as_of, parse_as_of
 from mapping.selectors import BadRequest, BBox
+from review import services as review
 from tests.factories import NodeFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 
 from mapping import opl
-from mapping.derived import rebuild_way_geometries
 from mapping.geometry import is_area
 from mapping.models import Node, Relation, Way
 from mapping.osm_import import import_osm
+from mapping.store.derived import rebuild_way_geometries
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from mapping import review
 from mapping.models import Revision
+from review import services as review
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
 from tests.mapping.test_review_races import race
 

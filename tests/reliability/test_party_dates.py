@@ -122,8 +122,8 @@ def test_a_party_stored_at_the_calendar_edge_breaks_no_page(centre_town, starts_
         reverse("parties-api:party-list"),
         reverse("parties-api:party-detail", kwargs={"party_id": party.pk}),
         reverse("parties-api:party-stats", kwargs={"party_id": party.pk}),
-        reverse("mapping:review-queue"),
-        reverse("mapping:review-api-queue"),
+        reverse("review:review-queue"),
+        reverse("review:review-api-queue"),
         reverse("printing:orders"),
         reverse("exports:open-data", kwargs={"slug": centre_town.slug}),
         reverse("exports:merge", kwargs={"slug": centre_town.slug}),
@@ -149,7 +149,7 @@ def test_a_party_stored_at_the_calendar_edge_breaks_no_page(centre_town, starts_
     resident_client.force_login(resident)
     for url in (
         reverse("parties:join", kwargs={"join_code": party.join_code}),
-        reverse("mapping:my-contributions"),
+        reverse("review:my-contributions"),
     ):
         response = resident_client.get(url)
         if response.status_code >= 500:

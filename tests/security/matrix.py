@@ -155,24 +155,24 @@ RULES: dict[str, list[Check]] = {
     "mapping:town-as-of": [Check("GET", PUBLIC)],
     "mapping:as-of-features": [Check("GET", PUBLIC, query="bbox=9.52,47.14,9.522,47.142")],
     # --- Review pages (agents; another town's revision is a 404)
-    "mapping:review-queue": [Check("GET", AGENT_PAGE)],
-    "mapping:review-bulk": [
+    "review:review-queue": [Check("GET", AGENT_PAGE)],
+    "review:review-bulk": [
         Check("POST", E(302, 403, 403, 302, 302, 403), data={"op": "reject:selection", "ids": ["0"]})
     ],
-    "mapping:review-revision": [Check("GET", AGENT_PARTY_PAGE)],
-    "mapping:review-decide": [
+    "review:review-revision": [Check("GET", AGENT_PARTY_PAGE)],
+    "review:review-decide": [
         Check("POST", E(302, 403, 403, 302, 404, 403), data={"action": "reject", "comment": "no"}),
         Check("GET", E(405, 405, 405, 405, 405, 405)),
     ],
-    "mapping:my-contributions": [Check("GET", E(302, 200, 200, 200, 200, 200))],
+    "review:my-contributions": [Check("GET", E(302, 200, 200, 200, 200, 200))],
     # --- Review API
-    "mapping:review-api-queue": [Check("GET", E(403, 404, 404, 200, 200, 404))],
-    "mapping:review-api-revision": [Check("GET", E(403, 404, 404, 200, 404, 404))],
+    "review:review-api-queue": [Check("GET", E(403, 404, 404, 200, 200, 404))],
+    "review:review-api-revision": [Check("GET", E(403, 404, 404, 200, 404, 404))],
     # Only the author amends, and only after changes were requested (this one is pending: 409).
-    "mapping:review-api-amend": [
+    "review:review-api-amend": [
         Check("POST", E(403, 409, 404, 404, 404, 404), data={"after": EDIT["after"]}, json=True)
     ],
-    "mapping:review-api-decide": [
+    "review:review-api-decide": [
         Check(
             "POST",
             E(403, 404, 404, 200, 404, 404),
@@ -181,11 +181,11 @@ RULES: dict[str, list[Check]] = {
             kwargs={"action": "reject"},
         )
     ],
-    "mapping:review-api-bulk": [
+    "review:review-api-bulk": [
         # Agents reach the validation (no such revision in their town: 400); others 404.
         Check("POST", E(403, 404, 404, 400, 400, 404), data={"action": "reject", "ids": [0]}, json=True)
     ],
-    "mapping:review-api-contributions": [Check("GET", E(403, 200, 200, 200, 200, 200))],
+    "review:review-api-contributions": [Check("GET", E(403, 200, 200, 200, 200, 200))],
 }
 
 

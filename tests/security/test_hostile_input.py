@@ -72,9 +72,9 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "mapping:as-of-features": ["bbox"],
     "mapping:describe-feature": ["geometry", "tags"],
     "mapping:town-as-of": ["date", "as_of"],
-    "mapping:review-queue": ["status", "party", "author", "preset", "flag", "page"],
-    "mapping:review-revision": ["status", "party", "author", "preset", "flag"],
-    "mapping:review-api-queue": ["status", "party", "author", "preset", "flag", "page"],
+    "review:review-queue": ["status", "party", "author", "preset", "flag", "page"],
+    "review:review-revision": ["status", "party", "author", "preset", "flag"],
+    "review:review-api-queue": ["status", "party", "author", "preset", "flag", "page"],
     "exports:open-data": ["page"],
     "exports:api-changes": ["page"],
     "admin:*": ["q", "o", "p", "e", "all", "_changelist_filters", "role__exact", "starts_at__gte"],
@@ -122,30 +122,28 @@ WRITES = [
         {"paper": "A3", "lang": "fr", "bbox": "9.51,47.13,9.53,47.15", "title": "Vaduz"},
     ),
     Write(
-        "mapping:review-decide",
+        "review:review-decide",
         "agent",
         {"action": "fix", "tags": "amenity=bench\nname=Banc", "queue": "status=pending"},
     ),
-    Write("mapping:review-decide", "agent", {"action": "reject", "reason_code": "other", "comment": "non"}),
+    Write("review:review-decide", "agent", {"action": "reject", "reason_code": "other", "comment": "non"}),
     Write(
-        "mapping:review-bulk",
+        "review:review-bulk",
         "agent",
         {"op": "reject:selection", "ids": "1", "comment": "non", "queue": "party=1"},
     ),
     Write("password_change", "agent", {"old_password": "x", "new_password1": "y", "new_password2": "y"}),
     Write("login", "anon", {"username": "agent", "password": "wrong"}),
     Write("set_language", "res", {"language": "fr", "next": "/manage/"}),
+    Write("review:review-api-decide", "agent", {"after": EDIT["after"]}, json=True, kwargs={"action": "fix"}),
     Write(
-        "mapping:review-api-decide", "agent", {"after": EDIT["after"]}, json=True, kwargs={"action": "fix"}
-    ),
-    Write(
-        "mapping:review-api-amend",
+        "review:review-api-amend",
         "res",
         {"after": EDIT["after"]},
         json=True,
         kwargs={"pk": "@needs_changes"},
     ),
-    Write("mapping:review-api-bulk", "agent", {"action": "reject", "reason": "non", "party": 1}, json=True),
+    Write("review:review-api-bulk", "agent", {"action": "reject", "reason": "non", "party": 1}, json=True),
 ]
 
 

@@ -23,30 +23,37 @@ from django.contrib.gis.geos import GEOSGeometry, LinearRing, LineString, Point,
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from mapping.derived import (
+from core import errors
+from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
+from mapping.signals import announce_published_change
+from mapping.store.derived import (
     dependents_of_nodes,
     rebuild_relation_geometries,
     rebuild_way_geometries,
     relations_of_ways,
 )
-from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
-from mapping.signals import announce_published_change
 from parties.models import Town
 
 SRID = 4326
 
 
-class StoreError(ValueError):
-    """The change cannot be applied (the message says why); nothing was changed."""
+class StoreError(errors.Invalid):
+    """The change cannot be applied (the message says why; HTTP 400); nothing was changed."""
 
 
-class Conflict(Exception):
-    """The element changed since the version the change started from (HTTP 409, as OSM's API)."""
+class Conflict(errors.Conflict):
+    """The element changed since the version the change started from (HTTP 409, as OSM's API).
+
+    The answer carries the current version and state, so the client can show what changed.
+    """
 
     def __init__(self, element_type: str, element_id: int, current_version: int | None, current: dict | None):
         self.element_type, self.element_id = element_type, element_id
         self.current_version, self.current = current_version, current
         super().__init__(_("Someone else changed this feature meanwhile: reload it and try again."))
+
+    def payload(self) -> dict[str, Any]:
+        return {"detail": self.message, "current_version": self.current_version, "current": self.current}
 
 
 def next_local_id() -> int:

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from mapping import review
 from mapping.models import Node, ReviewDecision, Revision
+from review import services as review
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,20 +20,20 @@ def rev(party, resident):
 
 
 def decide(client, rev, **data):
-    return client.post(reverse("mapping:review-decide", args=[rev.pk]), data)
+    return client.post(reverse("review:review-decide", args=[rev.pk]), data)
 
 
 def test_queue_permission_matrix(client, party, agent, resident, rev):
-    url = reverse("mapping:review-queue")
+    url = reverse("review:review-queue")
     assert client.get(url).status_code == 302  # anonymous: to sign in
     client.force_login(resident)
     assert client.get(url).status_code == 403
-    assert client.get(reverse("mapping:review-revision", args=[rev.pk])).status_code == 403
+    assert client.get(reverse("review:review-revision", args=[rev.pk])).status_code == 403
     assert decide(client, rev, action="accept").status_code == 403
     client.force_login(AgentFactory())  # another town's agent
     resp = client.get(url)
     assert resp.status_code == 200 and f"#{rev.pk}" not in resp.content.decode()
-    assert client.get(reverse("mapping:review-revision", args=[rev.pk])).status_code == 404
+    assert client.get(reverse("review:review-revision", args=[rev.pk])).status_code == 404
     assert decide(client, rev, action="accept").status_code == 404
     assert Revision.objects.get(pk=rev.pk).status == Status.PENDING
     client.force_login(agent)
@@ -50,7 +50,7 @@ def test_queue_filters_and_counts(client, party, agent, resident, django_assert_
     )
     RevisionFactory(party=PartyFactory(town=party.town), author=other)
     client.force_login(agent)
-    url = reverse("mapping:review-queue")
+    url = reverse("review:review-queue")
     with django_assert_max_num_queries(14):
         resp = client.get(url, {"party": party.pk})
     counts = resp.context["counts"]
@@ -87,7 +87,7 @@ def test_revision_page_shows_diff_flags_and_shortcuts(client, party, agent, resi
         ],
     )
     client.force_login(agent)
-    resp = client.get(reverse("mapping:review-revision", args=[rev.pk]))
+    resp = client.get(reverse("review:review-revision", args=[rev.pk]))
     assert resp.status_code == 200
     changes = {row["key"]: row["change"] for row in resp.context["diff"]}
     assert changes == {"amenity": "same", "backrest": "added", "colour": "removed"}
@@ -95,14 +95,14 @@ def test_revision_page_shows_diff_flags_and_shortcuts(client, party, agent, resi
     body = resp.content.decode()
     assert 'id="review-map-data"' in body and "Keyboard shortcuts" in body and 'aria-keyshortcuts="a"' in body
     with translation.override("fr"):
-        resp = client.get(reverse("mapping:review-revision", args=[rev.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+        resp = client.get(reverse("review:review-revision", args=[rev.pk]), HTTP_ACCEPT_LANGUAGE="fr")
     assert "Longue" in resp.content.decode()
 
 
 def test_next_and_previous_follow_the_filtered_queue(client, party, agent, resident):
     first, second, third = (RevisionFactory(party=party, author=resident) for _ in range(3))
     client.force_login(agent)
-    resp = client.get(reverse("mapping:review-revision", args=[second.pk]), {"party": party.pk})
+    resp = client.get(reverse("review:review-revision", args=[second.pk]), {"party": party.pk})
     assert f"/manage/review/{first.pk}/" in resp.context["prev_url"]
     assert f"/manage/review/{third.pk}/" in resp.context["next_url"]
     resp = decide(client, second, action="accept", queue=f"party={party.pk}")
@@ -127,13 +127,13 @@ def test_a_lost_race_shows_the_refreshed_queue_with_409(client, party, agent, re
     resp = decide(client, rev, action="accept")
     assert resp.status_code == 409
     assert "already reviewed" in resp.content.decode() and "data-conflict" in resp.content.decode()
-    assert resp.templates[0].name == "mapping/review_queue.html"
+    assert resp.templates[0].name == "review/review_queue.html"
 
 
 def test_own_edit_cannot_be_decided_on_the_page(client, party, agent):
     mine = RevisionFactory(party=party, author=agent)
     client.force_login(agent)
-    assert client.get(reverse("mapping:review-revision", args=[mine.pk])).context["can_decide"] is False
+    assert client.get(reverse("review:review-revision", args=[mine.pk])).context["can_decide"] is False
     decide(client, mine, action="accept")
     assert Revision.objects.get(pk=mine.pk).status == Status.PENDING
 
@@ -162,7 +162,7 @@ def test_fix_with_the_repaired_shape(client, party, agent, resident):
     rev.flags = run_checks(rev)
     rev.save()
     client.force_login(agent)
-    page = client.get(reverse("mapping:review-revision", args=[rev.pk]))
+    page = client.get(reverse("review:review-revision", args=[rev.pk]))
     assert page.context["repaired"] and page.context["map_data"]["repaired"]["type"] == "MultiPolygon"
     decide(client, rev, action="fix", tags="building=yes", use_repaired="1")
     rev.refresh_from_db()
@@ -176,7 +176,7 @@ def test_fix_with_the_repaired_shape(client, party, agent, resident):
 def test_bulk_from_the_queue(client, party, agent, resident):
     revs = [RevisionFactory(party=party, author=resident) for _ in range(3)]
     client.force_login(agent)
-    url = reverse("mapping:review-bulk")
+    url = reverse("review:review-bulk")
     client.post(url, {"op": "accept:selection", "ids": [revs[0].pk, revs[1].pk]})
     assert [Revision.objects.get(pk=r.pk).status for r in revs] == [
         Status.ACCEPTED,
@@ -202,15 +202,15 @@ def test_resident_sees_status_and_reason_in_their_language(client, party, agent,
     accepted = RevisionFactory(party=party, author=resident)
     review.accept_revision(accepted, agent)
     client.force_login(resident)
-    resp = client.get(reverse("mapping:my-contributions"), HTTP_ACCEPT_LANGUAGE="en")
+    resp = client.get(reverse("review:my-contributions"), HTTP_ACCEPT_LANGUAGE="en")
     body = resp.content.decode()
     assert "This feature is already on the map." in body and "Rejected" in body and "Accepted" in body
     api = client.get("/api/review/my-contributions/").json()
     assert {r["id"]: r["reason_label"] for r in api}[rev.pk] == "This feature is already on the map."
-    other = client.get(reverse("mapping:my-contributions"))
+    other = client.get(reverse("review:my-contributions"))
     assert other.status_code == 200
     client.force_login(ResidentFactory(party=party))
-    assert "already on the map" not in client.get(reverse("mapping:my-contributions")).content.decode()
+    assert "already on the map" not in client.get(reverse("review:my-contributions")).content.decode()
 
 
 # --- API --------------------------------------------------------------------------------------
@@ -295,8 +295,8 @@ def test_query_budgets(client, party, agent, resident, django_assert_max_num_que
     revs = [RevisionFactory(party=party, author=ResidentFactory(party=party)) for _ in range(20)]
     client.force_login(agent)
     with django_assert_max_num_queries(12):
-        assert client.get(reverse("mapping:review-revision", args=[revs[5].pk])).status_code == 200
+        assert client.get(reverse("review:review-revision", args=[revs[5].pk])).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/api/review/revisions/").json()["count"] == 20
     with django_assert_max_num_queries(14):
-        assert client.get(reverse("mapping:review-queue")).status_code == 200
+        assert client.get(reverse("review:review-queue")).status_code == 200

@@ -1,34 +1,44 @@
-"""Accepting many revisions at once, set-based: the fast path of :func:`mapping.review.bulk_accept`.
+"""Applying many accepted changes at once, set-based: the store's entry point for bulk accept.
 
 The store's own rules still hold (``apply_change`` is what these statements do, row by row): an element
 whose version is not the one the change started from is a conflict, new elements get the negative ids
 they were proposed with, derived geometry is rebuilt for everything touched, and listeners hear about
 it once the transaction commits. What cannot be done set-based safely goes through ``apply_change``
-one revision at a time.
-
-Rows are ``(pk, author_id, element_type, element_id, action, base_version, before, after)`` of locked
-pending revisions, oldest first (see :func:`mapping.review._locked_selection`).
+one change at a time. It lives in the store so that the store stays the one writer of published data
+(``tests/architecture/test_one_writer.py``); review decides which changes to apply
+(:func:`review.services.bulk_accept`).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any, NamedTuple
 
-from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from mapping.derived import (
+from mapping.models import Element, ElementType, Revision
+from mapping.signals import announce_published_change
+from mapping.store import Conflict, StoreError, apply_change
+from mapping.store.derived import (
     dependents_of_nodes,
     rebuild_relation_geometries,
     rebuild_way_geometries,
     relations_of_ways,
 )
-from mapping.gate import Change, check_changes
-from mapping.models import Element, ElementType, Revision
-from mapping.signals import announce_published_change
-from mapping.store import Conflict, StoreError, apply_change
 from parties.models import Town
+
+
+class BulkChange(NamedTuple):
+    """One change to apply; ``key`` is the caller's (a revision id) and names it in the results."""
+
+    key: int
+    element_type: str
+    element_id: int
+    action: str
+    base_version: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bool:
@@ -77,7 +87,9 @@ RETURNING osm_id, version, id
 """
 
 
-def _create_ways(town: Town, group: list[tuple], slow: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+def _create_ways(
+    town: Town, group: list[BulkChange], slow: list[BulkChange]
+) -> tuple[list[BulkChange], list[tuple]]:
     """New ways and their new vertices in three statements.
 
     Returns the rows handled here and the (osm_id, version, pk) of the ways created.
@@ -85,7 +97,7 @@ def _create_ways(town: Town, group: list[tuple], slow: list[tuple]) -> tuple[lis
     (``apply_change`` refuses it or applies it alone), so only unchanged nodes are reused. The gate
     has already refused ways that move another feature's nodes (:func:`refuse_at_gate`).
     """
-    wanted = {ref for row in group for ref, _x, _y in _vertices(row[7]) if ref is not None}
+    wanted = {ref for row in group for ref, _x, _y in _vertices(row.after) if ref is not None}
     current = {}
     if wanted:
         current = {
@@ -98,7 +110,7 @@ def _create_ways(town: Town, group: list[tuple], slow: list[tuple]) -> tuple[lis
         }
     ready = []
     for row in group:
-        vertices = _vertices(row[7])
+        vertices = _vertices(row.after)
         if all(ref is None or current.get(ref) == (round(x, 7), round(y, 7)) for ref, x, y in vertices):
             ready.append((row, vertices))
         else:
@@ -117,10 +129,10 @@ def _create_ways(town: Town, group: list[tuple], slow: list[tuple]) -> tuple[lis
                 new_lon.append(x)
                 new_lat.append(y)
             refs.append(ref)
-        if row[7].get("closed"):
+        if row.after.get("closed"):
             refs.append(refs[0])
-        way_ids.append(row[3])
-        way_tags.append(json.dumps(row[7].get("tags", {})))
+        way_ids.append(row.element_id)
+        way_tags.append(json.dumps(row.after.get("tags", {})))
         way_refs.append(json.dumps(refs))
     if new_ids:
         _run_no_result(VERTEX_CREATE_SQL, {"town": town.pk, "ids": new_ids, "lon": new_lon, "lat": new_lat})
@@ -164,37 +176,9 @@ def _run_no_result(sql: str, params: dict) -> None:
         cur.execute(sql, params)
 
 
-PARTY_AREAS_SQL = """
-SELECT ST_AsEWKB(p.area), array_agg(r.id) FROM mapping_revision r JOIN parties_party p ON p.id = r.party_id
-WHERE r.id = ANY(%(ids)s::bigint[]) GROUP BY p.id
-"""
-
-
-def refuse_at_gate(town: Town, rows: list[tuple], refused: dict[int, str]) -> list[tuple]:
-    """The rows that pass the gate (:mod:`mapping.gate`); the others go to ``refused`` with the reason.
-
-    The same rules as one accept, checked set-wise: one query for the parties' areas, one for
-    everything the changes refer to, however many rows. Elements created by the batch count as
-    existing for the others (a relation of ways created the same evening).
-    """
-    if not rows:
-        return rows
-    areas: dict[int, GEOSGeometry] = {}
-    for wkb, ids in _run(PARTY_AREAS_SQL, {"ids": [r[0] for r in rows]}):
-        area = GEOSGeometry(memoryview(wkb))
-        areas.update((pk, area) for pk in ids)
-    changes = [Change(r[2], r[4], r[6], r[7], areas.get(r[0]), r[3]) for r in rows]
-    created = [(r[2], r[3]) for r in rows if r[4] == Revision.Action.CREATE]
-    passed = []
-    for row, issues in zip(rows, check_changes(town.pk, changes, created=created), strict=True):
-        if issues:
-            refused[row[0]] = " ".join(dict.fromkeys(i.message for i in issues))
-        else:
-            passed.append(row)
-    return passed
-
-
-def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> list[tuple[int, int | None]]:
+def apply_changes(
+    town: Town, rows: list[BulkChange], conflicts: dict[int, str]
+) -> list[tuple[int, int | None]]:
     """Apply accepted changes set-based where the store allows it, one by one elsewhere.
 
     Node creations and modifications, way creations (new vertices, and existing nodes left where they
@@ -203,18 +187,17 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
     batch) goes through ``apply_change`` one by one, each in its own savepoint.
     """
     seen: set[tuple[str, int]] = set()
-    node_create: list[tuple] = []
-    node_modify: list[tuple] = []
-    way_create: list[tuple] = []
-    tag_modify: dict[str, list[tuple]] = {ElementType.WAY: [], ElementType.RELATION: []}
-    slow: list[tuple] = []
+    node_create: list[BulkChange] = []
+    node_modify: list[BulkChange] = []
+    way_create: list[BulkChange] = []
+    tag_modify: dict[str, list[BulkChange]] = {ElementType.WAY: [], ElementType.RELATION: []}
+    slow: list[BulkChange] = []
     for row in rows:
-        pk, _author, etype, eid, action, base, before, after = row
-        key = (etype, eid)
-        if key in seen:
+        _key, etype, eid, action, _base, before, after = row
+        if (etype, eid) in seen:
             slow.append(row)
             continue
-        seen.add(key)
+        seen.add((etype, eid))
         point = _point(after) if etype == ElementType.NODE else None
         if point and action == Revision.Action.CREATE:
             node_create.append(row)
@@ -229,13 +212,13 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
 
     decided: list[tuple[int, int | None]] = []
 
-    def settle(group: list[tuple], returned: list[tuple]) -> None:
+    def settle(group: list[BulkChange], returned: list[tuple]) -> None:
         versions = {r[0]: r[1] for r in returned}
-        for pk, _a, etype, eid, *_rest in group:
+        for key, etype, eid, *_rest in group:
             if eid in versions:
-                decided.append((pk, versions[eid]))
+                decided.append((key, versions[eid]))
             else:
-                conflicts[pk] = _("%(type)s %(id)s has changed since this edit: review it alone.") % {
+                conflicts[key] = _("%(type)s %(id)s has changed since this edit: review it alone.") % {
                     "type": etype,
                     "id": eid,
                 }
@@ -250,10 +233,10 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
             NODE_CREATE_SQL,
             {
                 "town": town.pk,
-                "ids": [r[3] for r in node_create],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in node_create],
-                "lon": [coords(r[7])[0] for r in node_create],
-                "lat": [coords(r[7])[1] for r in node_create],
+                "ids": [r.element_id for r in node_create],
+                "tags": [json.dumps(r.after.get("tags", {})) for r in node_create],
+                "lon": [coords(r.after)[0] for r in node_create],
+                "lat": [coords(r.after)[1] for r in node_create],
             },
         )
         settle(node_create, returned)
@@ -263,11 +246,11 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
             NODE_MODIFY_SQL,
             {
                 "town": town.pk,
-                "ids": [r[3] for r in node_modify],
-                "base": [r[5] for r in node_modify],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in node_modify],
-                "lon": [coords(r[7])[0] for r in node_modify],
-                "lat": [coords(r[7])[1] for r in node_modify],
+                "ids": [r.element_id for r in node_modify],
+                "base": [r.base_version for r in node_modify],
+                "tags": [json.dumps(r.after.get("tags", {})) for r in node_modify],
+                "lon": [coords(r.after)[0] for r in node_modify],
+                "lat": [coords(r.after)[1] for r in node_modify],
             },
         )
         settle(node_modify, returned)
@@ -282,9 +265,9 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
             TAGS_MODIFY_SQL.format(table=table),
             {
                 "town": town.pk,
-                "ids": [r[3] for r in group],
-                "base": [r[5] for r in group],
-                "tags": [json.dumps(r[7].get("tags", {})) for r in group],
+                "ids": [r.element_id for r in group],
+                "base": [r.base_version for r in group],
+                "tags": [json.dumps(r.after.get("tags", {})) for r in group],
             },
         )
         settle(group, returned)
@@ -300,19 +283,21 @@ def apply_in_bulk(town: Town, rows: list[tuple], conflicts: dict[int, str]) -> l
     rebuild_way_geometries(sorted(way_pks))
     relation_pks.update(relations_of_ways(town.pk, sorted(way_pks)))
     rebuild_relation_geometries(sorted(relation_pks))
-    _announce_bulk(town, [r[3] for r in node_create + node_modify], sorted(way_pks), sorted(relation_pks))
+    _announce_bulk(
+        town, [r.element_id for r in node_create + node_modify], sorted(way_pks), sorted(relation_pks)
+    )
 
-    for pk, _a, etype, eid, action, base, _before, after in slow:
+    for key, etype, eid, action, base, _before, after in slow:
         try:
             element = apply_change(
                 town=town, element_type=etype, element_id=eid, action=action, after=after, base_version=base
             )
         except (Conflict, StoreError) as exc:
-            conflicts[pk] = str(exc)
+            conflicts[key] = str(exc)
         except (KeyError, TypeError, ValueError):  # a malformed payload fails alone, not the batch
-            conflicts[pk] = _("This change cannot be applied: review it alone.")
+            conflicts[key] = _("This change cannot be applied: review it alone.")
         else:
-            decided.append((pk, element.version))
+            decided.append((key, element.version))
     return decided
 
 

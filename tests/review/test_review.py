@@ -7,9 +7,9 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import InternalError, ProgrammingError
 
-from mapping import review
 from mapping.models import Node, ReviewDecision, Revision, Way
 from mapping.store import Conflict
+from review import services as review
 from tests.factories import (
     AgentFactory,
     NodeFactory,

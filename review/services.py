@@ -35,10 +35,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import Invalid, NotAllowed
 from mapping.gate import SAME_PLACE, Change, Refused, check_change, normalise
 from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
 from mapping.quality import run_checks
-from mapping.review_bulk import apply_in_bulk, refuse_at_gate
 from mapping.services import ThreeWay, resolve, three_way
 from mapping.store import (
     Conflict,
@@ -51,6 +51,7 @@ from mapping.store import (
 )
 from parties.models import Party, Town, User
 from parties.permissions import is_agent_of
+from review.bulk import apply_in_bulk, refuse_at_gate
 
 Status = Revision.Status
 Decision = ReviewDecision.Decision
@@ -67,16 +68,15 @@ REASONS: dict[str, Any] = {
 }
 
 
-class ReviewError(ValueError):
+class ReviewError(Invalid):
     """The request cannot be carried out as asked (missing reason, wrong status...): HTTP 400."""
-
-
-class NotAllowed(PermissionError):
-    """The user may not take this decision (not an agent of the town, own edit): HTTP 403."""
 
 
 class AlreadyReviewed(Conflict):
     """Someone decided this revision first (HTTP 409): reload the queue."""
+
+    def payload(self) -> dict[str, Any]:
+        return {"detail": self.message}
 
     def __init__(self, revision: Revision):
         Exception.__init__(
@@ -121,6 +121,9 @@ class MergeConflict(Conflict):
         """The choice as the API gives it (what a client needs to ask the agent and send ``choices``)."""
         return conflict_dict(self.merge, self.current_version, deletion=self.deletion)
 
+    def payload(self) -> dict[str, Any]:
+        return {"detail": self.message, "conflict": self.as_dict()}
+
 
 class FeatureGone(Conflict):
     """The feature was deleted after this edit was made: the edit can no longer be published (409)."""
@@ -133,6 +136,9 @@ class FeatureGone(Conflict):
         )
         self.element_type, self.element_id = revision.element_type, revision.element_id
         self.current_version, self.current = current_version, None
+
+    def payload(self) -> dict[str, Any]:
+        return {"detail": self.message}
 
 
 def conflict_dict(merge: ThreeWay, current_version: int, *, deletion: bool = False) -> dict[str, Any]:
@@ -770,7 +776,7 @@ def bulk_accept(
     Preconditions: ``reviewer`` is an agent of ``town`` (else :class:`NotAllowed`); runs in one
     transaction with the selected revision rows locked. Set-based where possible (see
     :func:`_bulk_apply`). Not all-or-nothing: a revision whose element changed meanwhile, or that the
-    gate refuses (:func:`~mapping.review_bulk.refuse_at_gate`, set-wise), is reported in
+    gate refuses (:func:`~review.bulk.refuse_at_gate`, set-wise), is reported in
     ``conflicts`` with its reason and stays pending; the reviewer's own edits are reported in ``skipped``.
     """
     result = BulkResult()

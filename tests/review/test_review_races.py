@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
-from mapping import review
 from mapping.models import Node, ReviewDecision, Revision
 from mapping.store import Conflict
+from review import services as review
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.transactional]

@@ -1,8 +1,9 @@
-"""Review API for agents (and a resident's contributions across parties): thin views over mapping.review.
+"""Review API for agents (and a resident's contributions across parties): thin views over review.services.
 
-Every lookup starts from :func:`mapping.review.revisions_for_reviewer`: another town's revision, or
-any revision for a non-agent, is a 404. A decision that lost a race answers 409 with the reason.
-Included from mapping/urls.py under /api/review/.
+Every lookup starts from :func:`review.services.revisions_for_reviewer`: another town's revision, or
+any revision for a non-agent, is a 404. A decision that lost a race answers 409 with the reason (service errors answer through
+:func:`core.http.api_exception_handler`).
+Included from review/urls.py under /api/review/.
 """
 
 from __future__ import annotations
@@ -20,22 +21,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapping import review
+from mapping.history import outcome_label, tag_diff
 from mapping.models import Revision
-from mapping.review_selectors import (
+from mapping.services import SIDES
+from parties.permissions import is_agent
+from review import services as review
+from review.selectors import (
     QueueFilters,
     contributions_for,
-    outcome_label,
     queue_counts,
     queue_for_town,
     reason_label,
-    tag_diff,
     vertex_diff,
 )
-from mapping.review_views import localized_flags
-from mapping.services import SIDES
-from mapping.store import Conflict, StoreError
-from parties.permissions import is_agent
+from review.views import localized_flags
 
 PAGE_SIZE = 100
 
@@ -184,10 +183,6 @@ def _revision(request: Request, pk: int) -> Revision:
     return rev
 
 
-def _error(message: str, code: int) -> Response:
-    return Response({"detail": message}, status=code)
-
-
 class QueueAPI(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -257,29 +252,21 @@ class DecideAPI(APIView):
         reason, code = data.validated_data["reason"], data.validated_data["reason_code"]
         choices = data.validated_data["choices"]
         user = request.user
-        try:
-            if action == "accept":
-                review.accept_revision(rev, user, choices)
-            elif action == "reject":
-                review.reject_revision(rev, user, reason, code)
-            elif action == "request-changes":
-                review.request_changes(rev, user, reason, code)
-            elif action == "fix":
-                if "after" not in data.validated_data:
-                    return _error(_("Send the amended payload as 'after'."), status.HTTP_400_BAD_REQUEST)
-                review.fix_and_accept(rev, user, data.validated_data["after"], choices)
-            elif action == "revert":
-                rev = review.revert_revision(rev, user, reason)
-            else:
-                raise NotFound(_("Unknown action."))
-        except review.MergeConflict as exc:
-            return Response({"detail": str(exc), "conflict": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
-        except Conflict as exc:
-            return _error(str(exc), status.HTTP_409_CONFLICT)
-        except review.NotAllowed as exc:
-            return _error(str(exc), status.HTTP_403_FORBIDDEN)
-        except (review.ReviewError, StoreError) as exc:
-            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        # Service errors (409 with the three-way choice, 403, 400) answer through core.http.
+        if action == "accept":
+            review.accept_revision(rev, user, choices)
+        elif action == "reject":
+            review.reject_revision(rev, user, reason, code)
+        elif action == "request-changes":
+            review.request_changes(rev, user, reason, code)
+        elif action == "fix":
+            if "after" not in data.validated_data:
+                raise review.ReviewError(_("Send the amended payload as 'after'."))
+            review.fix_and_accept(rev, user, data.validated_data["after"], choices)
+        elif action == "revert":
+            rev = review.revert_revision(rev, user, reason)
+        else:
+            raise NotFound(_("Unknown action."))
         rev.refresh_from_db()
         return Response(ReviewRevisionSerializer(rev).data)
 
@@ -304,12 +291,7 @@ class AmendAPI(APIView):
             raise NotFound(_("No such revision."))
         data = AmendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            new = review.amend_revision(rev, request.user, data.validated_data["after"])
-        except Conflict as exc:
-            return _error(str(exc), status.HTTP_409_CONFLICT)
-        except review.ReviewError as exc:
-            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        new = review.amend_revision(rev, request.user, data.validated_data["after"])
         return Response(ContributionSerializer(new).data, status=status.HTTP_201_CREATED)
 
 
@@ -324,20 +306,15 @@ class BulkAPI(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         selection = {k: v[k] for k in ("ids", "author", "party") if k in v}
-        try:
-            if v["action"] == "accept":
-                result = review.bulk_accept(request.user.town, request.user, **selection)
-            else:
-                result = review.bulk_reject(
-                    request.user.town, request.user, v["reason"], reason_code=v["reason_code"], **selection
-                )
-        except review.NotAllowed as exc:
-            return _error(str(exc), status.HTTP_403_FORBIDDEN)
-        except review.ReviewError as exc:
-            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+        if v["action"] == "accept":
+            result = review.bulk_accept(request.user.town, request.user, **selection)
+        else:
+            result = review.bulk_reject(
+                request.user.town, request.user, v["reason"], reason_code=v["reason_code"], **selection
+            )
         body = result.as_dict()
         body["conflict_urls"] = {
-            str(pk): reverse("mapping:review-revision", args=[pk]) for pk in result.conflicts
+            str(pk): reverse("review:review-revision", args=[pk]) for pk in result.conflicts
         }
         return Response(body)
 

@@ -1,20 +1,17 @@
-"""Thin HTML views for review (agents), contributions (residents), element history and the map as of a date.
+"""Thin HTML views for review (agents) and contributions (residents).
 
-Every review lookup starts from :func:`mapping.review.revisions_for_reviewer` (the agent's own town):
+Every review lookup starts from :func:`review.services.revisions_for_reviewer` (the agent's own town):
 another town's revision is a 404, and so is any revision for someone who is not an agent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -22,43 +19,27 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mapping import presets, quality, review
+from core.errors import ServiceError
+from core.http import service_errors
+from mapping import presets, quality
+from mapping.history import describe, outcome_label, tag_diff
 from mapping.models import Revision
-from mapping.review_selectors import (
+from mapping.services import SIDES
+from mapping.store import Conflict
+from parties.access import agent_required
+from parties.models import Town
+from review import services as review
+from review.selectors import (
     QueueFilters,
     contributions_for,
-    describe,
-    element_history,
-    features_as_of,
     neighbours,
-    outcome_label,
-    parse_as_of,
     queue_counts,
     queue_for_town,
     reason_label,
     revision_map_data,
-    tag_diff,
 )
-from mapping.selectors import BadRequest, BBox
-from mapping.services import SIDES
-from mapping.store import Conflict, StoreError, get_element
-from parties.models import Town
-from parties.permissions import is_agent, is_agent_of
 
 PAGE_SIZE = 50
-
-
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sign-in required; then only agents (of some town) may go on: others get 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_agent(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def localized_flags(flags: list[dict]) -> list[dict]:
@@ -103,7 +84,7 @@ def _queue_page(
         "reasons": review.REASONS,
         "error": error,
     }
-    return render(request, "mapping/review_queue.html", context, status=status)
+    return render(request, "review/review_queue.html", context, status=status)
 
 
 @require_GET
@@ -134,9 +115,9 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "rev": rev,
         "query": query,
-        "prev_url": f"{reverse('mapping:review-revision', args=[prev_id])}?{query}" if prev_id else "",
-        "next_url": f"{reverse('mapping:review-revision', args=[next_id])}?{query}" if next_id else "",
-        "queue_url": f"{reverse('mapping:review-queue')}?{query}",
+        "prev_url": f"{reverse('review:review-revision', args=[prev_id])}?{query}" if prev_id else "",
+        "next_url": f"{reverse('review:review-revision', args=[next_id])}?{query}" if next_id else "",
+        "queue_url": f"{reverse('review:review-queue')}?{query}",
         "diff": tag_diff(rev.before, published),
         "map_data": revision_map_data(rev, published),
         "flags": flags,
@@ -151,7 +132,7 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
         "outdated": state,
         "merge_rows": merge_rows(state),
     }
-    return render(request, "mapping/review_revision.html", context)
+    return render(request, "review/review_revision.html", context)
 
 
 def merge_rows(state: review.Outdated | None) -> list[dict[str, Any]]:
@@ -229,8 +210,20 @@ def fixed_payload(rev: Revision, tags_text: str, use_repaired: bool) -> dict:
     return after
 
 
+def _decision_refused(request: HttpRequest, exc: ServiceError, pk: int) -> HttpResponse:
+    """How a refused decision shows: one that lost a race (409) shows the refreshed queue with the
+    reason; anything else (a merge to choose, a feature deleted since, not allowed, invalid) is a
+    message on the revision page, which shows the three-way choice or why it can only be rejected."""
+    filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
+    if isinstance(exc, Conflict) and not isinstance(exc, (review.MergeConflict, review.FeatureGone)):
+        return _queue_page(request, filters, error=str(exc), status=409)
+    messages.error(request, str(exc))
+    return redirect(f"{reverse('review:review-revision', args=[pk])}?{filters.as_query()}")
+
+
 @require_POST
 @agent_required
+@service_errors(_decision_refused)
 def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept, reject, request changes, fix then accept, or revert; then on to the next in the queue.
 
@@ -246,50 +239,45 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
     choices = parse_choices(request.POST)
     if too_long := comment_too_long(comment):
         messages.error(request, too_long)
-        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
-    try:
-        if action == "accept":
-            merged = review.accept_revision(rev, user, choices).amended_after is not None
-            done = (
-                _("Revision #%(id)s merged with the newer version and published.")
-                if merged
-                else _("Revision #%(id)s accepted and published.")
-            )
-        elif action == "reject":
-            review.reject_revision(rev, user, comment, code)
-            done = _("Revision #%(id)s rejected.")
-        elif action == "request_changes":
-            review.request_changes(rev, user, comment, code)
-            done = _("Changes requested on revision #%(id)s.")
-        elif action == "fix":
-            after = fixed_payload(rev, request.POST.get("tags", ""), bool(request.POST.get("use_repaired")))
-            review.fix_and_accept(rev, user, after, choices)
-            done = _("Revision #%(id)s fixed and accepted.")
-        elif action == "revert":
-            review.revert_revision(rev, user, comment)
-            done = _("Revision #%(id)s reverted.")
-        else:
-            return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
-    except (review.MergeConflict, review.FeatureGone) as exc:
-        # Not a lost race: the revision page shows the three-way choice (or why it can only be rejected).
-        messages.error(request, str(exc))
-        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
-    except Conflict as exc:
-        return _queue_page(request, filters, error=str(exc), status=409)
-    except review.NotAllowed as exc:
-        messages.error(request, str(exc))
-        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
-    except (review.ReviewError, StoreError) as exc:
-        messages.error(request, str(exc))
-        return redirect(f"{reverse('mapping:review-revision', args=[rev.pk])}?{query}")
+        return redirect(f"{reverse('review:review-revision', args=[rev.pk])}?{query}")
+    if action == "accept":
+        merged = review.accept_revision(rev, user, choices).amended_after is not None
+        done = (
+            _("Revision #%(id)s merged with the newer version and published.")
+            if merged
+            else _("Revision #%(id)s accepted and published.")
+        )
+    elif action == "reject":
+        review.reject_revision(rev, user, comment, code)
+        done = _("Revision #%(id)s rejected.")
+    elif action == "request_changes":
+        review.request_changes(rev, user, comment, code)
+        done = _("Changes requested on revision #%(id)s.")
+    elif action == "fix":
+        after = fixed_payload(rev, request.POST.get("tags", ""), bool(request.POST.get("use_repaired")))
+        review.fix_and_accept(rev, user, after, choices)
+        done = _("Revision #%(id)s fixed and accepted.")
+    elif action == "revert":
+        review.revert_revision(rev, user, comment)
+        done = _("Revision #%(id)s reverted.")
+    else:
+        return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
     messages.success(request, done % {"id": rev.pk})
     if action != "revert" and next_id:
-        return redirect(f"{reverse('mapping:review-revision', args=[next_id])}?{query}")
-    return redirect(f"{reverse('mapping:review-queue')}?{query}")
+        return redirect(f"{reverse('review:review-revision', args=[next_id])}?{query}")
+    return redirect(f"{reverse('review:review-queue')}?{query}")
+
+
+def _bulk_refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """A refused bulk decision (a reason missing...) is a message on the queue."""
+    messages.error(request, str(exc))
+    filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
+    return redirect(f"{reverse('review:review-queue')}?{filters.as_query()}")
 
 
 @require_POST
 @agent_required
+@service_errors(_bulk_refused)
 def review_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk accept or reject: the ticked revisions, one contributor's or a whole party's pending edits."""
     filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
@@ -299,12 +287,12 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
     selection: dict[str, Any] = {}
     if too_long := comment_too_long(request.POST.get("comment", "")):
         messages.error(request, too_long)
-        return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+        return redirect(f"{reverse('review:review-queue')}?{filters.as_query()}")
     if scope == "selection":
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
         if not ids:
             messages.error(request, _("Tick the revisions to decide first."))
-            return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+            return redirect(f"{reverse('review:review-queue')}?{filters.as_query()}")
         selection["ids"] = ids
     elif scope == "author" and filters.author is not None:
         selection["author"] = filters.author
@@ -312,22 +300,18 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
         selection["party"] = filters.party
     else:
         return HttpResponse(_("Unknown selection."), status=400, content_type="text/plain")
-    try:
-        if action == "accept":
-            result = review.bulk_accept(town, request.user, **selection)
-        elif action == "reject":
-            result = review.bulk_reject(
-                town,
-                request.user,
-                request.POST.get("comment", ""),
-                reason_code=request.POST.get("reason_code", ""),
-                **selection,
-            )
-        else:
-            return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
-    except review.ReviewError as exc:
-        messages.error(request, str(exc))
-        return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+    if action == "accept":
+        result = review.bulk_accept(town, request.user, **selection)
+    elif action == "reject":
+        result = review.bulk_reject(
+            town,
+            request.user,
+            request.POST.get("comment", ""),
+            reason_code=request.POST.get("reason_code", ""),
+            **selection,
+        )
+    else:
+        return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
     messages.success(
         request,
         _(
@@ -342,9 +326,9 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
         },
     )
     for pk, reason in list(result.conflicts.items())[:10]:
-        url = f"{reverse('mapping:review-revision', args=[pk])}?{filters.as_query()}"
+        url = f"{reverse('review:review-revision', args=[pk])}?{filters.as_query()}"
         messages.warning(request, format_html('<a href="{}">#{}</a>: {}', url, pk, reason))
-    return redirect(f"{reverse('mapping:review-queue')}?{filters.as_query()}")
+    return redirect(f"{reverse('review:review-queue')}?{filters.as_query()}")
 
 
 @require_GET
@@ -356,81 +340,4 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
         rev.reason_label = reason_label(rev.reason_code)
         describe(rev)
         rev.outcome = outcome_label(rev)
-    return render(request, "mapping/review_contributions.html", {"revisions": revisions})
-
-
-def _feature_label(element, element_type: str, revisions: list[Revision]) -> str:
-    """What the history is of, as a reader knows it: the name, else the preset's name, else "Point"."""
-    tags = getattr(element, "tags", None) or next(
-        ((r.after or r.before or {}).get("tags") or {} for r in reversed(revisions)), {}
-    )
-    tags = tags if isinstance(tags, dict) else {}
-    return (
-        tags.get("name")
-        or presets.preset_name(presets.match_preset(tags))
-        or presets.element_kind_name(element_type)
-    )
-
-
-@require_GET
-def history(request: HttpRequest, slug: str, element_type: str, element_id: str) -> HttpResponse:
-    """An element's timeline: every published version (agents of the town: every proposal too)."""
-    town = get_object_or_404(Town, slug=slug)
-    element_id = int(element_id)
-    agent = is_agent_of(request.user, town)
-    revisions = element_history(town, element_type, element_id, include_unpublished=agent)
-    element = get_element(town, element_type, element_id)
-    if element is None and not revisions:
-        return render(
-            request,
-            "mapping/review_history.html",
-            {"town": town, "missing": True, "element_type": element_type},
-            status=404,
-        )
-    return render(
-        request,
-        "mapping/review_history.html",
-        {
-            "town": town,
-            "element": element,
-            "element_type": element_type,
-            "element_id": element_id,
-            "feature_label": _feature_label(element, element_type, revisions),
-            "revisions": revisions,
-            "agent": agent,
-            "base_version": element.base_version if element else None,
-        },
-    )
-
-
-@require_GET
-def town_as_of(request: HttpRequest, slug: str) -> HttpResponse:
-    """The town's map as it was on a date (?date=YYYY-MM-DD, or ?as_of=)."""
-    town = get_object_or_404(Town, slug=slug)
-    raw = request.GET.get("date") or request.GET.get("as_of") or ""
-    error = ""
-    if raw:
-        try:
-            parse_as_of(raw)
-        except BadRequest as exc:
-            error, raw = str(exc), ""
-    extent = town.boundary.extent if town.boundary else None
-    return render(
-        request,
-        "mapping/review_as_of.html",
-        {"town": town, "date": raw, "extent": extent, "error": error},
-        status=400 if error else 200,
-    )
-
-
-@require_GET
-def as_of_features(request: HttpRequest, slug: str, date: str) -> HttpResponse:
-    """GeoJSON of the town as published at ``date`` in ?bbox=w,s,e,n; 400 with a reason otherwise."""
-    town = get_object_or_404(Town, slug=slug)
-    try:
-        at = parse_as_of(date)
-        bbox = BBox.parse(request.GET.get("bbox"))
-        body = features_as_of(town, at, bbox)
-    except BadRequest as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    return HttpResponse(body, content_type="application/geo+json")
+    return render(request, "review/review_contributions.html", {"revisions": revisions})

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from mapping import review
+from mapping.history import outcome_label
 from mapping.models import Node, ReviewDecision, Revision
-from mapping.review_selectors import contributions_for, outcome_label
+from review import services as review
+from review.selectors import contributions_for
 from tests.factories import AgentFactory, NodeFactory, ResidentFactory, RevisionFactory
 
 Status = Revision.Status
@@ -193,11 +194,11 @@ def test_api_gives_the_three_way_choice_and_takes_the_answer(client, party, agen
     )
     second = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
     client.force_login(agent)
-    assert client.get(reverse("mapping:review-api-revision", args=[second.pk])).json()["outdated"] is None
-    assert client.post(reverse("mapping:review-api-decide", args=[first.pk, "accept"])).status_code == 200
-    detail = client.get(reverse("mapping:review-api-revision", args=[second.pk])).json()["outdated"]
+    assert client.get(reverse("review:review-api-revision", args=[second.pk])).json()["outdated"] is None
+    assert client.post(reverse("review:review-api-decide", args=[first.pk, "accept"])).status_code == 200
+    detail = client.get(reverse("review:review-api-revision", args=[second.pk])).json()["outdated"]
     assert detail["current_version"] == 2 and detail["keys"] == ["name"] and not detail["clean"]
-    url = reverse("mapping:review-api-decide", args=[second.pk, "accept"])
+    url = reverse("review:review-api-decide", args=[second.pk, "accept"])
     conflict = client.post(url, {}, content_type="application/json")
     assert conflict.status_code == 409
     assert conflict.json()["conflict"]["tags"]["name"]["theirs"] == "Café Risch Vaduz"
@@ -207,7 +208,7 @@ def test_api_gives_the_three_way_choice_and_takes_the_answer(client, party, agen
     assert ok.status_code == 200 and ok.json()["status"] == "accepted"
     assert Node.objects.get(pk=cafe.pk).tags["name"] == "Risch"
     client.force_login(ben)
-    mine = client.get(reverse("mapping:review-api-contributions")).json()
+    mine = client.get(reverse("review:review-api-contributions")).json()
     assert mine[0]["outcome"] == "Accepted, merged with another edit published meanwhile"
 
 
@@ -216,12 +217,12 @@ def test_api_bulk_links_each_conflict_to_its_page(client, party, agent, anna, be
     clash = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
     client.force_login(agent)
     body = client.post(
-        reverse("mapping:review-api-bulk"),
+        reverse("review:review-api-bulk"),
         {"action": "accept", "party": party.pk},
         content_type="application/json",
     ).json()
     assert list(body["conflicts"]) == [str(clash.pk)]
-    assert body["conflict_urls"] == {str(clash.pk): reverse("mapping:review-revision", args=[clash.pk])}
+    assert body["conflict_urls"] == {str(clash.pk): reverse("review:review-revision", args=[clash.pk])}
 
 
 # --- Pages -------------------------------------------------------------------------------------
@@ -236,20 +237,20 @@ def test_page_shows_the_choice_and_accepts_the_pick(client, party, agent, anna, 
     )
     review.accept_revision(first, agent)
     client.force_login(agent)
-    page = client.get(reverse("mapping:review-revision", args=[second.pk])).content.decode()
+    page = client.get(reverse("review:review-revision", args=[second.pk])).content.decode()
     assert "Changed since this edit" in page and 'name="choice:name" value="theirs"' in page
     assert "Accept with these choices" in page
-    decide = reverse("mapping:review-decide", args=[second.pk])
+    decide = reverse("review:review-decide", args=[second.pk])
     answer = client.post(decide, {"action": "accept"})  # no choice: back to the page with the reason
     assert answer.status_code == 302 and answer["Location"].startswith(
-        reverse("mapping:review-revision", args=[second.pk])
+        reverse("review:review-revision", args=[second.pk])
     )
     assert Revision.objects.get(pk=second.pk).status == Status.PENDING
     client.post(decide, {"action": "accept", "choice:name": "theirs"})
     cafe.refresh_from_db()
     assert cafe.tags == {"amenity": "cafe", "name": "Café Risch Vaduz", "wifi": "yes"}
     client.force_login(ben)
-    contributions = client.get(reverse("mapping:my-contributions")).content.decode()
+    contributions = client.get(reverse("review:my-contributions")).content.decode()
     assert "Accepted, merged with another edit published meanwhile" in contributions
 
 
@@ -258,9 +259,9 @@ def test_page_bulk_accept_links_the_conflicts(client, party, agent, anna, ben, c
     clash = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
     client.force_login(agent)
     queue = client.post(
-        reverse("mapping:review-bulk"), {"op": "accept:party", "queue": f"party={party.pk}"}, follow=True
+        reverse("review:review-bulk"), {"op": "accept:party", "queue": f"party={party.pk}"}, follow=True
     ).content.decode()
-    assert f'<a href="{reverse("mapping:review-revision", args=[clash.pk])}' in queue
+    assert f'<a href="{reverse("review:review-revision", args=[clash.pk])}' in queue
     assert "1 decided (0 merged with a newer version), 1 left pending" in queue
 
 
@@ -292,7 +293,7 @@ def test_accepting_an_up_to_date_edit_costs_no_extra_query(
     # session user, revision, savepoint, lock, the gate's party area, element lock + update,
     # dependents, state, decision, reload
     with django_assert_max_num_queries(16):
-        response = client.post(reverse("mapping:review-api-decide", args=[rev.pk, "accept"]))
+        response = client.post(reverse("review:review-api-decide", args=[rev.pk, "accept"]))
     assert response.status_code == 200
 
 
@@ -315,7 +316,7 @@ def test_malformed_choices_are_a_400_and_change_nothing(client, party, agent, an
     second = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
     review.accept_revision(first, agent)
     client.force_login(agent)
-    url = reverse("mapping:review-api-decide", args=[second.pk, "accept"])
+    url = reverse("review:review-api-decide", args=[second.pk, "accept"])
     response = client.post(url, {"choices": choices}, content_type="application/json")
     assert response.status_code == 400 and response.json()["choices"]
     assert Revision.objects.get(pk=second.pk).status == Status.PENDING
@@ -347,10 +348,10 @@ def test_page_says_a_clean_merge_combines_both_and_the_log_says_merged(client, p
     )
     review.accept_revision(first, agent)
     client.force_login(agent)
-    url = reverse("mapping:review-revision", args=[second.pk])
+    url = reverse("review:review-revision", args=[second.pk])
     page = client.get(url).content.decode()
     assert "accepting combines both" in page and "Accept and combine" in page and "choice:" not in page
-    client.post(reverse("mapping:review-decide", args=[second.pk]), {"action": "accept"})
+    client.post(reverse("review:review-decide", args=[second.pk]), {"action": "accept"})
     assert "(merged with the newer version)" in client.get(url).content.decode()
     cafe.refresh_from_db()
     assert cafe.tags == {"amenity": "cafe", "name": "Café Risch", "wifi": "yes", "phone": "+423"}
@@ -360,6 +361,6 @@ def test_page_offers_only_rejection_when_the_feature_was_deleted_since(client, p
     review.accept_revision(RevisionFactory.delete(cafe, party=party, author=anna), agent)
     late = RevisionFactory.modify(cafe, node(amenity="cafe", name="Risch"), party=party, author=ben)
     client.force_login(agent)
-    page = client.get(reverse("mapping:review-revision", args=[late.pk])).content.decode()
+    page = client.get(reverse("review:review-revision", args=[late.pk])).content.decode()
     assert "This feature was deleted after this edit was made" in page
     assert 'id="accept-form"' not in page and 'value="reject"' in page
