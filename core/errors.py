@@ -65,6 +65,7 @@ class TooMany(ServiceError):
     """Too many requests for now (429); ``retry_after`` seconds to wait, sent as Retry-After too."""
 
     status = 429
+    default_message = _("Too many requests for now.")
 
     def __init__(self, message: Any = None, *, retry_after: int):
         self.retry_after = retry_after
