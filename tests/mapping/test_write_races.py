@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from mapping.models import Revision
 from review import services as review
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
-from tests.mapping.test_review_races import race
+from tests.review.test_review_races import race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.transactional]
 
