@@ -16,7 +16,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from core.errors import ServiceError
 
@@ -26,6 +26,7 @@ Presenter = Callable[..., HttpResponse]
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler: service errors answer with their status and payload."""
     if isinstance(exc, ServiceError):
+        set_rollback()  # as DRF does for its own errors (under ATOMIC_REQUESTS nothing half-done stays)
         return Response(exc.payload(), status=exc.status, headers=exc.headers())
     return exception_handler(exc, context)
 
