@@ -97,6 +97,7 @@ def build_world(n_residents: int, n_viewers: int) -> World:
     from django.middleware.csrf import _get_new_csrf_string
     from django.utils import timezone
 
+    from core.geo import SRID
     from mapping.feature_tiles import invalidate_town
     from mapping.models import Node
     from mapping.osm_import import import_osm
@@ -114,7 +115,7 @@ def build_world(n_residents: int, n_viewers: int) -> World:
         )
     invalidate_town(town.slug)  # every run starts with no map-data tile cached
     area = Polygon.from_bbox(AREA)
-    area.srid = 4326
+    area.srid = SRID
     party = Party.objects.create(
         town=town,
         title_fr="Cartopartie de charge",

@@ -191,9 +191,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # NUL, lone surrogates, 1e400 and deep nesting refused with a 400 (config/parsers.py).
+    # NUL, lone surrogates, 1e400 and deep nesting refused with a 400 (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.StrictJSONParser",
+        "core.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -233,7 +233,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Cartoparty ---
-CARTOPARTY_SRID = 4326  # OSM data is WGS84; every geometry field uses this constant
 CARTOPARTY_MAX_FEATURES = env.int("CARTOPARTY_MAX_FEATURES", default=5000)
 CARTOPARTY_TILE_DIR = Path(env.str("CARTOPARTY_TILE_DIR", default=str(VAR_DIR / "tiles")))
 CARTOPARTY_EXPORT_DIR = Path(env.str("CARTOPARTY_EXPORT_DIR", default=str(VAR_DIR / "exports")))
@@ -256,5 +255,5 @@ LOGGING = {
 }
 
 # GDAL < 3.9 (Debian 12 ships 3.6) cannot block file/network access when parsing spatial
-# references. Cartoparty never parses a user-supplied SRS: every geometry is SRID 4326, set by us.
+# references. Cartoparty never parses a user-supplied SRS: every geometry is in core.geo.SRID, set by us.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]

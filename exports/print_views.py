@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports import tiles
-from exports.liveness import fail_if_lost
+from exports.jobs import fail_if_lost
 from exports.models import Edition, Job
 from exports.printing import index
 from exports.printing.forms import PrintOrderForm

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psycopg
 from django.db import connection
 
+from core.geo import SRID
 from mapping.models import Revision
 from mapping.selectors import BBox
 from parties.models import Town, public_name
@@ -274,7 +275,7 @@ def _bbox_params(bbox: BBox, params: dict) -> None:
     params.update(w=bbox.west, s=bbox.south, e=bbox.east, n=bbox.north)
 
 
-ENV = "ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+ENV = f"ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {SRID})"
 
 
 def _select_bbox(cur, bbox: BBox, params: dict) -> None:

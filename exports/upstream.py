@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from exports.data_version import forget_data_version
 from exports.models import UpstreamConflict
 from mapping.derived import rebuild_relation_geometries, rebuild_way_geometries
@@ -229,7 +230,7 @@ def _write(cur, town: Town, kind: str, element_id: int, state: dict | None, **fi
         sets.append("tags = %(tags)s::jsonb")
         params["tags"] = json.dumps(state["tags"], ensure_ascii=False)
         if kind == "node":
-            sets.append("geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")
+            sets.append(f"geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {SRID})")
             params["lon"], params["lat"] = state["shape"]
         elif kind == "way":
             sets.append("nodes = %(nodes)s")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from exports.formats import FORMATS
-from exports.liveness import fail_if_lost
+from exports.jobs import fail_if_lost
 from exports.models import Job, UpstreamConflict
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params

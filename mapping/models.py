@@ -21,9 +21,9 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from core.geo import SRID
 from parties.models import Party, Town
 
-SRID = 4326
 
 
 class ElementType(models.TextChoices):

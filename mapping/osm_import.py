@@ -37,6 +37,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from mapping import opl
 from mapping.derived import (
     GeometryReport,
@@ -137,11 +138,11 @@ COPY_SQL = {
 
 # Upserts: a row is written only when its OSM version differs, so a re-import changes nothing.
 MERGE_SQL = {
-    "node": """
+    "node": f"""
         WITH up AS (
           INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
           SELECT %(town)s, osm_id, version, version, tags,
-                 ST_SetSRID(ST_MakePoint(lon, lat), 4326), true, now()
+                 ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), true, now()
           FROM imp_node
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mapping import presets, quality, review
+from parties import presets, quality, review
 from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,

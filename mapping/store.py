@@ -23,6 +23,7 @@ from django.contrib.gis.geos import GEOSGeometry, LinearRing, LineString, Point,
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from mapping.derived import (
     dependents_of_nodes,
     rebuild_relation_geometries,
@@ -33,7 +34,6 @@ from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation,
 from mapping.signals import announce_published_change
 from parties.models import Town
 
-SRID = 4326
 
 
 class StoreError(ValueError):

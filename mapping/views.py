@@ -82,7 +82,7 @@ def describe_feature(request: HttpRequest) -> HttpResponse:
     """What a mapped feature is, for a map popup: its preset's name and fields in the reader's language.
 
     ``?tags={json object}&geometry=point|line|area``: the tags the page already has, so the one
-    matching rule (``mapping.presets.describe``) names features on every map, the map as of a date
+    matching rule (``parties.presets.describe``) names features on every map, the map as of a date
     included. ``{"preset": null}`` when no preset fits. Cacheable: the answer depends on the query
     and the language only.
     """

@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from mapping import presets
+from parties import presets
 from mapping.models import Revision
 from parties.models import Party, User
 

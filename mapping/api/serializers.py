@@ -84,7 +84,7 @@ class ElementSerializer(serializers.Serializer):
     preset = serializers.CharField(allow_blank=True)
     preset_detail = serializers.JSONField(
         allow_null=True,
-        help_text="mapping.presets.describe: the preset's name and fields in the reader's language.",
+        help_text="parties.presets.describe: the preset's name and fields in the reader's language.",
     )
 
 

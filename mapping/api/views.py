@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapping import presets, services, store
+from parties import presets, services, store
 from mapping.api.serializers import (
     ConflictSerializer,
     EditSerializer,

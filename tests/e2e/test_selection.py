@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from mapping import presets
+from parties import presets
 from mapping.models import Revision
 from mapping.osm_import import import_osm
 from tests.conftest import DEMO_PBF
