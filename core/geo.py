@@ -12,4 +12,8 @@ SRID = 4326
 
 def ewkb_header(wkb_type: int) -> str:
     """Little-endian hex EWKB header of ``wkb_type`` (1 point, 2 linestring, 3 polygon) with SRID."""
-    return "01" + (wkb_type | 0x20000000).to_bytes(4, "little").hex().upper() + SRID.to_bytes(4, "little").hex().upper()
+    return (
+        "01"
+        + (wkb_type | 0x20000000).to_bytes(4, "little").hex().upper()
+        + SRID.to_bytes(4, "little").hex().upper()
+    )

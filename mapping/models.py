@@ -25,7 +25,6 @@ from core.geo import SRID
 from parties.models import Party, Town
 
 
-
 class ElementType(models.TextChoices):
     NODE = "node", _("node")
     WAY = "way", _("way")

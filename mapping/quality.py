@@ -23,10 +23,10 @@ from django.db import connection
 from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping as shapely_mapping
 
-from parties import presets
 from mapping.geometry import is_area
 from mapping.models import ElementType, Revision
 from mapping.store import payload_geometry
+from parties import presets
 
 Flag = dict[str, Any]
 

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.geo import SRID
-from parties import presets as preset_data
 from mapping.models import ReviewDecision, Revision
 from mapping.quality import repaired_geometry
 from mapping.review import REASONS
 from mapping.selectors import BadRequest, BBox, capped_feature_collection
+from parties import presets as preset_data
 from parties.models import Town, User, public_name
 
 Status = Revision.Status

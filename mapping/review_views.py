@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from parties import presets, quality, review
+from mapping import quality, review
 from mapping.models import Revision
 from mapping.review_selectors import (
     QueueFilters,
@@ -42,6 +42,7 @@ from mapping.review_selectors import (
 from mapping.selectors import BadRequest, BBox
 from mapping.services import SIDES
 from mapping.store import Conflict, StoreError, get_element
+from parties import presets
 from parties.models import Town
 from parties.permissions import is_agent, is_agent_of
 

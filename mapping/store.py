@@ -35,7 +35,6 @@ from mapping.signals import announce_published_change
 from parties.models import Town
 
 
-
 class StoreError(ValueError):
     """The change cannot be applied (the message says why); nothing was changed."""
 

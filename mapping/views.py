@@ -11,7 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from mapping import feature_tiles, presets
+from mapping import feature_tiles
 from mapping.selectors import (
     BadRequest,
     BBox,
@@ -20,6 +20,7 @@ from mapping.selectors import (
     parse_zoom,
     too_many_message,
 )
+from parties import presets
 from parties.models import Town
 
 

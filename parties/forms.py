@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from leaflet.forms.widgets import LeafletWidget
 
-from core.geo import SRID
 from core.forms import NoSilentCutMixin
+from core.geo import SRID
 from parties import services
 from parties.models import Party, Town
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import icu
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,8 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.geo import SRID
-from parties import presets
-from parties import permissions
+from parties import permissions, presets
 from parties.models import Party, Town, User
 
 DEFAULT_PRESET_SET = presets.DEFAULT_SET

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from mapping.models import Revision
 from parties import permissions, poster, selectors, services
 from parties.forms import JoinForm, PartyForm, PublicNameForm
 from parties.models import Party
@@ -145,7 +144,6 @@ def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
         "party": party,
         "join_url": poster.join_url(party),
         "area": json.loads(party.area.geojson),
-        "status_labels": dict(Revision.Status.choices),
     }
     return render(request, "parties/party_dashboard.html", context)
 

@@ -31,7 +31,7 @@ def agent_client(client, party):
 
 
 def stats_url(party) -> str:
-    return reverse("parties-api:party-stats", kwargs={"party_id": party.pk})
+    return reverse("mapping-api:party-stats", kwargs={"party_id": party.pk})
 
 
 def populate(party) -> None:
