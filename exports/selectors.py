@@ -116,7 +116,7 @@ def _opl_line(kind: str, version: str = "e.version", positive: bool = False) -> 
 
 # Which rows a file holds. "change": what differs from the OSM base, written with the base version.
 FULL_FILTER = "e.visible"
-# Elements with an open upstream conflict are held back until an agent chooses (exports.upstream).
+# Elements with an open upstream conflict are held back until an agent chooses (mapping.upstream).
 CHANGE_FILTER = (
     "((e.osm_id < 0 AND e.visible) OR "
     "(e.osm_id > 0 AND e.base_version IS NOT NULL AND e.version <> e.base_version)) "

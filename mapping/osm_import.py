@@ -13,8 +13,7 @@ marked invisible.
 Elements with accepted local changes (``version <> base_version``) that upstream changed or deleted
 are NOT overwritten: they are collected in temporary tables ``up_node``/``up_way``/``up_relation``
 (osm_id, old_base, new_version, gone, tags, shape) and handed, inside the import's transaction, to
-the functions in :data:`UPSTREAM_HANDLERS` (exports registers its three-way merge there; mapping
-never imports exports).
+the three-way merge (:mod:`mapping.upstream`).
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core.geo import SRID
-from mapping import opl
+from mapping import opl, upstream
 from mapping.derived import (
     GeometryReport,
     rebuild_relation_geometries,
@@ -60,7 +59,6 @@ HOSTILE_XML_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
 # handler(town, psycopg_cursor) called after the merge; see the module docstring.
-UPSTREAM_HANDLERS: list[Callable[[Town, object], None]] = []
 
 
 class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
@@ -605,8 +603,7 @@ def _merge(cur, town: Town, summary: ImportSummary, first_import: bool) -> None:
             cur.execute(DELETE_SQL[kind], {"town": town.pk})
             summary.deleted[kind] = cur.fetchone()[0]
     if not first_import:
-        for handler in UPSTREAM_HANDLERS:
-            handler(town, cur)
+        upstream.reconcile_upstream(town, cur)
 
 
 def _rebuild_dependents(cur, town_id: int, summary: ImportSummary, first_import: bool) -> None:
