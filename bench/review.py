@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PYTHON, ROOT, bench_db_url, ensure_bench_db, table  # noqa: E402
+from common import PYTHON, ROOT, bench_db_url, ensure_bench_db, table
 
 DB = "cartoparty_bench_review"
 

@@ -21,7 +21,7 @@ if not SECRET_KEY:
     if not DEBUG and env.bool("CARTOPARTY_PRODUCTION", default=False):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
     # Development only: a fixed, obviously-insecure key so sessions survive restarts.
-    SECRET_KEY = "dev-insecure-cartoparty-key-change-me-in-production-0123456789"  # noqa: S105
+    SECRET_KEY = "dev-insecure-cartoparty-key-change-me-in-production-0123456789"  # noqa: S105 (a dev key by design; production refuses to start without one)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -142,7 +142,7 @@ def edition_download(request: HttpRequest, pk: int) -> FileResponse:
     town = _agent_town(request)
     edition = get_object_or_404(Edition, town=town, pk=pk)
     name = f"{town.slug}-edition-{edition.number}.pdf"
-    return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)  # noqa: SIM115
+    return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)
 
 
 @login_required
@@ -152,4 +152,4 @@ def edition_preview(request: HttpRequest, pk: int) -> FileResponse:
     edition = get_object_or_404(Edition, town=town, pk=pk)
     if not edition.preview_path:
         raise Http404
-    return FileResponse(open(edition.preview_path, "rb"), content_type="image/png")  # noqa: SIM115
+    return FileResponse(open(edition.preview_path, "rb"), content_type="image/png")

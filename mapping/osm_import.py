@@ -61,7 +61,7 @@ HOSTILE_XML_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 # handler(town, psycopg_cursor) called after the merge; see the module docstring.
 
 
-class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
+class ImportError_(Exception):  # the trailing underscore: not shadowing the builtin ImportError
     """The file cannot be imported; the message says why. Nothing was changed."""
 
 

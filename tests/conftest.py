@@ -12,6 +12,7 @@ from django.utils import translation
 
 from mapping.osm_import import import_osm
 from parties.models import Town
+from tests.factories import AgentFactory, PartyFactory, ResidentFactory
 
 DATA = Path(__file__).parent / "data"
 DEMO_PBF = DATA / "extract" / "liechtenstein-2013-08-03.osm.pbf"
@@ -87,3 +88,18 @@ def call(capsys):
         return capsys.readouterr().out
 
     return run
+
+
+@pytest.fixture
+def party(db):
+    return PartyFactory()
+
+
+@pytest.fixture
+def agent(party):
+    return AgentFactory(town=party.town)
+
+
+@pytest.fixture
+def resident(party):
+    return ResidentFactory(party=party)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mapping.models import Revision
 from parties.services import join_party
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,17 +17,6 @@ pytestmark = pytest.mark.django_db
 FULL_QUERIES = 8
 # User, party, version (2 aggregates).
 NOT_MODIFIED_QUERIES = 4
-
-
-@pytest.fixture
-def party():
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent_client(client, party):
-    client.force_login(AgentFactory(town=party.town))
-    return client
 
 
 def stats_url(party) -> str:

@@ -39,7 +39,7 @@ class Check:
         return dict(zip(ROLES, self.expect, strict=True))
 
 
-def E(*codes: int) -> tuple[int, ...]:  # noqa: N802 - reads like a table row
+def E(*codes: int) -> tuple[int, ...]:  # upper case: reads like a table row
     return codes
 
 
