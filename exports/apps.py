@@ -1,3 +1,8 @@
+"""exports owns what leaves the site: open-data downloads (OSM XML, PBF, GeoJSON) and the osmChange
+for OpenStreetMap, raster tiles, printed maps and their editions, and the background jobs that
+build them (``exports.jobs``, a registry per kind; ``exports.tasks``, the Celery task and worker
+signal). It imports mapping, parties and core, never review; it listens to mapping's signals."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
