@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import OUT, ROOT, bench_db_url, ensure_bench_db, table  # noqa: E402
+from common import OUT, ROOT, bench_db_url, ensure_bench_db, table
 
 DB = "cartoparty_bench_event"  # bench/review.py also runs this script on it: use --db for a run beside it
 DEMO_PBF = ROOT / "tests" / "data" / "extract" / "liechtenstein-2013-08-03.osm.pbf"
@@ -97,6 +97,7 @@ def build_world(n_residents: int, n_viewers: int) -> World:
     from django.middleware.csrf import _get_new_csrf_string
     from django.utils import timezone
 
+    from core.geo import SRID
     from mapping.feature_tiles import invalidate_town
     from mapping.models import Node
     from mapping.osm_import import import_osm
@@ -114,7 +115,7 @@ def build_world(n_residents: int, n_viewers: int) -> World:
         )
     invalidate_town(town.slug)  # every run starts with no map-data tile cached
     area = Polygon.from_bbox(AREA)
-    area.srid = 4326
+    area.srid = SRID
     party = Party.objects.create(
         town=town,
         title_fr="Cartopartie de charge",
@@ -131,7 +132,7 @@ def build_world(n_residents: int, n_viewers: int) -> World:
             role=User.Role.RESIDENT,
             town=town,
             party=party,
-            password="!",  # unusable: residents are passwordless  # noqa: S106
+            password="!",  # noqa: S106 (not a password: "!" is Django's unusable mark, residents have none)
         )
         for i in range(n_residents + n_viewers)
     )

@@ -25,7 +25,7 @@ _state: dict = {}
 
 def post_fork(server, worker) -> None:
     directory = os.environ["BENCH_TRACE_DIR"]
-    out = open(os.path.join(directory, f"{os.getpid()}.tsv"), "a", buffering=1)  # noqa: SIM115
+    out = open(os.path.join(directory, f"{os.getpid()}.tsv"), "a", buffering=1)  # noqa: SIM115 (kept open for the worker's life, one line per request)
     lock = threading.Lock()
     _state.update(out=out, lock=lock, busy=0, gc_start=(0.0, 0.0), gc_lines=[])
 

@@ -54,9 +54,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import event_load as ev  # noqa: E402
-from common import OUT, ROOT, psql, table  # noqa: E402
-from machine import CpuAccount, MachineWatch, exit_status, summarize, verdict  # noqa: E402
+import event_load as ev
+from common import OUT, ROOT, psql, table
+from machine import CpuAccount, MachineWatch, exit_status, summarize, verdict
 
 TARGETS = [  # (figure, bucket, percentile, at most ms)
     ("evening writes p95", "writes", 95, 300),
@@ -160,7 +160,7 @@ def redis_pid() -> int | None:
 
         client = cache._cache.get_client()  # Django's own Redis backend
         return int(client.info("server")["process_id"])
-    except Exception:  # noqa: BLE001  (a local-memory cache, or no INFO: nothing to count)
+    except Exception:  # a local-memory cache, or no INFO: nothing to count
         return None
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import OUT, PYTHON, ROOT, bench_db_url, ensure_bench_db, table  # noqa: E402
+from bench.common import OUT, PYTHON, ROOT, bench_db_url, ensure_bench_db, table
 
 DB = "cartoparty_bench_printing"
 DEMO = ROOT / "tests" / "data" / "extract" / "liechtenstein-2013-08-03.osm.pbf"

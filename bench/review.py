@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PYTHON, ROOT, bench_db_url, ensure_bench_db, table  # noqa: E402
+from common import PYTHON, ROOT, bench_db_url, ensure_bench_db, table
 
 DB = "cartoparty_bench_review"
 
@@ -64,11 +64,12 @@ def world(n_residents: int = 50):
     from django.contrib.gis.geos import Polygon
     from django.utils import timezone
 
+    from core.geo import SRID
     from parties.models import Party, Town, User
 
     town = Town.objects.create(slug="bench", name="Bench town")
     area = Polygon.from_bbox((9.50, 47.12, 9.54, 47.16))
-    area.srid = 4326
+    area.srid = SRID
     party = Party.objects.create(
         town=town,
         title_fr="Banc d'essai",
@@ -93,6 +94,7 @@ def pending_revisions(town, party, residents, n: int) -> list[int]:
     from django.db import connection
     from django.db.models import Max
 
+    from core.geo import SRID
     from mapping.models import Node, Revision
     from mapping.store import next_local_id
 
@@ -106,7 +108,7 @@ def pending_revisions(town, party, residents, n: int) -> list[int]:
                 version=1,
                 base_version=1,
                 tags={"amenity": "bench"},
-                geom=Point(9.50 + (i % 200) * 2e-4, 47.12 + (i // 200) * 2e-4, srid=4326),
+                geom=Point(9.50 + (i % 200) * 2e-4, 47.12 + (i // 200) * 2e-4, srid=SRID),
             )
             for i in range(n_modify)
         ]
@@ -136,7 +138,7 @@ def pending_revisions(town, party, residents, n: int) -> list[int]:
                     before=before,
                     after=after,
                     geom_before=node.geom,
-                    geom_after=Point(*after["geometry"]["coordinates"], srid=4326),
+                    geom_after=Point(*after["geometry"]["coordinates"], srid=SRID),
                     preset="amenity/bench",
                 )
             )
@@ -173,7 +175,7 @@ def pending_revisions(town, party, residents, n: int) -> list[int]:
                     element_id=next_local_id(),
                     action="create",
                     after=after,
-                    geom_after=Point(lon, lat, srid=4326),
+                    geom_after=Point(lon, lat, srid=SRID),
                     preset="amenity/waste_basket",
                 )
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from machine import QUIET_IDLE_SHARE, idle_share, load_average  # noqa: E402
+from machine import QUIET_IDLE_SHARE, idle_share, load_average  # noqa: E402 (bench/ is on the path only from the line above)
 
 PYTHON = str(BENCH.parent / ".venv" / "bin" / "python")
 # name -> script; run in this order (the load tests last: they are the longest).

@@ -1,8 +1,8 @@
 """Project package: settings, URLs, WSGI, and the Celery application (config.celery).
 
 The Celery application is not imported here, as Django's Celery recipe does: that costs every
-process start 80 ms. ``celery -A config`` finds ``config.celery`` by itself, and
-``exports.tasks`` imports it before a job is queued.
+process start 80 ms. ``celery -A config`` finds ``config.celery`` by itself, and ``config.urls``
+imports it in the processes that serve requests (the ones that queue jobs).
 """
 
 import os

@@ -1,19 +1,13 @@
-"""Celery application: background exports, prints and imports."""
+"""Celery application: background exports and prints. The apps' tasks (and the worker signals they
+connect) are found by autodiscovery and declared with ``shared_task``, so this module imports no app
+and no app imports it; config/urls.py loads it in the processes that queue jobs."""
 
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("cartoparty")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.set_default()  # every thread's app, so a shared task queued from any web thread uses this broker
 app.autodiscover_tasks()
-
-
-@worker_ready.connect
-def fail_jobs_lost_by_a_previous_worker(**kwargs) -> None:
-    """A worker starting after a crash marks the jobs its predecessor left 'running' as failed."""
-    from exports.liveness import fail_lost_jobs
-
-    fail_lost_jobs()

@@ -27,7 +27,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
 
-from config.forms import NoSilentCutMixin
+from core.forms import NoSilentCutMixin
 
 
 def _limits() -> tuple[int, int, int]:

@@ -120,7 +120,7 @@ class MalformedRequestMiddleware:
     string, a control character in a header or cookie, a NUL in a form field's name or value,
     and form bodies Django cannot parse (a multipart body without its boundary, too many fields).
     Lone surrogates cannot reach here (Django decodes paths, query strings and form bodies leniently);
-    in JSON bodies they are the API parser's business (config.parsers).
+    in JSON bodies they are the API parser's business (core.parsers).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):

@@ -21,7 +21,7 @@ if not SECRET_KEY:
     if not DEBUG and env.bool("CARTOPARTY_PRODUCTION", default=False):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
     # Development only: a fixed, obviously-insecure key so sessions survive restarts.
-    SECRET_KEY = "dev-insecure-cartoparty-key-change-me-in-production-0123456789"  # noqa: S105
+    SECRET_KEY = "dev-insecure-cartoparty-key-change-me-in-production-0123456789"  # noqa: S105 (a dev key by design; production refuses to start without one)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -194,9 +194,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.http.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # NUL, lone surrogates, 1e400 and deep nesting refused with a 400 (config/parsers.py).
+    # NUL, lone surrogates, 1e400 and deep nesting refused with a 400 (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.StrictJSONParser",
+        "core.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -236,7 +236,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Cartoparty ---
-CARTOPARTY_SRID = 4326  # OSM data is WGS84; every geometry field uses this constant
 CARTOPARTY_MAX_FEATURES = env.int("CARTOPARTY_MAX_FEATURES", default=5000)
 CARTOPARTY_TILE_DIR = Path(env.str("CARTOPARTY_TILE_DIR", default=str(VAR_DIR / "tiles")))
 CARTOPARTY_EXPORT_DIR = Path(env.str("CARTOPARTY_EXPORT_DIR", default=str(VAR_DIR / "exports")))
@@ -259,5 +258,5 @@ LOGGING = {
 }
 
 # GDAL < 3.9 (Debian 12 ships 3.6) cannot block file/network access when parsing spatial
-# references. Cartoparty never parses a user-supplied SRS: every geometry is SRID 4326, set by us.
+# references. Cartoparty never parses a user-supplied SRS: every geometry is in core.geo.SRID, set by us.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]

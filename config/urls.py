@@ -4,7 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+import config.celery  # noqa: F401  (imported for its effect: the configured Celery app, see below)
 from config.login_guard import GuardedAdminAuthenticationForm, GuardedLoginView
+
+# Views queue jobs (exports, prints) through exports.tasks' shared task, which runs on the default
+# Celery application: every process serving requests loads this module, so each has the configured
+# one before its first request; commands that never queue a job do not pay for importing Celery.
 
 admin.site.login_form = GuardedAdminAuthenticationForm  # the same lockout message on the admin's sign-in
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports.formats import FORMATS
-from exports.liveness import fail_if_lost
+from exports.jobs import fail_if_lost
 from exports.models import Job
 from exports.selectors import Scope, changelog_for_town
 from exports.services import download_url, downloads_for_town, request_export

@@ -1,3 +1,8 @@
+"""exports owns what leaves the site: open-data downloads (OSM XML, PBF, GeoJSON) and the osmChange
+for OpenStreetMap, raster tiles, printed maps and their editions, and the background jobs that
+build them (``exports.jobs``, a registry per kind; ``exports.tasks``, the Celery task and worker
+signal). It imports mapping, parties and core, never review; it listens to mapping's signals."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,11 +17,9 @@ class ExportsConfig(AppConfig):
         from exports.data_version import on_published_change
         from exports.printing import checks as _checks  # noqa: F401  (fonts, icons, tile cache)
         from exports.tiles import on_published_change as invalidate_tiles
-        from exports.upstream import reconcile_upstream
-        from mapping.osm_import import UPSTREAM_HANDLERS
-        from mapping.signals import published_change
+        from mapping.signals import published_change, upstream_conflicts_changed
 
-        if reconcile_upstream not in UPSTREAM_HANDLERS:
-            UPSTREAM_HANDLERS.append(reconcile_upstream)
         published_change.connect(on_published_change, dispatch_uid="exports-data-version")
         published_change.connect(invalidate_tiles, dispatch_uid="exports-tile-cache")
+        # Open conflicts are held back from the osmChange, so opening one changes the exports too.
+        upstream_conflicts_changed.connect(on_published_change, dispatch_uid="exports-data-version-conflicts")

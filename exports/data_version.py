@@ -74,5 +74,6 @@ def forget_data_version(town: Town) -> None:
 
 
 def on_published_change(sender, town: Town, **kwargs) -> None:
-    """mapping.signals.published_change receiver (sent after commit): the cache key moves on."""
+    """Receiver of mapping's published_change and upstream_conflicts_changed (both sent after commit):
+    the cache key moves on."""
     forget_data_version(town)

@@ -4,11 +4,15 @@ A handler is ``handler(job, report) -> Path`` registered for a ``Job.Kind``. It 
 into a temporary file of its own choosing next to the final path; :func:`run_job` moves nothing and
 keeps nothing on failure: whatever the handler listed in ``report.temp_files`` is removed, and the
 job is marked failed with the error, so it can be retried.
+
+A worker killed mid-job cannot clean up after itself. Its liveness lock (exports.liveness) is free
+then, and :func:`fail_if_lost` (the job-status pages, and every worker starting, call it) marks the
+job failed and runs the ``leftovers`` cleaner its kind registered: each kind knows its own temporary
+files, this module knows none of them.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,17 +20,22 @@ from importlib import import_module
 from pathlib import Path
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from exports.liveness import held, worker_gone
 from exports.models import Job
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Job, "Progress"], Path]
+Leftovers = Callable[[Job], None]
 HANDLERS: dict[str, Handler] = {}
+LEFTOVERS: dict[str, Leftovers] = {}
 # The module that registers each kind's handler, imported when such a job first runs: the handlers
 # pull in Mapnik, ReportLab and the export writers, which no other process start needs.
 HANDLER_MODULES = {Job.Kind.EXPORT: "exports.handlers", Job.Kind.PRINT: "exports.printing.services"}
+
+
+LOST_MESSAGE = "The worker stopped before the job finished."
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
@@ -37,10 +46,31 @@ def register(kind: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
-def handler_for(kind: str) -> Handler:
+def register_leftovers(kind: str) -> Callable[[Leftovers], Leftovers]:
+    """Register what removes the temporary files a killed job of ``kind`` left behind."""
+
+    def decorator(fn: Leftovers) -> Leftovers:
+        LEFTOVERS[kind] = fn
+        return fn
+
+    return decorator
+
+
+def _load(kind: str) -> None:
     if kind not in HANDLERS and kind in HANDLER_MODULES:
         import_module(HANDLER_MODULES[kind])
+
+
+def handler_for(kind: str) -> Handler:
+    _load(kind)
     return HANDLERS[kind]
+
+
+def remove_leftovers(job: Job) -> None:
+    """Remove a killed job's temporary files, as its kind's registered cleaner finds them."""
+    _load(job.kind)
+    if job.kind in LEFTOVERS:
+        LEFTOVERS[job.kind](job)
 
 
 @dataclass
@@ -62,8 +92,6 @@ def run_job(job_id: int) -> Job:
     The job's liveness lock is held while it runs, so a killed worker is noticed at once
     (exports.liveness).
     """
-    from exports.liveness import held
-
     with held(job_id):
         return _run_job(job_id)
 
@@ -92,11 +120,23 @@ def _run_job(job_id: int) -> Job:
     return job
 
 
-def mark_stale_jobs_failed(older_than_seconds: int = 3600) -> int:
-    """Jobs left 'running' by a killed worker are marked failed (retryable)."""
-    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
-    return Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=cutoff).update(
-        status=Job.Status.FAILED,
-        error=_("The worker stopped before the job finished."),
-        finished_at=timezone.now(),
+def fail_if_lost(job: Job) -> Job:
+    """If ``job`` says running but no worker holds it, mark it failed and remove its leftovers."""
+    if job.status != Job.Status.RUNNING or not worker_gone(job.pk):
+        return job
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.FAILED, error=LOST_MESSAGE, finished_at=timezone.now()
     )
+    if updated:
+        log.warning("job %s lost its worker: marked failed", job.pk)
+        remove_leftovers(job)
+    job.refresh_from_db()
+    return job
+
+
+def fail_lost_jobs() -> int:
+    """Every running job without a worker is marked failed (a worker starting calls this)."""
+    lost = 0
+    for job in Job.objects.filter(status=Job.Status.RUNNING).select_related("town"):
+        lost += fail_if_lost(job).status == Job.Status.FAILED
+    return lost

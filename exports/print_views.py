@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ServiceError
 from core.http import plain_text, service_errors
 from exports import tiles
-from exports.liveness import fail_if_lost
+from exports.jobs import fail_if_lost
 from exports.models import Edition, Job
 from exports.printing import index
 from exports.printing.forms import PrintOrderForm
@@ -132,7 +132,7 @@ def edition_download(request: HttpRequest, pk: int) -> FileResponse:
     town = agent_town(request)
     edition = get_object_or_404(Edition, town=town, pk=pk)
     name = f"{town.slug}-edition-{edition.number}.pdf"
-    return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)  # noqa: SIM115
+    return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)
 
 
 @agent_required
@@ -142,4 +142,4 @@ def edition_preview(request: HttpRequest, pk: int) -> FileResponse:
     edition = get_object_or_404(Edition, town=town, pk=pk)
     if not edition.preview_path:
         raise Http404
-    return FileResponse(open(edition.preview_path, "rb"), content_type="image/png")  # noqa: SIM115
+    return FileResponse(open(edition.preview_path, "rb"), content_type="image/png")

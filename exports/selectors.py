@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psycopg
 from django.db import connection
 
+from core.geo import SRID
 from mapping.models import Revision
 from mapping.selectors import BBox
 from parties.models import Town, public_name
@@ -115,7 +116,7 @@ def _opl_line(kind: str, version: str = "e.version", positive: bool = False) -> 
 
 # Which rows a file holds. "change": what differs from the OSM base, written with the base version.
 FULL_FILTER = "e.visible"
-# Elements with an open upstream conflict are held back until an agent chooses (exports.upstream).
+# Elements with an open upstream conflict are held back until an agent chooses (mapping.upstream).
 CHANGE_FILTER = (
     "((e.osm_id < 0 AND e.visible) OR "
     "(e.osm_id > 0 AND e.base_version IS NOT NULL AND e.version <> e.base_version)) "
@@ -274,7 +275,7 @@ def _bbox_params(bbox: BBox, params: dict) -> None:
     params.update(w=bbox.west, s=bbox.south, e=bbox.east, n=bbox.north)
 
 
-ENV = "ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+ENV = f"ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {SRID})"
 
 
 def _select_bbox(cur, bbox: BBox, params: dict) -> None:

@@ -24,12 +24,13 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from core.errors import ServiceError
 from core.http import service_errors
 from exports.formats import FORMATS
-from exports.liveness import fail_if_lost
-from exports.models import Job, UpstreamConflict
+from exports.jobs import fail_if_lost
+from exports.models import Job
 from exports.selectors import Scope, changelog_for_town, contributors_for_town, parties_with_changes_for_town
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
-from exports.upstream import open_conflicts_for_town, resolve_conflict
 from mapping.history import describe
+from mapping.models import UpstreamConflict
+from mapping.upstream import open_conflicts_for_town, resolve_conflict
 from parties.access import agent_required, agent_town
 from parties.models import Party, Town
 from parties.permissions import is_agent_of

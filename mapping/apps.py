@@ -1,3 +1,10 @@
+"""mapping owns the map data: the OSM-shaped store (nodes, ways, relations and their derived
+geometry) and its one writer (``mapping.store``), the gate every publishing path passes, residents'
+edits as append-only revisions, the import of OSM extracts and the upstream merge of newer ones
+(``mapping.upstream``), history and the map as of a date, map-data tiles, quality checks, and the
+party dashboard's counts. It imports parties and core; it tells exports of changes by signal
+(``mapping.signals``). Review (decisions, queue, bulk, diffs) still lives here until review/ holds it."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

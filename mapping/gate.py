@@ -3,7 +3,7 @@
 Every path that changes map data calls :func:`check_change` (or :func:`check_changes` for many at
 once): a resident's edit (``services.submit_edit``), an amended edit, an agent's fix, a single or
 bulk accept, a revert (``review.services``), and, through :func:`missing_references`, the upstream
-merge (``exports.upstream``). The store stays the only writer; the gate only says no, with a reason a
+merge (``mapping.upstream``). The store stays the only writer; the gate only says no, with a reason a
 resident can read (never coordinates or internal ids), in the reader's language.
 
 The rules:

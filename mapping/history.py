@@ -15,9 +15,10 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mapping import presets as preset_data
+from core.geo import SRID
 from mapping.models import ReviewDecision, Revision
 from mapping.selectors import BadRequest, BBox, capped_feature_collection
+from parties import presets as preset_data
 from parties.models import Town
 
 Status = Revision.Status
@@ -135,8 +136,8 @@ def parse_as_of(raw: str | None) -> dt.datetime:
         raise BadRequest(_("Give a date as YYYY-MM-DD.")) from exc
 
 
-AS_OF_SQL = """
-WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g),
+AS_OF_SQL = f"""
+WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {SRID}) AS g),
 applied AS (
   SELECT r.element_type AS t, r.element_id AS osm_id, d.created_at AS at, d.version_after AS version,
          r.action, r.before, coalesce(d.amended_after, r.after) AS after,
@@ -160,7 +161,7 @@ state AS (
     AND NOT EXISTS (SELECT 1 FROM last_before l WHERE l.t = f.t AND l.osm_id = f.osm_id)
   UNION ALL
   SELECT 'node', osm_id, version, tags, geom FROM mapping_node n, env
-  WHERE town_id = %(town)s AND visible AND tags <> '{}'::jsonb AND geom && env.g
+  WHERE town_id = %(town)s AND visible AND tags <> '{{}}'::jsonb AND geom && env.g
     AND NOT EXISTS (SELECT 1 FROM applied a WHERE a.t = 'node' AND a.osm_id = n.osm_id)
   UNION ALL
   SELECT 'way', osm_id, version, tags, geom FROM mapping_way w, env
@@ -173,7 +174,7 @@ state AS (
 ),
 capped AS (
   SELECT state.* FROM state, env
-  WHERE geom IS NOT NULL AND geom && env.g AND tags IS NOT NULL AND tags <> '{}'::jsonb
+  WHERE geom IS NOT NULL AND geom && env.g AND tags IS NOT NULL AND tags <> '{{}}'::jsonb
   LIMIT %(limit)s
 )
 SELECT count(*),

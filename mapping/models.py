@@ -21,9 +21,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from core.geo import SRID
 from parties.models import Party, Town
-
-SRID = 4326
 
 
 class ElementType(models.TextChoices):
@@ -247,3 +246,54 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} #{self.revision_id} by {self.reviewer_id}"
+
+
+class UpstreamConflict(models.Model):
+    """A published element that OpenStreetMap changed too, found when a newer extract is imported.
+
+    Open conflicts are held back from the osmChange until an agent chooses (mapping.upstream).
+    ``base``/``local``/``upstream`` are states as ``{"tags": {...}, "shape": ...}`` (shape: [lon, lat]
+    for nodes, node ids for ways, members for relations); ``keys`` lists the tag keys both sides
+    changed differently.
+
+    Its table keeps the name it had when the model lived in exports (moved with the upstream merge,
+    state only: no data copied, nothing locked).
+    """
+
+    class Kind(models.TextChoices):
+        EDITED = "edited", _("changed here and in OpenStreetMap")
+        DELETED_UPSTREAM = "deleted_upstream", _("changed here, deleted in OpenStreetMap")
+        DELETED_HERE = "deleted_here", _("deleted here, changed in OpenStreetMap")
+        MAYBE_IN_OSM = "maybe_in_osm", _("maybe already in OpenStreetMap")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("needs a choice")
+        KEPT_LOCAL = "kept_local", _("kept ours")
+        TOOK_UPSTREAM = "took_upstream", _("took OpenStreetMap's")
+
+    town = models.ForeignKey(Town, on_delete=models.CASCADE, related_name="upstream_conflicts")
+    element_type = models.CharField(_("element type"), max_length=8)
+    element_id = models.BigIntegerField(_("element id"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    base = models.JSONField(_("common base"), null=True, blank=True)
+    local = models.JSONField(_("ours"), null=True, blank=True)
+    upstream = models.JSONField(_("OpenStreetMap's"), null=True, blank=True)
+    upstream_version = models.PositiveIntegerField(_("OpenStreetMap version"), null=True, blank=True)
+    upstream_ref = models.CharField(_("similar OpenStreetMap element"), max_length=40, blank=True)
+    keys = models.JSONField(_("conflicting keys"), default=list, blank=True)
+    created_at = models.DateTimeField(_("found at"), auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("upstream conflict")
+        verbose_name_plural = _("upstream conflicts")
+        db_table = "exports_upstreamconflict"
+        indexes = [models.Index(fields=["town", "status"], name="upstream_conflict_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_type} {self.element_id} ({self.status})"

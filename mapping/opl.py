@@ -28,11 +28,13 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.geo import ewkb_header
+
 CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory stays small
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-# Little-endian EWKB headers with SRID 4326: point, linestring, polygon.
-_EWKB_HEADER = {1: "0101000020E6100000", 2: "0102000020E6100000", 3: "0103000020E6100000"}  # by WKB type
+# Little-endian EWKB headers with the project's SRID: point, linestring, polygon (by WKB type).
+_EWKB_HEADER = {wkb_type: ewkb_header(wkb_type) for wkb_type in (1, 2, 3)}
 _WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
 
 
@@ -44,7 +46,7 @@ def _wkb_line_or_ring(coords: array, polygon: bool) -> bytes:
 
 
 def _ewkb_hex(wkb: bytes) -> str:
-    """The WKB of :func:`_wkb_line_or_ring` as hex EWKB with SRID 4326, for COPY."""
+    """The WKB of :func:`_wkb_line_or_ring` as hex EWKB with the project's SRID, for COPY."""
     return _EWKB_HEADER[wkb[1]] + wkb[5:].hex()
 
 
@@ -107,7 +109,7 @@ class NodeColumns:
         return [tags_json(t) if t else "{}" for t in self.tags]
 
     def ewkb_hex(self) -> list[str]:
-        """Each node's location as hex EWKB (SRID 4326), ready for a geometry column in COPY text."""
+        """Each node's location as hex EWKB (core.geo.SRID), ready for a geometry column in COPY text."""
         xy = array("d", bytes(16 * len(self.ids)))
         xy[0::2] = array("d", map(float, self.lons))
         xy[1::2] = array("d", map(float, self.lats))

@@ -13,8 +13,7 @@ marked invisible.
 Elements with accepted local changes (``version <> base_version``) that upstream changed or deleted
 are NOT overwritten: they are collected in temporary tables ``up_node``/``up_way``/``up_relation``
 (osm_id, old_base, new_version, gone, tags, shape) and handed, inside the import's transaction, to
-the functions in :data:`UPSTREAM_HANDLERS` (exports registers its three-way merge there; mapping
-never imports exports).
+the three-way merge (:mod:`mapping.upstream`).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from mapping import opl
+from mapping import opl, upstream
 from mapping.gate import users_sql
 from mapping.geometry import is_area
 from mapping.models import Element, Node
@@ -59,10 +58,9 @@ HOSTILE_XML_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
 # handler(town, psycopg_cursor) called after the merge; see the module docstring.
-UPSTREAM_HANDLERS: list[Callable[[Town, object], None]] = []
 
 
-class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
+class ImportError_(Exception):  # the trailing underscore: not shadowing the builtin ImportError
     """The file cannot be imported; the message says why. Nothing was changed."""
 
 
@@ -525,8 +523,7 @@ def _merge(cur, town: Town, summary: ImportSummary, first_import: bool) -> None:
             cur.execute(DELETE_SQL[kind], {"town": town.pk})
             summary.deleted[kind] = cur.fetchone()[0]
     if not first_import:
-        for handler in UPSTREAM_HANDLERS:
-            handler(town, cur)
+        upstream.reconcile_upstream(town, cur)
 
 
 def _rebuild_dependents(cur, town_id: int, summary: ImportSummary, first_import: bool) -> None:

@@ -13,7 +13,6 @@ so the revision may not have a primary key yet.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,10 +23,10 @@ from django.db import connection
 from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping as shapely_mapping
 
-from mapping import presets
 from mapping.geometry import is_area
 from mapping.models import ElementType, Revision
 from mapping.store import payload_geometry
+from parties import presets
 
 Flag = dict[str, Any]
 
@@ -126,7 +125,8 @@ KNOWN_VALUES: dict[str, frozenset[str]] = {
     "oneway": frozenset({"yes", "no", "-1", "reversible", "alternating"}),
 }
 
-# Fields the preset requires, when mapping.presets cannot tell: (key, values or None for any) -> keys.
+# Fields a feature needs: (key, values or None for any) -> keys. Our own list, because iD's presets
+# (parties.presets) mark no field as required.
 BUILTIN_REQUIRED: list[tuple[str, frozenset[str] | None, tuple[str, ...]]] = [
     ("shop", None, ("name",)),
     ("office", None, ("name",)),
@@ -333,26 +333,8 @@ def check_party_area(revision: Revision) -> list[Flag]:
     return [make_flag("outside_party_area")]
 
 
-def _preset_required(revision: Revision, tags: dict[str, str]) -> list[str] | None:
-    """Required keys from mapping.presets (``required_keys(preset, tags)``), None when it cannot tell."""
-    try:
-        presets = importlib.import_module("mapping.presets")
-    except ImportError:
-        return None
-    required_keys: Callable[..., Any] | None = getattr(presets, "required_keys", None)
-    if required_keys is None:
-        return None
-    try:
-        keys = required_keys(revision.preset, tags)
-    except (KeyError, LookupError, ValueError):
-        return None
-    return list(keys) if keys is not None else None
-
-
-def required_keys(revision: Revision, tags: dict[str, str]) -> list[str]:
-    keys = _preset_required(revision, tags)
-    if keys is not None:
-        return keys
+def required_keys(tags: dict[str, str]) -> list[str]:
+    """The keys a feature with these tags needs, from :data:`BUILTIN_REQUIRED`."""
     found: list[str] = []
     for key, values, needed in BUILTIN_REQUIRED:
         if key in tags and (values is None or tags[key] in values):
@@ -364,7 +346,7 @@ def check_required_fields(revision: Revision) -> list[Flag]:
     if revision.action == Revision.Action.DELETE:
         return []
     tags = _tags(revision.after)
-    missing = [k for k in required_keys(revision, tags) if not tags.get(k, "").strip()]
+    missing = [k for k in required_keys(tags) if not tags.get(k, "").strip()]
     return [make_flag("missing_required_field", keys=", ".join(missing))] if missing else []
 
 

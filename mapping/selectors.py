@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
+from core.geo import SRID
 from parties.models import Party, Town
 
 MAX_BBOX_DEGREES = 2.0
@@ -78,20 +79,20 @@ def _zoom_filter(zoom: int) -> tuple[str, str]:
     )
 
 
-FEATURES_SQL = """
-WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g),
+FEATURES_SQL = f"""
+WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {SRID}) AS g),
 feats AS (
   (SELECT 'node' AS t, osm_id, version, tags, geom FROM mapping_node, env
-   WHERE town_id = %(town)s AND visible AND tags <> '{{}}'::jsonb AND geom && env.g {node_filter}
+   WHERE town_id = %(town)s AND visible AND tags <> '{{{{}}}}'::jsonb AND geom && env.g {{node_filter}}
    LIMIT %(limit)s)
   UNION ALL
   (SELECT 'way', osm_id, version, tags, geom FROM mapping_way, env
-   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND tags <> '{{}}'::jsonb
-     AND geom && env.g {way_filter}
+   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND tags <> '{{{{}}}}'::jsonb
+     AND geom && env.g {{way_filter}}
    LIMIT %(limit)s)
   UNION ALL
   (SELECT 'relation', osm_id, version, tags, geom FROM mapping_relation, env
-   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND geom && env.g {way_filter}
+   WHERE town_id = %(town)s AND visible AND geom IS NOT NULL AND geom && env.g {{way_filter}}
    LIMIT %(limit)s)
 ),
 capped AS (SELECT * FROM feats LIMIT %(limit)s)
@@ -99,7 +100,7 @@ SELECT count(*),
        json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
          'type', 'Feature',
          'id', t || '/' || osm_id,
-         'geometry', ST_AsGeoJSON({geom_expr}, 7)::json,
+         'geometry', ST_AsGeoJSON({{geom_expr}}, 7)::json,
          'properties', json_build_object('osm_type', t, 'osm_id', osm_id, 'version', version,
                                          'category', cartoparty_category(tags), 'tags', tags)
        )), '[]'::json))::text
@@ -144,8 +145,8 @@ def too_many_message(cap: int) -> str:
     return _("Too many features in this area (more than %(cap)s): zoom in.") % {"cap": cap}
 
 
-PENDING_SQL = """
-WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g),
+PENDING_SQL = f"""
+WITH env AS (SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, {SRID}) AS g),
 revs AS (
   SELECT r.id, r.element_type, r.element_id, r.action, r.status,
          coalesce(r.after, r.before) AS state, coalesce(r.geom_after, r.geom_before) AS geom
@@ -161,7 +162,7 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
   'geometry', ST_AsGeoJSON(geom, 7)::json,
   'properties', json_build_object('revision_id', id, 'osm_type', element_type, 'osm_id', element_id,
                                   'action', action, 'status', status,
-                                  'tags', coalesce(state->'tags', '{}'::jsonb))
+                                  'tags', coalesce(state->'tags', '{{}}'::jsonb))
 )), '[]'::json))::text
 FROM revs
 """

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.http import service_errors
-from mapping import feature_tiles, presets
+from mapping import feature_tiles
 from mapping.history import element_history, features_as_of, parse_as_of
 from mapping.models import Revision
 from mapping.selectors import (
@@ -24,6 +24,7 @@ from mapping.selectors import (
     too_many_message,
 )
 from mapping.store import get_element
+from parties import presets
 from parties.models import Town
 from parties.permissions import is_agent_of
 
@@ -85,7 +86,7 @@ def describe_feature(request: HttpRequest) -> HttpResponse:
     """What a mapped feature is, for a map popup: its preset's name and fields in the reader's language.
 
     ``?tags={json object}&geometry=point|line|area``: the tags the page already has, so the one
-    matching rule (``mapping.presets.describe``) names features on every map, the map as of a date
+    matching rule (``parties.presets.describe``) names features on every map, the map as of a date
     included. ``{"preset": null}`` when no preset fits. Cacheable: the answer depends on the query
     and the language only.
     """

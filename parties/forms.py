@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from leaflet.forms.widgets import LeafletWidget
 
-from config.forms import NoSilentCutMixin
+from core.forms import NoSilentCutMixin
+from core.geo import SRID
 from parties import services
 from parties.models import Party, Town
 
@@ -98,7 +99,7 @@ class PartyForm(NoSilentCutMixin, forms.Form):
         required=False,
         help_text=_("Or draw the area on the map below."),
     )
-    area = gis_forms.PolygonField(label=_("Area"), srid=4326, required=False, widget=AreaWidget)
+    area = gis_forms.PolygonField(label=_("Area"), srid=SRID, required=False, widget=AreaWidget)
     starts_at = PartyDateTimeField(label=_("Starts at"))
     ends_at = PartyDateTimeField(label=_("Ends at"))
     preset_set = forms.ChoiceField(label=_("Presets offered"), choices=services.preset_set_choices)

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.geo import SRID
+
 
 class Town(models.Model):
     """A tenant: owns its agents, parties and map data."""
@@ -20,7 +22,7 @@ class Town(models.Model):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     name = models.CharField(_("name"), max_length=200)
     # The extent of the imported data; parties default to it.
-    boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    boundary = models.MultiPolygonField(_("boundary"), srid=SRID, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -115,7 +117,7 @@ class Party(models.Model):
     title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description_fr = models.TextField(_("description (French)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
-    area = models.PolygonField(_("area"), srid=4326)
+    area = models.PolygonField(_("area"), srid=SRID)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     preset_set = models.CharField(_("preset set"), max_length=60, default="cartoparty")

@@ -10,7 +10,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import icu
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,8 +19,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.errors import NotAllowed
-from mapping import presets
-from parties import permissions
+from core.geo import SRID
+from parties import permissions, presets
 from parties.models import Party, Town, User
 
 DEFAULT_PRESET_SET = presets.DEFAULT_SET
@@ -261,7 +260,7 @@ def town_area(town: Town) -> Polygon:
         )
     boundary = town.boundary
     area = boundary[0].clone() if len(boundary) == 1 else boundary.convex_hull
-    area.srid = settings.CARTOPARTY_SRID
+    area.srid = SRID
     return area
 
 
@@ -300,9 +299,9 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
     else:
         area = data.area
         if area.srid is None:
-            area.srid = settings.CARTOPARTY_SRID
-        elif area.srid != settings.CARTOPARTY_SRID:
-            area = area.transform(settings.CARTOPARTY_SRID, clone=True)
+            area.srid = SRID
+        elif area.srid != SRID:
+            area = area.transform(SRID, clone=True)
         if area.geom_type != "Polygon":
             fail("area", _("The area must be one polygon."), "area_not_polygon")
             area = None

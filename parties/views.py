@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ServiceError
 from core.http import service_errors
-from mapping.models import Revision
 from parties import permissions, poster, selectors, services
 from parties.access import agent_required
 from parties.forms import JoinForm, PartyForm, PublicNameForm
@@ -137,7 +136,6 @@ def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
         "party": party,
         "join_url": poster.join_url(party),
         "area": json.loads(party.area.geojson),
-        "status_labels": dict(Revision.Status.choices),
     }
     return render(request, "parties/party_dashboard.html", context)
 

@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ServiceError
 from core.http import service_errors
-from mapping import presets, quality
+from mapping import quality
 from mapping.history import describe, outcome_label, tag_diff
 from mapping.models import Revision
 from mapping.services import SIDES
 from mapping.store import Conflict
+from parties import presets
 from parties.access import agent_required
 from parties.models import Town
 from review import services as review

@@ -3,7 +3,7 @@
 
 Downloads the pinned ``@openstreetmap/id-tagging-schema`` package with ``npm pack`` into a temporary
 directory (nothing is installed in the tree, no node_modules), reads dist/presets.json, dist/fields.json
-and the English and French translations, and writes mapping/presets/data/presets.json:
+and the English and French translations, and writes parties/presets/data/presets.json:
 
     {"source": {"package": ..., "version": ...},
      "sets": {name: {"name": {en, fr}, "groups": [{"id", "name": {en, fr}, "icon", "presets": [ids]}]}},
@@ -30,7 +30,7 @@ from pathlib import Path
 
 PACKAGE = "@openstreetmap/id-tagging-schema"
 VERSION = "7.2.0"  # pinned: bump deliberately and review the diff of presets.json
-OUT = Path(__file__).resolve().parent.parent / "mapping" / "presets" / "data" / "presets.json"
+OUT = Path(__file__).resolve().parent.parent / "parties" / "presets" / "data" / "presets.json"
 LANGS = ("en", "fr")
 MAX_OPTIONS = 80
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import NoSilentCutMixin
+from core.forms import NoSilentCutMixin
 from exports.printing.sheet import PAPERS_MM
 from parties.models import Party, Town
 

@@ -20,9 +20,10 @@ from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from exports.printing import style
 from exports.printing.sheet import Grid, lonlat
-from mapping import presets
+from parties import presets
 from parties.models import public_name
 
 CLUSTER_M = 300
@@ -91,7 +92,7 @@ def street_index(town_id: int, grid: Grid, lang: str) -> list[Entry]:
             FROM mapping_way
             WHERE town_id = %s AND visible AND ST_Dimension(geom) = 1
               AND tags->>'highway' IN {highways}
-              AND geom && ST_Transform({env}, 4326)
+              AND geom && ST_Transform({env}, {SRID})
               AND COALESCE({name}, '') <> ''
               AND ST_Intersects(ST_Transform(geom, 3857), {env})
         ), c AS (
@@ -120,11 +121,11 @@ def poi_index(town_id: int, grid: Grid, lang: str) -> dict[str, list[Entry]]:
         WITH p AS (
             SELECT {name} AS name, {style.poi_case()} AS kind, ST_Transform(geom, 3857) AS g
             FROM mapping_node
-            WHERE town_id = %s AND visible AND tags <> '{{}}'::jsonb AND geom && ST_Transform({env}, 4326)
+            WHERE town_id = %s AND visible AND tags <> '{{}}'::jsonb AND geom && ST_Transform({env}, {SRID})
             UNION ALL
             SELECT {name}, {style.poi_case()}, ST_Transform(ST_PointOnSurface(geom), 3857)
             FROM mapping_way
-            WHERE town_id = %s AND visible AND ST_Dimension(geom) = 2 AND geom && ST_Transform({env}, 4326)
+            WHERE town_id = %s AND visible AND ST_Dimension(geom) = 2 AND geom && ST_Transform({env}, {SRID})
         )
         SELECT name, kind, ST_X(g), ST_Y(g) FROM p
         WHERE kind IS NOT NULL AND COALESCE(name, '') <> '' AND ST_Intersects(g, {env})
@@ -154,7 +155,7 @@ def count_index_entries(town_id: int, bbox: tuple[float, float, float, float]) -
     west, south, east, north = (float(v) for v in bbox)
     highways = "(" + ",".join(f"'{v}'" for v in style.STREET_HIGHWAYS) + ")"
     keys = "array[" + ",".join(sorted({f"'{p.key}'" for p in style.POIS})) + "]"
-    env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    env = f"ST_MakeEnvelope(%s, %s, %s, %s, {SRID})"
     sql = f"""
         SELECT (SELECT count(DISTINCT tags->>'name') FROM mapping_way
                 WHERE town_id = %s AND visible AND tags ? 'name' AND tags->>'highway' IN {highways}

@@ -235,7 +235,9 @@ def _temp(town: Town, key: str, suffix: str) -> Path:
     return prints_dir(town) / f".job-{key}-{suffix}"
 
 
+@jobs.register_leftovers(Job.Kind.PRINT)
 def _remove_leftovers(job: Job) -> None:
+    """A print's ``.job-<id>-*`` files (a killed worker's, or a retry's before it starts again)."""
     directory = prints_dir(job.town)
     if directory.exists():
         for path in directory.glob(f".job-{job.pk}-*"):

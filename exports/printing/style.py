@@ -20,6 +20,8 @@ from xml.sax.saxutils import quoteattr
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from core.geo import SRID
+
 MERCATOR = "epsg:3857"
 WORLD_EXTENT = "-20037508.34,-20037508.34,20037508.34,20037508.34"
 MAKI_VERSION = "8.2.0"
@@ -309,13 +311,13 @@ def name_sql(lang: str) -> str:
     return "tags->>'name'"
 
 
-BBOX_4326 = "ST_Transform(!bbox!, 4326)"
+BBOX_WGS84 = f"ST_Transform(!bbox!, {SRID})"
 
 
 def _elements(tables: tuple[str, ...], town_id: int | None, extra: str = "") -> str:
     town = f" AND town_id = {int(town_id)}" if town_id is not None else ""
     parts = [
-        f"SELECT id, geom, tags FROM {table} WHERE visible{town} AND geom && {BBOX_4326}{extra}"
+        f"SELECT id, geom, tags FROM {table} WHERE visible{town} AND geom && {BBOX_WGS84}{extra}"
         for table in tables
     ]
     return " UNION ALL ".join(parts)
@@ -347,13 +349,13 @@ def layer_queries(town_id: int | None, lang: str) -> dict[str, str]:
         "ORDER BY z DESC",
         "pois": f"SELECT ST_Transform(pt, 3857) AS geom, kind, icon, {name} AS name FROM ("
         f"SELECT geom AS pt, tags, {poi_case()} AS kind FROM mapping_node "
-        f"WHERE visible{town} AND tags <> '{{}}'::jsonb AND geom && {BBOX_4326} "
+        f"WHERE visible{town} AND tags <> '{{}}'::jsonb AND geom && {BBOX_WGS84} "
         f"UNION ALL SELECT ST_PointOnSurface(geom), tags, {poi_case()} FROM ({areas}) a) p "
         f"JOIN (VALUES {', '.join(f'({chr(39)}{p.kind}{chr(39)}, {chr(39)}{p.icon}{chr(39)})' for p in POIS)})"
         " AS icons(k, icon) ON icons.k = p.kind",
         "places": f"SELECT ST_Transform(geom, 3857) AS geom, tags->>'place' AS kind, {name} AS name "
         f"FROM mapping_node WHERE visible{town} AND tags <> '{{}}'::jsonb AND tags->>'place' IN "
-        f"('town','village','suburb','hamlet','neighbourhood','quarter') AND geom && {BBOX_4326}",
+        f"('town','village','suburb','hamlet','neighbourhood','quarter') AND geom && {BBOX_WGS84}",
     }
 
 

@@ -84,7 +84,7 @@ class ElementSerializer(serializers.Serializer):
     preset = serializers.CharField(allow_blank=True)
     preset_detail = serializers.JSONField(
         allow_null=True,
-        help_text="mapping.presets.describe: the preset's name and fields in the reader's language.",
+        help_text="parties.presets.describe: the preset's name and fields in the reader's language.",
     )
 
 
@@ -99,3 +99,42 @@ class ConflictSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class ContributorSerializer(serializers.Serializer):
+    nickname = serializers.CharField()
+    edits = serializers.IntegerField(help_text="Edits this resident proposed at the party.")
+    date_joined = serializers.DateTimeField()
+
+
+class PresetCountSerializer(serializers.Serializer):
+    preset = serializers.CharField(help_text='Preset id, e.g. "amenity/bench"; empty when none matched.')
+    name = serializers.CharField(help_text="The preset's name in the request's language.")
+    count = serializers.IntegerField()
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    needs_changes = serializers.IntegerField()
+    withdrawn = serializers.IntegerField()
+
+
+class RecentEditsSerializer(serializers.Serializer):
+    """GeoJSON FeatureCollection; each feature's properties: action, status, preset, author, created_at."""
+
+    type = serializers.CharField()
+    features = serializers.ListField(child=serializers.DictField())
+
+
+class DashboardStatsSerializer(serializers.Serializer):
+    """What the live dashboard shows; ``version`` is also the response's ETag."""
+
+    party = serializers.IntegerField()
+    version = serializers.CharField()
+    edits_total = serializers.IntegerField()
+    contributors = ContributorSerializer(many=True)
+    by_status = StatusCountsSerializer()
+    by_preset = PresetCountSerializer(many=True)
+    recent = RecentEditsSerializer()

@@ -10,6 +10,7 @@ urlpatterns = [
     path(
         "parties/<int:party_id>/contributions/", views.MyContributions.as_view(), name="party-contributions"
     ),
+    path("parties/<int:party_id>/stats/", views.PartyStats.as_view(), name="party-stats"),
     path("parties/<int:party_id>/presets/", views.PartyPresets.as_view(), name="party-presets"),
     re_path(
         r"^parties/(?P<party_id>[0-9]+)/elements/(?P<element_type>node|way|relation)/(?P<element_id>-?[0-9]+)/$",

@@ -7,6 +7,7 @@ another town's party, or another party for a resident, is a 404; anonymous reque
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.http import parse_etags, quote_etag
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,9 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapping import presets, services, store
+from mapping import dashboard, services, store
 from mapping.api.serializers import (
     ConflictSerializer,
+    DashboardStatsSerializer,
     EditSerializer,
     ElementSerializer,
     ErrorSerializer,
@@ -34,8 +36,10 @@ from mapping.selectors import (
     parse_zoom,
     pending_features_geojson_for_author,
 )
+from parties import presets
+from parties.api.views import IsAgent
 from parties.models import Party
-from parties.selectors import parties_for_user
+from parties.selectors import parties_for_user, party_for_agent
 
 PARTY_ID = OpenApiParameter("party_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
@@ -215,3 +219,33 @@ class PartyPresets(APIView):
         response = Response(presets.presets_for(party.preset_set, get_language()))
         response["Cache-Control"] = "private, max-age=300"
         return response
+
+
+class PartyStats(APIView):
+    """The live dashboard's data; poll it with If-None-Match: an unchanged party answers 304."""
+
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        summary="Live statistics of a party",
+        description=(
+            "Contributors, edits by status and by preset, and the latest edits as GeoJSON. The ETag "
+            "changes when an edit is proposed or reviewed or a resident joins; send it back in "
+            "If-None-Match to get 304 Not Modified while nothing changed."
+        ),
+        parameters=[
+            PARTY_ID,
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        responses={200: DashboardStatsSerializer, 304: OpenApiResponse(description="Not modified")},
+    )
+    def get(self, request: Request, party_id: int) -> Response:
+        party = party_for_agent(request.user, party_id)
+        language = get_language()
+        version = f"{dashboard.dashboard_version(party)}-{language}"
+        etag = quote_etag(version)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie, Accept-Language"}
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        data = dashboard.dashboard_stats_for_party(party, version, language)
+        return Response(DashboardStatsSerializer(data).data, headers=headers)

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from core import errors
+from core.geo import SRID
 from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
 from mapping.signals import announce_published_change
 from mapping.store.derived import (
@@ -33,8 +34,6 @@ from mapping.store.derived import (
     relations_of_ways,
 )
 from parties.models import Town
-
-SRID = 4326
 
 
 class StoreError(errors.Invalid):

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from mapping.models import Element, ElementType, Revision
 from mapping.signals import announce_published_change
 from mapping.store import Conflict, StoreError, apply_change
@@ -71,9 +72,9 @@ def _vertices(after: dict | None) -> list[tuple[int | None, float, float]] | Non
 
 NEW_IDS_SQL = "SELECT -nextval('cartoparty_local_id') FROM generate_series(1, %(n)s)"
 
-VERTEX_CREATE_SQL = """
+VERTEX_CREATE_SQL = f"""
 INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
-SELECT %(town)s, v.id, 1, NULL, '{}'::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
+SELECT %(town)s, v.id, 1, NULL, '{{}}'::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), {SRID})
 FROM unnest(%(ids)s::bigint[], %(lon)s::float8[], %(lat)s::float8[]) AS v(id, lon, lat)
 """
 
@@ -140,16 +141,16 @@ def _create_ways(
     return [row for row, _vertices in ready], created
 
 
-NODE_CREATE_SQL = """
+NODE_CREATE_SQL = f"""
 INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
-SELECT %(town)s, v.id, 1, NULL, v.tags::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
+SELECT %(town)s, v.id, 1, NULL, v.tags::jsonb, true, now(), ST_SetSRID(ST_MakePoint(v.lon, v.lat), {SRID})
 FROM unnest(%(ids)s::bigint[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[]) AS v(id, tags, lon, lat)
 ON CONFLICT (town_id, osm_id) DO NOTHING
 RETURNING osm_id, version
 """
 
-NODE_MODIFY_SQL = """
-UPDATE mapping_node n SET tags = v.tags::jsonb, geom = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326),
+NODE_MODIFY_SQL = f"""
+UPDATE mapping_node n SET tags = v.tags::jsonb, geom = ST_SetSRID(ST_MakePoint(v.lon, v.lat), {SRID}),
        version = n.version + 1, updated_at = now()
 FROM unnest(%(ids)s::bigint[], %(base)s::int[], %(tags)s::text[], %(lon)s::float8[], %(lat)s::float8[])
      AS v(id, base, tags, lon, lat)

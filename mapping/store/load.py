@@ -9,6 +9,7 @@ changed, for the geometry rebuild), created by :data:`mapping.osm_import.TEMP_TA
 
 from __future__ import annotations
 
+from core.geo import SRID
 from mapping.store.derived import way_geometry_ctes
 
 # On a first import nodes and ways go straight into the store (no staging copy): they cannot conflict.
@@ -20,11 +21,11 @@ DIRECT_COPY_SQL = {
 
 # Upserts: a row is written only when its OSM version differs, so a re-import changes nothing.
 MERGE_SQL = {
-    "node": """
+    "node": f"""
         WITH up AS (
           INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
           SELECT %(town)s, osm_id, version, version, tags,
-                 ST_SetSRID(ST_MakePoint(lon, lat), 4326), true, now()
+                 ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), true, now()
           FROM imp_node
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,

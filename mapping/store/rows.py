@@ -1,6 +1,6 @@
 """Row writes of the upstream merge (mapping's re-import of a newer extract, and an agent's choice).
 
-The three-way merge decides what each element becomes (``exports/upstream.py``); these functions
+The three-way merge decides what each element becomes (``mapping/upstream.py``); these functions
 write it, so that only the store package writes the published tables
 (``tests/architecture/test_one_writer.py``). They run on the caller's psycopg cursor, inside the
 import's (or the choice's) transaction; versions are the caller's to set (a merge rebases an
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.geo import SRID
 from mapping.store.derived import rebuild_relation_geometries, rebuild_way_geometries
 from parties.models import Town
 
@@ -28,7 +29,7 @@ def write_state(cur, town: Town, kind: str, element_id: int, state: dict | None,
         sets.append("tags = %(tags)s::jsonb")
         params["tags"] = json.dumps(state["tags"], ensure_ascii=False)
         if kind == "node":
-            sets.append("geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")
+            sets.append(f"geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), {SRID})")
             params["lon"], params["lat"] = state["shape"]
         elif kind == "way":
             sets.append("nodes = %(nodes)s")

@@ -49,7 +49,7 @@ class PartySerializer(serializers.ModelSerializer):
         return reverse("parties:dashboard", kwargs={"party_id": party.pk})
 
     def get_stats_url(self, party: Party) -> str:
-        return reverse("parties-api:party-stats", kwargs={"party_id": party.pk})
+        return reverse("mapping-api:party-stats", kwargs={"party_id": party.pk})
 
     def get_poster_url(self, party: Party) -> str:
         return reverse("parties:poster", kwargs={"party_id": party.pk})
@@ -63,42 +63,3 @@ class PartyDetailSerializer(PartySerializer):
     class Meta(PartySerializer.Meta):
         fields = [*PartySerializer.Meta.fields, "area"]
         read_only_fields = fields
-
-
-class ContributorSerializer(serializers.Serializer):
-    nickname = serializers.CharField()
-    edits = serializers.IntegerField(help_text="Edits this resident proposed at the party.")
-    date_joined = serializers.DateTimeField()
-
-
-class PresetCountSerializer(serializers.Serializer):
-    preset = serializers.CharField(help_text='Preset id, e.g. "amenity/bench"; empty when none matched.')
-    name = serializers.CharField(help_text="The preset's name in the request's language.")
-    count = serializers.IntegerField()
-
-
-class StatusCountsSerializer(serializers.Serializer):
-    pending = serializers.IntegerField()
-    accepted = serializers.IntegerField()
-    rejected = serializers.IntegerField()
-    needs_changes = serializers.IntegerField()
-    withdrawn = serializers.IntegerField()
-
-
-class RecentEditsSerializer(serializers.Serializer):
-    """GeoJSON FeatureCollection; each feature's properties: action, status, preset, author, created_at."""
-
-    type = serializers.CharField()
-    features = serializers.ListField(child=serializers.DictField())
-
-
-class DashboardStatsSerializer(serializers.Serializer):
-    """What the live dashboard shows; ``version`` is also the response's ETag."""
-
-    party = serializers.IntegerField()
-    version = serializers.CharField()
-    edits_total = serializers.IntegerField()
-    contributors = ContributorSerializer(many=True)
-    by_status = StatusCountsSerializer()
-    by_preset = PresetCountSerializer(many=True)
-    recent = RecentEditsSerializer()

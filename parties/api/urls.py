@@ -6,5 +6,4 @@ app_name = "parties-api"
 urlpatterns = [
     path("parties/", views.PartyList.as_view(), name="party-list"),
     path("parties/<int:party_id>/", views.PartyDetail.as_view(), name="party-detail"),
-    path("parties/<int:party_id>/stats/", views.PartyStats.as_view(), name="party-stats"),
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
-import load  # noqa: E402
+import load  # noqa: E402 (bench/ is not a package: found once it is on the path above)
 
 sys.path.remove(str(BENCH))
 

@@ -17,9 +17,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from mapping import presets
 from mapping.models import Revision
 from mapping.osm_import import import_osm
+from parties import presets
 from tests.conftest import DEMO_PBF
 from tests.e2e.test_resident import join, real_errors, settle
 from tests.factories import PartyFactory

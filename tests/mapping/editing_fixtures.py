@@ -1,4 +1,5 @@
-"""Fixtures shared by the editing tests: a small party with a bench and a footway inside its area.
+"""Fixtures shared by the editing tests: a bench and a footway inside the party's area (the party,
+its agent and resident are the shared fixtures of tests/conftest.py), and a party of another town.
 
 Import the ``*_fixture`` functions into a test module to use them there (they are named without the
 suffix), so they stay local to the editing tests instead of becoming global plugin fixtures.
@@ -10,17 +11,7 @@ import pytest
 from django.contrib.gis.geos import LineString, Point
 
 from mapping.models import Way
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory
-
-
-@pytest.fixture(name="party")
-def party_fixture(db):
-    return PartyFactory()
-
-
-@pytest.fixture(name="resident")
-def resident_fixture(party):
-    return ResidentFactory(party=party)
+from tests.factories import NodeFactory, PartyFactory
 
 
 @pytest.fixture(name="bench")
@@ -50,8 +41,3 @@ def footway_fixture(party):
 def other_party_fixture(db):
     """A party of another town."""
     return PartyFactory()
-
-
-@pytest.fixture(name="agent")
-def agent_fixture(party):
-    return AgentFactory(town=party.town)

@@ -14,13 +14,10 @@ from rest_framework.test import APIClient
 from mapping.models import Revision
 from mapping.store import apply_change
 from tests.factories import AgentFactory, ResidentFactory
-from tests.mapping.editing_fixtures import (  # noqa: F401 (fixtures)
-    agent_fixture,
+from tests.mapping.editing_fixtures import (  # noqa: F401 (fixtures: pytest finds them by name in this module)
     bench_fixture,
     footway_fixture,
     other_party_fixture,
-    party_fixture,
-    resident_fixture,
 )
 
 pytestmark = pytest.mark.django_db

@@ -100,15 +100,6 @@ def test_required_field_missing(party):
     assert quality.check_required_fields(proposal(party, after=node(shop="bakery", name="Anna"))) == []
 
 
-def test_required_fields_from_presets_when_available(party, monkeypatch):
-    import mapping.presets as presets
-
-    monkeypatch.setattr(presets, "required_keys", lambda preset, tags: ["colour"], raising=False)
-    assert quality.check_required_fields(proposal(party, after=node(amenity="bench")))[0]["data"]["keys"] == (
-        "colour"
-    )
-
-
 def test_likely_duplicate_within_a_few_metres(party):
     NodeFactory(town=party.town, tags={"amenity": "bench"}, geom=payload_geometry("node", node()))
     near = proposal(party, after=node(9.52095, 47.1410, amenity="bench"))  # about 4 m east

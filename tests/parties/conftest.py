@@ -9,3 +9,10 @@ import pytest
 def _fast_password_hasher(settings):
     """Agents have passwords; the production hasher's cost is pointless in tests (about 0.3 s each)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    """A test client signed in as the party's agent (the dashboard, poster and other agent pages)."""
+    client.force_login(agent)
+    return client

@@ -27,9 +27,9 @@ def people():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("party-list", {"anonymous": 403, "resident": 403, "other_agent": 200, "agent": 200}),
-        ("party-detail", {"anonymous": 403, "resident": 403, "other_agent": 404, "agent": 200}),
-        ("party-stats", {"anonymous": 403, "resident": 403, "other_agent": 404, "agent": 200}),
+        ("parties-api:party-list", {"anonymous": 403, "resident": 403, "other_agent": 200, "agent": 200}),
+        ("parties-api:party-detail", {"anonymous": 403, "resident": 403, "other_agent": 404, "agent": 200}),
+        ("mapping-api:party-stats", {"anonymous": 403, "resident": 403, "other_agent": 404, "agent": 200}),
     ],
 )
 @pytest.mark.parametrize("who", WHO)
@@ -37,8 +37,8 @@ def test_permission_matrix(client, people, name, expected, who):
     party, users = people
     if users[who]:
         client.force_login(users[who])
-    kwargs = None if name == "party-list" else {"party_id": party.pk}
-    assert client.get(reverse(f"parties-api:{name}", kwargs=kwargs)).status_code == expected[who]
+    kwargs = None if name == "parties-api:party-list" else {"party_id": party.pk}
+    assert client.get(reverse(name, kwargs=kwargs)).status_code == expected[who]
 
 
 def test_list_shows_only_my_towns_parties_in_few_queries(client, people, django_assert_num_queries):

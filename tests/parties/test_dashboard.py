@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mapping.models import Revision
 from parties.services import join_party
-from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
+from tests.factories import NodeFactory, PartyFactory, ResidentFactory, RevisionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,8 @@ FULL_QUERIES = 8
 NOT_MODIFIED_QUERIES = 4
 
 
-@pytest.fixture
-def party():
-    return PartyFactory()
-
-
-@pytest.fixture
-def agent_client(client, party):
-    client.force_login(AgentFactory(town=party.town))
-    return client
-
-
 def stats_url(party) -> str:
-    return reverse("parties-api:party-stats", kwargs={"party_id": party.pk})
+    return reverse("mapping-api:party-stats", kwargs={"party_id": party.pk})
 
 
 def populate(party) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from parties.poster import join_url
-from tests.factories import AgentFactory, PartyFactory
+from tests.factories import PartyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,6 @@ def party(settings):
         ends_at=dt.datetime(2026, 11, 22, 20, 0, tzinfo=dt.UTC),
         hashtag="#cartoparty-vaduz-2026-11-22",
     )
-
-
-@pytest.fixture
-def agent_client(client, party):
-    client.force_login(AgentFactory(town=party.town))
-    return client
 
 
 def test_join_url_uses_the_public_address(party):

@@ -121,7 +121,7 @@ def test_a_party_stored_at_the_calendar_edge_breaks_no_page(centre_town, starts_
         reverse("parties:map", kwargs={"party_id": party.pk}),
         reverse("parties-api:party-list"),
         reverse("parties-api:party-detail", kwargs={"party_id": party.pk}),
-        reverse("parties-api:party-stats", kwargs={"party_id": party.pk}),
+        reverse("mapping-api:party-stats", kwargs={"party_id": party.pk}),
         reverse("review:review-queue"),
         reverse("review:review-api-queue"),
         reverse("printing:orders"),

@@ -68,7 +68,10 @@ def test_killed_export_is_failed_cleaned_and_retried(client, tmp_path, settings)
         [sys.executable, "-c", WORKER, str(job.pk)], cwd=ROOT, env=env, start_new_session=True
     )
     try:
-        builds = lambda: list(tmp_path.glob(f"{town.slug}/*/.build-*/*"))  # noqa: E731
+
+        def builds() -> list[Path]:
+            return list(tmp_path.glob(f"{town.slug}/*/.build-*/*"))
+
         _wait(lambda: Job.objects.get(pk=job.pk).status == Job.Status.RUNNING and builds())
         status_url = f"/towns/{town.slug}/data/jobs/{job.pk}.json"
         # Alive and busy: still running, however long it takes (no timeout guesses).

@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from exports.models import Edition, Job, UpstreamConflict
+from exports.models import Edition, Job
 from exports.selectors import Scope
 from exports.services import download_name
-from mapping.models import Node, Revision
+from mapping.models import Node, Revision, UpstreamConflict
 from parties.models import Party, Town, User
 from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory, TownFactory
 

@@ -39,7 +39,7 @@ class Check:
         return dict(zip(ROLES, self.expect, strict=True))
 
 
-def E(*codes: int) -> tuple[int, ...]:  # noqa: N802 - reads like a table row
+def E(*codes: int) -> tuple[int, ...]:  # upper case: reads like a table row
     return codes
 
 
@@ -95,7 +95,7 @@ RULES: dict[str, list[Check]] = {
     # --- Parties API (agents of the town)
     "parties-api:party-list": [Check("GET", E(403, 403, 403, 200, 200, 403))],
     "parties-api:party-detail": [Check("GET", AGENT_API)],
-    "parties-api:party-stats": [Check("GET", AGENT_API)],
+    "mapping-api:party-stats": [Check("GET", AGENT_API)],
     # --- Open data (public) and the agents' merge list
     "exports:open-data": [Check("GET", PUBLIC)],
     "exports:merge": [Check("GET", E(302, 403, 403, 200, 403, 403))],

@@ -34,8 +34,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from exports.models import Edition, Job, UpstreamConflict
-from mapping.models import Node, Relation, ReviewDecision, Revision, Way
+from exports.models import Edition, Job
+from mapping.models import Node, Relation, ReviewDecision, Revision, UpstreamConflict, Way
 from parties.models import Party, Town, User
 from tests.factories import RevisionFactory
 from tests.security.matrix import EDIT, RULES, all_routes

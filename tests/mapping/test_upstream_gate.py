@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from exports.models import UpstreamConflict
-from exports.upstream import MergeError, resolve_conflict
-from mapping.models import Node, Relation, Way
+from mapping.models import Node, Relation, UpstreamConflict, Way
 from mapping.osm_import import import_osm
 from mapping.store import element_state
+from mapping.upstream import MergeError, resolve_conflict
 from tests.exports.conftest import accept
 from tests.factories import AgentFactory, PartyFactory, ResidentFactory
 

@@ -13,7 +13,7 @@ changed or deleted (temporary tables ``up_*``, see mapping.osm_import) and calls
   latest base.
 - A merge that would refer to elements the town does not have (a node or member our side added and
   that is gone here: :mod:`mapping.gate`'s reference rule) is not written either.
-- Otherwise an :class:`~exports.models.UpstreamConflict` is opened ("needs merge"); the element keeps
+- Otherwise an :class:`~mapping.models.UpstreamConflict` is opened ("needs merge"); the element keeps
   our state, is rebased on the new version, and is held back from osmChange until an agent
   chooses (:func:`resolve_conflict`).
 
@@ -31,11 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
-from exports.data_version import forget_data_version
-from exports.models import UpstreamConflict
 from mapping.gate import features_using, missing_references
-from mapping.models import Revision
-from mapping.signals import announce_published_change
+from mapping.models import Revision, UpstreamConflict
+from mapping.signals import announce_published_change, upstream_conflicts_changed
 from mapping.store import next_local_id
 from mapping.store.rows import rebuild_touched, renumber_node_in_ways, write_state
 from parties.models import Town, User
@@ -193,7 +191,7 @@ def reconcile_upstream(town: Town, cur) -> None:
     rebuild_touched(town, cur, touched)
     flag_maybe_in_osm(town, cur)
     # Any re-import may change the data: the export cache key moves on once it commits.
-    transaction.on_commit(lambda: forget_data_version(town))
+    transaction.on_commit(lambda: upstream_conflicts_changed.send(sender=UpstreamConflict, town=town))
 
 
 def _references(kind: str, shape: Any) -> set[tuple[str, int]]:

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from exports.models import UpstreamConflict
 from exports.services import build_export
-from exports.upstream import MergeError, merge_tags, resolve_conflict
-from mapping.models import Node
+from mapping.models import Node, UpstreamConflict
 from mapping.osm_import import import_osm
 from mapping.store import element_state, next_local_id
+from mapping.upstream import MergeError, merge_tags, resolve_conflict
 from tests.conftest import CENTRE_PBF
 from tests.exports.conftest import accept, osmium
 from tests.exports.test_tools import normalised

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mapping import presets
+from parties import presets
 
 ROOT = Path(__file__).resolve().parents[2]
 
