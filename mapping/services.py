@@ -312,6 +312,15 @@ def _quality_flags(revision: Revision) -> list[dict]:
     return list(run_checks(revision)) if run_checks else []
 
 
+@dataclass(frozen=True)
+class SubmitResult:
+    """What :func:`submit_edit` saved: the revision, and whether it was saved by an earlier request with
+    the same idempotency key (``replayed``: the API answers 200 instead of 201)."""
+
+    revision: Revision
+    replayed: bool = False
+
+
 @transaction.atomic
 def submit_edit(
     *,
@@ -324,22 +333,19 @@ def submit_edit(
     base_version: int | None,
     preset: str = "",
     idempotency_key: str | None = None,
-) -> Revision:
+) -> SubmitResult:
     """Store a resident's proposed change as a pending revision; the published map does not change.
 
     Preconditions: ``party`` was looked up from the author's town. Runs in one transaction: either
     the revision is saved with its flags, or nothing is. Raises NotAllowed (403), EditRejected (400),
     RateLimited (429) or store.Conflict / TagConflict (409). The same ``idempotency_key`` from the
-    same author returns the revision saved the first time, whatever the payload, marked
-    ``replayed = True`` (the API answers 200 instead of 201).
+    same author returns the revision saved the first time, whatever the payload, with ``replayed``.
     """
     check_can_edit(author, party)
     _serialise_author(author)
     activity = _recent_activity(author, idempotency_key)
     if activity["replay"] is not None:
-        existing = Revision.objects.get(pk=activity["replay"])
-        existing.replayed = True
-        return existing
+        return SubmitResult(Revision.objects.get(pk=activity["replay"]), replayed=True)
     _check_open(party)
     if element_type not in ElementType.values:
         raise _reject("element_type", "unknown", _("Unknown element type."))
@@ -399,9 +405,8 @@ def submit_edit(
         existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        existing.replayed = True
-        return existing
-    return revision
+        return SubmitResult(existing, replayed=True)
+    return SubmitResult(revision)
 
 
 @transaction.atomic

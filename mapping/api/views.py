@@ -127,7 +127,7 @@ class PartyEdits(APIView):
         data = serializer.validated_data
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
         try:
-            revision = services.submit_edit(
+            result = services.submit_edit(
                 author=request.user,
                 party=party,
                 element_type=data["element_type"],
@@ -150,10 +150,9 @@ class PartyEdits(APIView):
             )
         except store.Conflict as exc:
             return conflict_response(exc)
-        replayed = getattr(revision, "replayed", False)
         return Response(
-            RevisionSerializer(revision).data,
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            RevisionSerializer(result.revision).data,
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
 
 
