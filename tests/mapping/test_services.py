@@ -150,7 +150,7 @@ def test_idempotency_key_returns_the_same_revision_marked_replayed(resident, par
     assert not first.replayed and again.replayed
     assert again.revision.pk == first.revision.pk and Revision.objects.count() == 1
     other = ResidentFactory(party=party)
-    assert create_bench(other, party, idempotency_key="k-1").pk != first.pk
+    assert create_bench(other, party, idempotency_key="k-1").pk != first.revision.pk
 
 
 def test_rate_limit(resident, party):
