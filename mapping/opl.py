@@ -36,7 +36,7 @@ _EWKB_HEADER = {1: "0101000020E6100000", 2: "0102000020E6100000", 3: "0103000020
 _WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
 
 
-def _wkb_line_or_ring(coords: array, polygon: bool) -> bytes:
+def _wkb_line_or_ring(coords: array[float], polygon: bool) -> bytes:
     """WKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
     if sys.byteorder == "big":
         coords.byteswap()
