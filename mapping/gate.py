@@ -80,7 +80,7 @@ class Change:
     inside: Any = field(default=None, repr=False)
 
 
-def normalise(element_type: str, after: Any) -> dict[str, Any]:
+def normalise(element_type: str, after: Any) -> Payload:
     """Validate a create/modify payload and return it in the store's format (tags as a dict).
 
     Raises :class:`Refused`. Every path that takes a payload from a person (resident, author of an

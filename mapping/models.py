@@ -21,15 +21,19 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from mapping import payloads
 from parties.models import Party, Town
 
 SRID = 4326
 
 
 class ElementType(models.TextChoices):
-    NODE = "node", _("node")
-    WAY = "way", _("way")
-    RELATION = "relation", _("relation")
+    """The element types with their labels (fields, forms, the API schema). The values are those of
+    :class:`mapping.payloads.ElementType`, the enum of the modules that do not import the ORM."""
+
+    NODE = payloads.ElementType.NODE.value, _("node")
+    WAY = payloads.ElementType.WAY.value, _("way")
+    RELATION = payloads.ElementType.RELATION.value, _("relation")
 
 
 class GeomStatus(models.TextChoices):
@@ -142,9 +146,11 @@ class Revision(models.Model):
     """
 
     class Action(models.TextChoices):
-        CREATE = "create", _("create")
-        MODIFY = "modify", _("modify")
-        DELETE = "delete", _("delete")
+        """With labels; the values are those of :class:`mapping.payloads.Action`."""
+
+        CREATE = payloads.Action.CREATE.value, _("create")
+        MODIFY = payloads.Action.MODIFY.value, _("modify")
+        DELETE = payloads.Action.DELETE.value, _("delete")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")

@@ -38,7 +38,9 @@ class StoreError(ValueError):
 class Conflict(Exception):
     """The element changed since the version the change started from (HTTP 409, as OSM's API)."""
 
-    def __init__(self, element_type: str, element_id: int, current_version: int | None, current: State | None):
+    def __init__(
+        self, element_type: str, element_id: int, current_version: int | None, current: State | None
+    ):
         self.element_type, self.element_id = element_type, element_id
         self.current_version, self.current = current_version, current
         super().__init__(_("Someone else changed this feature meanwhile: reload it and try again."))

@@ -6,6 +6,8 @@ another town's party, or another party for a resident, is a 404; anonymous reque
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -53,7 +55,11 @@ def party_for(request: Request, party_id: int) -> Party:
 
 
 def conflict_response(exc: store.Conflict) -> Response:
-    body = {"detail": str(exc), "current_version": exc.current_version, "current": exc.current}
+    body: dict[str, Any] = {
+        "detail": str(exc),
+        "current_version": exc.current_version,
+        "current": exc.current,
+    }
     if isinstance(exc, services.TagConflict):
         body["tags"] = {"keys": exc.keys, "base": exc.base, "mine": exc.mine, "theirs": exc.theirs}
     return Response(body, status=status.HTTP_409_CONFLICT)
@@ -206,26 +212,26 @@ class ElementDetail(APIView):
     )
     def get(self, request: Request, party_id: str, element_type: str, element_id: str) -> Response:
         party = party_for(request, int(party_id))
-        element_id = int(element_id)
-        element = store.get_element(party.town, element_type, element_id)
+        element = store.get_element(party.town, element_type, int(element_id))
         if element is None or not element.visible:
             raise NotFound(_("This feature no longer exists."))
         state = store.element_state(element)
-        state.setdefault("geometry", None)
-        if element_type == "node":
+        if element_type == ElementType.NODE:
             kind = "point"
-        elif element_type == "way" and not state.get("closed"):
+        elif element_type == ElementType.WAY and not state.get("closed"):
             kind = "line"
         else:
-            kind = "area" if element_type == "relation" or is_area(state["tags"]) else "line"
+            kind = "area" if element_type == ElementType.RELATION or is_area(state["tags"]) else "line"
         detail = presets.describe(state["tags"], kind, get_language(), party.preset_set)
-        state.update(
-            element_type=element_type,
-            element_id=element_id,
-            preset=detail["id"] if detail else "",
-            preset_detail=detail,
-        )
-        return Response(ElementSerializer(state).data)
+        body = {
+            "geometry": None,
+            **state,
+            "element_type": element_type,
+            "element_id": int(element_id),
+            "preset": detail["id"] if detail else "",
+            "preset_detail": detail,
+        }
+        return Response(ElementSerializer(body).data)
 
 
 class PartyPresets(APIView):
