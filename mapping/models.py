@@ -45,6 +45,7 @@ class GeomStatus(models.TextChoices):
 
 
 class Element(models.Model):
+    element_type: str  # set by each concrete model
     # No separate index on town: the unique (town, osm_id) index serves town lookups, and one
     # index fewer per row matters for bulk imports. No database foreign key either: PostgreSQL
     # checks one row at a time at commit (5 s for the 1.3 M nodes of a 1.5 M-object import, a

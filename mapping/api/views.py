@@ -28,7 +28,8 @@ from mapping.api.serializers import (
     RevisionSerializer,
 )
 from mapping.geometry import is_area
-from mapping.models import ElementType, Revision
+from mapping.models import Revision
+from mapping.payloads import Action, ChangeRequest, ElementType
 from mapping.review_selectors import with_outcome
 from mapping.selectors import (
     BadRequest,
@@ -131,19 +132,17 @@ class PartyEdits(APIView):
         serializer = EditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+        change: ChangeRequest = {
+            "element_type": ElementType(data["element_type"]),  # a choice the serializer checked
+            "element_id": data.get("element_id"),
+            "action": Action(data["action"]),
+            "after": data.get("after"),
+            "base_version": data.get("base_version"),
+            "preset": data.get("preset", ""),
+            "idempotency_key": data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None,
+        }
         try:
-            result = services.submit_edit(
-                author=request.user,
-                party=party,
-                element_type=data["element_type"],
-                element_id=data.get("element_id"),
-                action=data["action"],
-                after=data.get("after"),
-                base_version=data.get("base_version"),
-                preset=data.get("preset", ""),
-                idempotency_key=key,
-            )
+            result = services.submit_edit(author=request.user, party=party, **change)
         except services.NotAllowed as exc:
             raise PermissionDenied(str(exc)) from exc
         except services.EditRejected as exc:
@@ -204,7 +203,7 @@ class ElementDetail(APIView):
         parameters=[
             PARTY_ID,
             OpenApiParameter(
-                "element_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=ElementType.values
+                "element_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[t.value for t in ElementType]
             ),
             OpenApiParameter("element_id", OpenApiTypes.INT, OpenApiParameter.PATH),
         ],
