@@ -26,7 +26,10 @@ Handler = Callable[[Job, "Progress"], Path]
 HANDLERS: dict[str, Handler] = {}
 # The module that registers each kind's handler, imported when such a job first runs: the handlers
 # pull in Mapnik, ReportLab and the export writers, which no other process start needs.
-HANDLER_MODULES: dict[str, str] = {Job.Kind.EXPORT: "exports.handlers", Job.Kind.PRINT: "exports.printing.services"}
+HANDLER_MODULES: dict[str, str] = {
+    Job.Kind.EXPORT: "exports.handlers",
+    Job.Kind.PRINT: "exports.printing.services",
+}
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
