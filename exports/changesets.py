@@ -115,7 +115,7 @@ def split_long_ways(lines: list[_Line], town: Town) -> list[_Line]:
 
 def _expand_members(opl: bytes, replaced: dict[int, list[int]]) -> bytes:
     fields = _fields(opl)
-    members = []
+    members: list[bytes] = []
     for member in fields.get(b"M", b"").split(b","):
         if not member:
             continue

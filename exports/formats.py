@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # the stubs' name for a str or a lazy translation; a dev-only package
+    from django_stubs_ext import StrOrPromise
 
 from exports.writers.base import Attribution, Writer
 from exports.writers.geojson import GeoJsonWriter
@@ -18,7 +22,7 @@ from exports.writers.pbf import PbfWriter
 class Format:
     name: str
     writer: type[Writer]
-    label: str
+    label: StrOrPromise
 
     @property
     def extension(self) -> str:

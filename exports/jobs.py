@@ -32,7 +32,10 @@ HANDLERS: dict[str, Handler] = {}
 LEFTOVERS: dict[str, Leftovers] = {}
 # The module that registers each kind's handler, imported when such a job first runs: the handlers
 # pull in Mapnik, ReportLab and the export writers, which no other process start needs.
-HANDLER_MODULES = {Job.Kind.EXPORT: "exports.handlers", Job.Kind.PRINT: "exports.printing.services"}
+HANDLER_MODULES: dict[str, str] = {
+    Job.Kind.EXPORT: "exports.handlers",
+    Job.Kind.PRINT: "exports.printing.services",
+}
 
 
 LOST_MESSAGE = "The worker stopped before the job finished."

@@ -102,17 +102,17 @@ def build_export(
         writer = FORMATS[fmt].writer(path, attribution_for(town))
         writer.start()
         try:
-            done = 0
+            written = 0
             source = geojson_chunks_for_town if fmt == "geojson" else opl_chunks_for_town
             extra = {"positive_ids": True} if fmt == "pbf" else {}
             for kind in KINDS:
                 for count, data in source(town, kind, scoped=scoped, **extra):
                     writer.write_chunk(kind, data)
-                    done += count
+                    written += count
                     if total:
                         progress(
-                            min(99, done * 100 // total),
-                            _("%(done)s of %(total)s elements") % {"done": done, "total": total},
+                            min(99, written * 100 // total),
+                            _("%(done)s of %(total)s elements") % {"done": written, "total": total},
                         )
         except BaseException:
             writer.abort()  # stops the encoder thread, removes the partial file

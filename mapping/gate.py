@@ -32,19 +32,22 @@ query (none when nothing is referenced), so a bulk accept of a whole evening cos
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
-from mapping.models import ElementType
+from mapping.payloads import ElementType, Payload, State
 from mapping.store import payload_geometry
 from mapping.validation import Issue, tags_as_dict, validate_payload
+
+# What the one query found: {(type, id): its position or shape, None when not asked for}.
+Found = dict[tuple[str, int], GEOSGeometry | None]
 
 # Two positions closer than this (degrees, about 5 mm) are the same: the editor rounds to 7 decimals.
 SAME_PLACE = 5e-8
@@ -69,8 +72,8 @@ class Change:
 
     element_type: str
     action: str
-    before: dict | None
-    after: dict | None
+    before: State | None
+    after: Payload | None
     area: GEOSGeometry | None = None
     element_id: int | None = None  # needed for deletions (who still uses it)
     issues: list[Issue] = field(default_factory=list)
@@ -78,7 +81,7 @@ class Change:
     inside: Any = field(default=None, repr=False)
 
 
-def normalise(element_type: str, after: Any) -> dict[str, Any]:
+def normalise(element_type: str, after: Any) -> Payload:
     """Validate a create/modify payload and return it in the store's format (tags as a dict).
 
     Raises :class:`Refused`. Every path that takes a payload from a person (resident, author of an
@@ -111,7 +114,7 @@ def check_change(town_id: int, change: Change) -> None:
 
 def check_changes(
     town_id: int, changes: Sequence[Change], *, created: Iterable[tuple[str, int]] = ()
-) -> list:
+) -> list[list[Issue]]:
     """The issues of each change, in order (an empty list: it may be applied). One query at most.
 
     ``created``: (type, id) of elements that earlier changes of the same batch create, which count as
@@ -164,7 +167,7 @@ def _refs(change: Change) -> set[tuple[str, int]]:
     return set()
 
 
-def _member_keys(state: dict | None) -> set[tuple[str, int]]:
+def _member_keys(state: Payload | None) -> set[tuple[str, int]]:
     return {(m["type"], int(m["ref"])) for m in (state or {}).get("members", [])}
 
 
@@ -198,8 +201,8 @@ def _query(
     town_id: int,
     wanted: set[tuple[str, int]],
     shapes: set[tuple[str, int]],
-    deleted: set[tuple[str, int]] = frozenset(),
-) -> dict:
+    deleted: Set[tuple[str, int]] = frozenset(),
+) -> Found:
     """{(type, id): geometry or None} of the visible elements among ``wanted``: nodes always with their
     position, ways and relations with their shape only when in ``shapes``; plus ``("used:<type>", id)``
     for each element of ``deleted`` that a visible feature still uses."""
@@ -207,7 +210,7 @@ def _query(
         return {}
     params: dict[str, Any] = {"town": town_id}
     sql = LOOKUP_SQL
-    for kind in ElementType.values:
+    for kind in ElementType:
         params[kind] = sorted(ref for k, ref in wanted if k == kind)
         params[f"{kind}_shapes"] = sorted(ref for k, ref in shapes if k == kind)
         params[f"{kind}_deleted"] = sorted(ref for k, ref in deleted if k == kind)
@@ -250,7 +253,7 @@ class _Area:
         return bool(shapely.intersects_xy(self.shape, *point))  # not asked in advance
 
 
-def _positions(change: Change, found: dict) -> Iterable[tuple[float, float]]:
+def _positions(change: Change, found: Found) -> Iterable[tuple[float, float]]:
     """Every position the rules may test for this change."""
     for state in (change.before, change.after):
         if not state:
@@ -262,11 +265,11 @@ def _positions(change: Change, found: dict) -> Iterable[tuple[float, float]]:
             for ref, lon, lat in state.get("nodes", []):
                 yield float(lon), float(lat)
                 stored = found.get((ElementType.NODE, int(ref))) if ref is not None else None
-                if stored is not None:
+                if isinstance(stored, Point):
                     yield stored.x, stored.y
 
 
-def _prepare(changes: Sequence[Change], found: dict) -> None:
+def _prepare(changes: Sequence[Change], found: Found) -> None:
     """Each change's area (:class:`_Area`, one per area object: a bulk accept shares one per party),
     with every position its rules test already answered."""
     areas: dict[int, _Area] = {}
@@ -282,7 +285,7 @@ def _prepare(changes: Sequence[Change], found: dict) -> None:
 
 def _inside(change: Change, lon: float, lat: float) -> bool:
     """Whether the point lies in the change's area, its outline included."""
-    return change.inside.covers(lon, lat)
+    return bool(change.inside.covers(lon, lat))
 
 
 def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -321,7 +324,7 @@ def _check_node(change: Change) -> None:
             _outside_feature(change)
 
 
-def _check_way(change: Change, found: dict) -> None:
+def _check_way(change: Change, found: Found) -> None:
     after_nodes = (change.after or {}).get("nodes", [])
     before_nodes = (change.before or {}).get("nodes", [])
     if any(ref is not None and (ElementType.NODE, int(ref)) not in found for ref, _x, _y in after_nodes):
@@ -342,7 +345,7 @@ def _check_way(change: Change, found: dict) -> None:
                 )
             continue
         stored = found[(ElementType.NODE, int(ref))]
-        now = (stored.x, stored.y) if stored is not None else position
+        now = (stored.x, stored.y) if isinstance(stored, Point) else position
         moved = not _same_place(now, position)
         if moved and int(ref) not in own:
             _refuse(
@@ -391,7 +394,7 @@ def _check_way(change: Change, found: dict) -> None:
             _outside_feature(change)
 
 
-def _check_relation(change: Change, found: dict) -> None:
+def _check_relation(change: Change, found: Found) -> None:
     members = _member_keys(change.after)
     if any(key not in found for key in members):
         _refuse(
@@ -416,7 +419,8 @@ def _check_relation(change: Change, found: dict) -> None:
             )
     if not changed:
         geometry = (change.before or change.after or {}).get("geometry")
-        if geometry and not area.intersects(payload_geometry(ElementType.RELATION, {"geometry": geometry})):
+        shape = payload_geometry(ElementType.RELATION, {"geometry": geometry}) if geometry else None
+        if shape is not None and not area.intersects(shape):
             _outside_feature(change)
 
 

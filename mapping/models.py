@@ -22,13 +22,17 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from core.geo import SRID
+from mapping import payloads
 from parties.models import Party, Town
 
 
 class ElementType(models.TextChoices):
-    NODE = "node", _("node")
-    WAY = "way", _("way")
-    RELATION = "relation", _("relation")
+    """The element types with their labels (fields, forms, the API schema). The values are those of
+    :class:`mapping.payloads.ElementType`, the enum of the modules that do not import the ORM."""
+
+    NODE = payloads.ElementType.NODE.value, _("node")
+    WAY = payloads.ElementType.WAY.value, _("way")
+    RELATION = payloads.ElementType.RELATION.value, _("relation")
 
 
 class GeomStatus(models.TextChoices):
@@ -40,6 +44,7 @@ class GeomStatus(models.TextChoices):
 
 
 class Element(models.Model):
+    element_type: str  # set by each concrete model
     # No separate index on town: the unique (town, osm_id) index serves town lookups, and one
     # index fewer per row matters for bulk imports. No database foreign key either: PostgreSQL
     # checks one row at a time at commit (5 s for the 1.3 M nodes of a 1.5 M-object import, a
@@ -141,9 +146,11 @@ class Revision(models.Model):
     """
 
     class Action(models.TextChoices):
-        CREATE = "create", _("create")
-        MODIFY = "modify", _("modify")
-        DELETE = "delete", _("delete")
+        """With labels; the values are those of :class:`mapping.payloads.Action`."""
+
+        CREATE = payloads.Action.CREATE.value, _("create")
+        MODIFY = payloads.Action.MODIFY.value, _("modify")
+        DELETE = payloads.Action.DELETE.value, _("delete")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")

@@ -38,7 +38,7 @@ _EWKB_HEADER = {wkb_type: ewkb_header(wkb_type) for wkb_type in (1, 2, 3)}
 _WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
 
 
-def _wkb_line_or_ring(coords: array, polygon: bool) -> bytes:
+def _wkb_line_or_ring(coords: array[float], polygon: bool) -> bytes:
     """WKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
     if sys.byteorder == "big":
         coords.byteswap()

@@ -25,6 +25,7 @@ from shapely.geometry import mapping as shapely_mapping
 
 from mapping.geometry import is_area
 from mapping.models import ElementType, Revision
+from mapping.payloads import Payload
 from mapping.store import payload_geometry
 from parties import presets
 
@@ -314,7 +315,7 @@ def check_geometry(revision: Revision) -> list[Flag]:
     return [flag]
 
 
-def _geos(revision: Revision, payload: dict | None) -> GEOSGeometry | None:
+def _geos(revision: Revision, payload: Payload | None) -> GEOSGeometry | None:
     try:
         return payload_geometry(revision.element_type, payload)
     except Exception:  # malformed payloads are validation's business, not a quality flag

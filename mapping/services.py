@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import Invalid, NotAllowed, TooMany
 from mapping import gate, store
-from mapping.models import ElementType, Revision
+from mapping.models import Revision
+from mapping.payloads import Action, ElementType, Payload, State
 from mapping.validation import Issue, issues_by_field
 from parties.models import Party, User
 
@@ -70,7 +71,7 @@ class TagConflict(store.Conflict):
         element_type: str,
         element_id: int,
         current_version: int,
-        current: dict,
+        current: State,
         *,
         base: dict[str, str],
         mine: dict[str, str],
@@ -146,7 +147,7 @@ def _check_rate(party: Party, activity: dict[str, Any]) -> None:
         raise RateLimited(max(1, math.ceil(wait)))
 
 
-def _normalise_after(element_type: str, after: Any) -> dict[str, Any]:
+def _normalise_after(element_type: str, after: Any) -> Payload:
     """Validate a create/modify payload; returns it in the store's format (tags as a dict)."""
     try:
         return gate.normalise(element_type, after)
@@ -154,7 +155,7 @@ def _normalise_after(element_type: str, after: Any) -> dict[str, Any]:
         raise EditRejected(exc.issues) from exc
 
 
-def _shape(element_type: str, state: dict | None) -> Any:
+def _shape(element_type: str, state: Payload | None) -> Any:
     """The geometry part of a state, for comparing versions (tags aside)."""
     if not state:
         return None
@@ -167,7 +168,7 @@ def _shape(element_type: str, state: dict | None) -> Any:
     return state.get("members")
 
 
-def _base_state(party: Party, element_type: str, element_id: int, version: int | None) -> dict | None:
+def _base_state(party: Party, element_type: str, element_id: int, version: int | None) -> State | None:
     """The element as it was at ``version``: the ``before`` of any revision that started from it."""
     if version is None:
         return None
@@ -213,10 +214,10 @@ class ThreeWay:
     differently; ``geometry`` is True when both sides changed the shape differently.
     """
 
-    base: dict
-    mine: dict
-    theirs: dict
-    merged: dict
+    base: State
+    mine: Payload
+    theirs: State
+    merged: Payload
     keys: list[str]
     geometry: bool
 
@@ -229,7 +230,7 @@ class ThreeWay:
 SIDES = ("base", "theirs", "mine")
 
 
-def three_way(element_type: str, base: dict, after: dict, current: dict) -> ThreeWay:
+def three_way(element_type: str, base: State, after: Payload, current: State) -> ThreeWay:
     """Merge ``after`` (started from ``base``) with ``current`` key by key; the shape is kept from the
     side that changed it (``current``'s when both changed it differently: see ``geometry``)."""
     mine_shape, base_shape, theirs_shape = (
@@ -242,34 +243,40 @@ def three_way(element_type: str, base: dict, after: dict, current: dict) -> Thre
     for key in keys:
         if key in (current.get("tags") or {}):
             tags[key] = current["tags"][key]
-    merged = dict(after, tags=dict(sorted(tags.items())))
+    merged: Payload = {**after, "tags": dict(sorted(tags.items()))}
     if mine_shape == base_shape or geometry:  # only the other side moved it (or both did): theirs
         _take_shape(merged, current)
     if element_type == ElementType.WAY:
         merged.pop("geometry", None)
-    merged.pop("version", None)
+    merged.pop("version", None)  # type: ignore[typeddict-item]  # a state passed as ``after`` has one
     return ThreeWay(base, after, current, merged, keys, geometry)
 
 
-def _take_shape(payload: dict, state: dict) -> None:
-    for key in ("geometry", "nodes", "closed", "members"):
-        if key in state:
-            payload[key] = state[key]
+def _take_shape(payload: Payload, state: Payload) -> None:
+    if "geometry" in state:
+        payload["geometry"] = state["geometry"]
+    if "nodes" in state:
+        payload["nodes"] = state["nodes"]
+    if "closed" in state:
+        payload["closed"] = state["closed"]
+    if "members" in state:
+        payload["members"] = state["members"]
 
 
-def resolve(merge: ThreeWay, choices: dict | None) -> dict | None:
+def resolve(merge: ThreeWay, choices: dict[str, Any] | None) -> Payload | None:
     """The merged payload with a person's ``choices`` for the conflicts, or None while one is left open.
 
     ``choices`` is ``{"tags": {key: "base" | "theirs" | "mine"}, "geometry": "theirs" | "mine"}``; a
     side whose value is absent removes the key.
     """
     choices = choices if isinstance(choices, dict) else {}
-    picked = choices.get("tags") if isinstance(choices.get("tags"), dict) else {}
+    tags = choices.get("tags")
+    picked: dict[str, Any] = tags if isinstance(tags, dict) else {}
     if any(picked.get(key) not in SIDES for key in merge.keys):
         return None
     if merge.geometry and choices.get("geometry") not in ("theirs", "mine"):
         return None
-    payload = dict(merge.merged, tags=dict(merge.merged["tags"]))
+    payload: Payload = {**merge.merged, "tags": dict(merge.merged["tags"])}
     sides = {"base": merge.base, "theirs": merge.theirs, "mine": merge.mine}
     for key in merge.keys:
         value = (sides[picked[key]].get("tags") or {}).get(key)
@@ -284,8 +291,8 @@ def resolve(merge: ThreeWay, choices: dict | None) -> dict | None:
 
 
 def _merge_or_conflict(
-    party: Party, element_type: str, element_id: int, base_version: int | None, after: dict, current: dict
-) -> dict:
+    party: Party, element_type: str, element_id: int, base_version: int | None, after: Payload, current: State
+) -> Payload:
     """Rebase ``after`` (started from ``base_version``) onto ``current``, or raise a Conflict."""
     current_version = current["version"]
     base = _base_state(party, element_type, element_id, base_version)
@@ -318,6 +325,15 @@ def _quality_flags(revision: Revision) -> list[dict]:
     return list(run_checks(revision)) if run_checks else []
 
 
+@dataclass(frozen=True)
+class SubmitResult:
+    """What :func:`submit_edit` saved: the revision, and whether it was saved by an earlier request with
+    the same idempotency key (``replayed``: the API answers 200 instead of 201)."""
+
+    revision: Revision
+    replayed: bool = False
+
+
 @transaction.atomic
 def submit_edit(
     *,
@@ -326,37 +342,34 @@ def submit_edit(
     element_type: str,
     element_id: int | None,
     action: str,
-    after: dict | None,
+    after: Payload | None,
     base_version: int | None,
     preset: str = "",
     idempotency_key: str | None = None,
-) -> Revision:
+) -> SubmitResult:
     """Store a resident's proposed change as a pending revision; the published map does not change.
 
     Preconditions: ``party`` was looked up from the author's town. Runs in one transaction: either
     the revision is saved with its flags, or nothing is. Raises NotAllowed (403), EditRejected (400),
     RateLimited (429) or store.Conflict / TagConflict (409). The same ``idempotency_key`` from the
-    same author returns the revision saved the first time, whatever the payload, marked
-    ``replayed = True`` (the API answers 200 instead of 201).
+    same author returns the revision saved the first time, whatever the payload, with ``replayed``.
     """
     check_can_edit(author, party)
     _serialise_author(author)
     activity = _recent_activity(author, idempotency_key)
     if activity["replay"] is not None:
-        existing = Revision.objects.get(pk=activity["replay"])
-        existing.replayed = True
-        return existing
+        return SubmitResult(Revision.objects.get(pk=activity["replay"]), replayed=True)
     _check_open(party)
-    if element_type not in ElementType.values:
+    if element_type not in [t.value for t in ElementType]:
         raise _reject("element_type", "unknown", _("Unknown element type."))
-    if action not in Revision.Action.values:
+    if action not in [a.value for a in Action]:
         raise _reject("action", "unknown", _("Unknown action: create, modify or delete."))
     _check_rate(party, activity)
 
-    new_after = None if action == Revision.Action.DELETE else _normalise_after(element_type, after)
+    new_after = None if action == Action.DELETE else _normalise_after(element_type, after)
     current = None
     before = None
-    if action == Revision.Action.CREATE:
+    if action == Action.CREATE:
         element_id = store.next_local_id()
         base_version = None
     else:
@@ -405,9 +418,8 @@ def submit_edit(
         existing = Revision.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        existing.replayed = True
-        return existing
-    return revision
+        return SubmitResult(existing, replayed=True)
+    return SubmitResult(revision)
 
 
 @transaction.atomic

@@ -68,7 +68,7 @@ def town_feature_tile(request: HttpRequest, slug: str, z: str, x: str, y: str) -
         return JsonResponse({"error": too_many_message(settings.CARTOPARTY_MAX_FEATURES)}, status=400)
     etags = parse_etags(request.headers.get("If-None-Match", ""))
     if answer.etag in etags or "*" in etags:
-        response = HttpResponseNotModified()
+        response: HttpResponse = HttpResponseNotModified()
     elif accepts_gzip(request):
         response = HttpResponse(answer.gzipped, content_type="application/geo+json")
         response["Content-Encoding"] = "gzip"

@@ -248,7 +248,8 @@ def contributors(town_id: int, until) -> list[str]:
 def change_label(item: dict) -> str:
     """What happened to a feature, in the print's language ("Ajouté", "Modifié", "Supprimé")."""
     labels = {"create": _("Added"), "modify": _("Changed"), "delete": _("Removed")}
-    return labels.get(item.get("action"), item.get("action", ""))
+    action = str(item.get("action", ""))
+    return str(labels.get(action, action))
 
 
 def feature_label(item: dict) -> str:

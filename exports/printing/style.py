@@ -15,12 +15,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.geo import SRID
+
+if TYPE_CHECKING:  # the stubs' name for a str or a lazy translation; a dev-only package
+    from django_stubs_ext import StrOrPromise
 
 MERCATOR = "epsg:3857"
 WORLD_EXTENT = "-20037508.34,-20037508.34,20037508.34,20037508.34"
@@ -56,7 +60,7 @@ class Fill:
     kind: str
     condition: str
     color: str
-    label: str
+    label: StrOrPromise
     outline: str = ""
 
 
@@ -122,7 +126,7 @@ class Line:
     color: str
     casing: str
     widths: tuple[float, float, float]  # town overview, neighbourhood, street level (px)
-    label: str
+    label: StrOrPromise
     dash: str = ""
 
 
@@ -189,7 +193,7 @@ class Poi:
     key: str
     values: tuple[str, ...] | None
     icon: str
-    label: str
+    label: StrOrPromise
     category: str
 
 

@@ -27,17 +27,17 @@ class OsmXmlWriter(OsmiumFileWriter):
     media_type = "application/vnd.openstreetmap.data+xml"
 
     def _output_path(self) -> Path:
-        return self.target.with_name(self.target.name + ".part.osm")  # type: ignore[union-attr]
+        return self.path.with_name(self.path.name + ".part.osm")
 
     def _end(self) -> None:
         self._finish()
         a = self.attribution
         root = osm_root_tag("osm", a.generator, a.copyright, a.attribution, a.license)
         part = self._output_path()
-        with part.open("rb") as src, self.target.open("wb") as dst:  # type: ignore[union-attr]
+        with part.open("rb") as src, self.path.open("wb") as dst:
             dst.write(src.readline())  # <?xml ...?>
             src.readline()  # libosmium's <osm ...> line
             dst.write(root)
             shutil.copyfileobj(src, dst, 1 << 20)
         part.unlink()
-        self.stats.bytes = self.target.stat().st_size  # type: ignore[union-attr]
+        self.stats.bytes = self.path.stat().st_size

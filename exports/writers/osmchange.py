@@ -39,10 +39,11 @@ class OsmChangeWriter(Writer):
 
     def __init__(
         self, target: Path, attribution: Attribution | None = None, comment: str | None = None
-    ) -> None:  # type: ignore[override]
+    ) -> None:
         if not isinstance(target, Path):
             raise WriterError("OSM writers write to a file path")
         super().__init__(target, attribution)
+        self.path = target  # the target, known to be a path
         self.comment = comment
         self.actions = {section: 0 for section in SECTIONS}
         self._parts: dict[tuple[str, str], tuple[Path, osmium.SimpleWriter]] = {}
@@ -50,7 +51,7 @@ class OsmChangeWriter(Writer):
     def _part(self, section: str, kind: str) -> osmium.SimpleWriter:
         key = (section, kind)
         if key not in self._parts:
-            path = self.target.with_name(f"{self.target.name}.{section}-{kind}.part.osm")  # type: ignore[union-attr]
+            path = self.path.with_name(f"{self.path.name}.{section}-{kind}.part.osm")
             writer = osmium.SimpleWriter(str(path), header=osmium_header(self.attribution), overwrite=True)
             self._parts[key] = (path, writer)
         return self._parts[key][1]
@@ -78,7 +79,7 @@ class OsmChangeWriter(Writer):
         for _path, writer in self._parts.values():
             writer.close()
         a = self.attribution
-        with self.target.open("wb") as out:  # type: ignore[union-attr]
+        with self.path.open("wb") as out:
             out.write(b"<?xml version='1.0' encoding='UTF-8'?>\n")
             if self.comment:
                 safe = self.comment.replace("--", "- -").rstrip("-")
@@ -103,4 +104,4 @@ class OsmChangeWriter(Writer):
                 out.write(f"  </{section}>\n".encode())
             out.write(b"</osmChange>\n")
         self._parts.clear()
-        self.stats.bytes = self.target.stat().st_size  # type: ignore[union-attr]
+        self.stats.bytes = self.path.stat().st_size

@@ -39,17 +39,18 @@ class OsmiumFileWriter(Writer):
 
     osmium_format = ""
 
-    def __init__(self, target: Path, attribution: Attribution | None = None) -> None:  # type: ignore[override]
+    def __init__(self, target: Path, attribution: Attribution | None = None) -> None:
         if not isinstance(target, Path):
             raise WriterError("OSM writers write to a file path")
         super().__init__(target, attribution)
+        self.path = target  # the target, known to be a path
         self._writer: osmium.SimpleWriter | None = None
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def _output_path(self) -> Path:
-        return self.target  # type: ignore[return-value]
+        return self.path
 
     def _start(self) -> None:
         self._writer = osmium.SimpleWriter(
@@ -93,4 +94,4 @@ class OsmiumFileWriter(Writer):
 
     def _end(self) -> None:
         self._finish()
-        self.stats.bytes = self.target.stat().st_size  # type: ignore[union-attr]
+        self.stats.bytes = self.path.stat().st_size

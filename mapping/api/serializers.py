@@ -1,4 +1,4 @@
-"""API serializers: explicit fields; the change payload format is documented in mapping.store."""
+"""API serializers: explicit fields; the change payload format is documented in mapping.payloads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mapping.models import ElementType, Revision
 
 
 class EditSerializer(serializers.Serializer):
-    """A proposed change. ``after`` is a payload in mapping.store's format (tags may be [key, value] pairs)."""
+    """A proposed change. ``after`` is a mapping.payloads.Payload (tags may be [key, value] pairs)."""
 
     element_type = serializers.ChoiceField(choices=ElementType.choices)
     element_id = serializers.IntegerField(

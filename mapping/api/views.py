@@ -29,7 +29,8 @@ from mapping.api.serializers import (
 )
 from mapping.geometry import is_area
 from mapping.history import with_outcome
-from mapping.models import ElementType, Revision
+from mapping.models import Revision
+from mapping.payloads import Action, ChangeRequest, ElementType
 from mapping.selectors import (
     BBox,
     features_geojson_for_town,
@@ -117,24 +118,21 @@ class PartyEdits(APIView):
         serializer = EditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+        change: ChangeRequest = {
+            "element_type": ElementType(data["element_type"]),  # a choice the serializer checked
+            "element_id": data.get("element_id"),
+            "action": Action(data["action"]),
+            "after": data.get("after"),
+            "base_version": data.get("base_version"),
+            "preset": data.get("preset", ""),
+            "idempotency_key": data.get("idempotency_key") or request.headers.get("Idempotency-Key") or None,
+        }
         # 403, 400 (issues by field), 429 (Retry-After) and 409 (current version, tag choice) answer
         # through core.http.api_exception_handler.
-        revision = services.submit_edit(
-            author=request.user,
-            party=party,
-            element_type=data["element_type"],
-            element_id=data.get("element_id"),
-            action=data["action"],
-            after=data.get("after"),
-            base_version=data.get("base_version"),
-            preset=data.get("preset", ""),
-            idempotency_key=key,
-        )
-        replayed = getattr(revision, "replayed", False)
+        result = services.submit_edit(author=request.user, party=party, **change)
         return Response(
-            RevisionSerializer(revision).data,
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            RevisionSerializer(result.revision).data,
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
 
 
@@ -177,7 +175,7 @@ class ElementDetail(APIView):
         parameters=[
             PARTY_ID,
             OpenApiParameter(
-                "element_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=ElementType.values
+                "element_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[t.value for t in ElementType]
             ),
             OpenApiParameter("element_id", OpenApiTypes.INT, OpenApiParameter.PATH),
         ],
@@ -185,26 +183,26 @@ class ElementDetail(APIView):
     )
     def get(self, request: Request, party_id: str, element_type: str, element_id: str) -> Response:
         party = party_for(request, int(party_id))
-        element_id = int(element_id)
-        element = store.get_element(party.town, element_type, element_id)
+        element = store.get_element(party.town, element_type, int(element_id))
         if element is None or not element.visible:
             raise NotFound(_("This feature no longer exists."))
         state = store.element_state(element)
-        state.setdefault("geometry", None)
-        if element_type == "node":
+        if element_type == ElementType.NODE:
             kind = "point"
-        elif element_type == "way" and not state.get("closed"):
+        elif element_type == ElementType.WAY and not state.get("closed"):
             kind = "line"
         else:
-            kind = "area" if element_type == "relation" or is_area(state["tags"]) else "line"
+            kind = "area" if element_type == ElementType.RELATION or is_area(state["tags"]) else "line"
         detail = presets.describe(state["tags"], kind, get_language(), party.preset_set)
-        state.update(
-            element_type=element_type,
-            element_id=element_id,
-            preset=detail["id"] if detail else "",
-            preset_detail=detail,
-        )
-        return Response(ElementSerializer(state).data)
+        body = {
+            "geometry": None,
+            **state,
+            "element_type": element_type,
+            "element_id": int(element_id),
+            "preset": detail["id"] if detail else "",
+            "preset_detail": detail,
+        }
+        return Response(ElementSerializer(body).data)
 
 
 class PartyPresets(APIView):

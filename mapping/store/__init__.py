@@ -6,12 +6,7 @@ nodes are modified, new vertices are new nodes with negative ids, vertices dropp
 deleted when nothing else uses them). Each changed element's version goes up by one, and derived
 geometry is rebuilt for everything touched.
 
-Payload format (the ``after`` of a revision; see :class:`mapping.models.Revision`)::
-
-    node:     {"tags": {...}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
-    way:      {"tags": {...}, "nodes": [[osm_id | None, lon, lat], ...], "closed": bool}
-              ("nodes" is the vertex list without repeating the first one; "closed" closes the ring)
-    relation: {"tags": {...}, "members": [{"type": ..., "ref": ..., "role": ...}, ...]}
+Payloads and states have the shapes of :mod:`mapping.payloads`.
 """
 
 from __future__ import annotations
@@ -25,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from core import errors
 from core.geo import SRID
-from mapping.models import ELEMENT_MODELS, Element, ElementType, Node, Relation, Way
+from mapping.models import ELEMENT_MODELS, Element, Node, Relation, Way
+from mapping.payloads import Action, ElementType, Payload, State
 from mapping.signals import announce_published_change
 from mapping.store.derived import (
     dependents_of_nodes,
@@ -46,7 +42,9 @@ class Conflict(errors.Conflict):
     The answer carries the current version and state, so the client can show what changed.
     """
 
-    def __init__(self, element_type: str, element_id: int, current_version: int | None, current: dict | None):
+    def __init__(
+        self, element_type: str, element_id: int, current_version: int | None, current: State | None
+    ):
         self.element_type, self.element_id = element_type, element_id
         self.current_version, self.current = current_version, current
         super().__init__(_("Someone else changed this feature meanwhile: reload it and try again."))
@@ -59,19 +57,19 @@ def next_local_id() -> int:
     """A fresh negative id for an element created here (one sequence for all towns and types)."""
     with connection.cursor() as cur:
         cur.execute("SELECT -nextval('cartoparty_local_id')")
-        return cur.fetchone()[0]
+        return int(cur.fetchone()[0])
 
 
 def get_element(town: Town, element_type: str, element_id: int, *, lock: bool = False) -> Element | None:
-    qs = ELEMENT_MODELS[element_type].objects.filter(town=town, osm_id=element_id)
+    qs = ELEMENT_MODELS[element_type]._default_manager.filter(town=town, osm_id=element_id)
     if lock:
         qs = qs.select_for_update()
     return qs.first()
 
 
-def element_state(element: Element) -> dict[str, Any]:
+def element_state(element: Element) -> State:
     """The element as a payload (the ``before`` of a revision), with its geometry as GeoJSON."""
-    state: dict[str, Any] = {"tags": dict(element.tags), "version": element.version}
+    state: State = {"tags": dict(element.tags), "version": element.version}
     if isinstance(element, Node):
         state["geometry"] = {"type": "Point", "coordinates": [element.geom.x, element.geom.y]}
     elif isinstance(element, Way):
@@ -82,14 +80,15 @@ def element_state(element: Element) -> dict[str, Any]:
             refs = refs[:-1]
         state["nodes"] = [[r, nodes[r].geom.x, nodes[r].geom.y] for r in refs if r in nodes]
         state["closed"] = closed
-    else:
+    elif isinstance(element, Relation):
         state["members"] = list(element.members)
-    if getattr(element, "geom", None) is not None:
-        state["geometry"] = json.loads(element.geom.geojson)
+    geom = getattr(element, "geom", None)
+    if geom is not None:
+        state["geometry"] = json.loads(geom.geojson)
     return state
 
 
-def payload_geometry(element_type: str, payload: dict | None) -> GEOSGeometry | None:
+def payload_geometry(element_type: str, payload: Payload | None) -> GEOSGeometry | None:
     """The geometry a payload describes (for revisions' geom_before/geom_after)."""
     if not payload:
         return None
@@ -108,7 +107,7 @@ def payload_geometry(element_type: str, payload: dict | None) -> GEOSGeometry | 
     return GEOSGeometry(json.dumps(geometry), srid=SRID) if geometry else None
 
 
-def _create_node(town: Town, osm_id: int, lon: float, lat: float, tags: dict | None = None) -> Node:
+def _create_node(town: Town, osm_id: int, lon: float, lat: float, tags: dict[str, str] | None = None) -> Node:
     return Node.objects.create(
         town=town, osm_id=osm_id, version=1, tags=tags or {}, geom=Point(lon, lat, srid=SRID)
     )
@@ -123,11 +122,11 @@ def _move_node(node: Node, lon: float, lat: float) -> bool:
     return True
 
 
-def _delete_orphan_nodes(town: Town, candidates: set[int], keep_way_pk: int | None = None) -> None:
-    """Delete untagged nodes no longer used by any visible way (as iD does)."""
+def _delete_orphan_nodes(town: Town, candidates: set[int], keep_way_pk: int) -> None:
+    """Delete untagged nodes no longer used by any visible way but ``keep_way_pk`` (as iD does)."""
     if not candidates:
         return
-    used = set()
+    used: set[int] = set()
     for refs in (
         Way.objects.filter(town=town, visible=True, nodes__overlap=list(candidates))
         .exclude(pk=keep_way_pk)
@@ -135,12 +134,10 @@ def _delete_orphan_nodes(town: Town, candidates: set[int], keep_way_pk: int | No
     ):
         used.update(refs)
     for node in Node.objects.filter(town=town, osm_id__in=candidates - used, visible=True, tags={}):
-        node.visible = False
-        node.version += 1
-        node.save(update_fields=["visible", "version", "updated_at"])
+        _hide(node)
 
 
-def _way_refs(town: Town, payload: dict, moved: list[int]) -> list[int]:
+def _way_refs(town: Town, payload: Payload, moved: list[int]) -> list[int]:
     """Node refs for a way payload: existing nodes are moved if needed, new vertices created."""
     refs: list[int] = []
     existing_ids = [n[0] for n in payload["nodes"] if n[0] is not None]
@@ -166,6 +163,60 @@ def _way_refs(town: Town, payload: dict, moved: list[int]) -> list[int]:
     return refs
 
 
+def _content(after: Payload | None) -> Payload:
+    """The payload of a creation or modification (only a deletion comes without one)."""
+    if after is None:
+        raise StoreError(_("The change has no content."))
+    return after
+
+
+def _hide(element: Element) -> None:
+    element.visible = False
+    element.version += 1
+    element.save(update_fields=["visible", "version", "updated_at"])
+
+
+def _create(town: Town, element_type: str, element_id: int, after: Payload, moved: list[int]) -> Element:
+    tags = after.get("tags", {})
+    if element_type == ElementType.NODE:
+        lon, lat = (float(v) for v in after["geometry"]["coordinates"][:2])
+        return _create_node(town, element_id, lon, lat, tags)
+    if element_type == ElementType.WAY:
+        refs = _way_refs(town, after, moved)
+        return Way.objects.create(town=town, osm_id=element_id, version=1, tags=tags, nodes=refs)
+    return Relation.objects.create(
+        town=town, osm_id=element_id, version=1, tags=tags, members=after.get("members", [])
+    )
+
+
+def _delete(town: Town, element: Element) -> None:
+    if isinstance(element, Node):
+        users = Way.objects.filter(town=town, visible=True, nodes__contains=[element.osm_id])
+        if users.exists():
+            raise StoreError(_("This point is part of a line or area and cannot be deleted alone."))
+    _hide(element)
+    if isinstance(element, Way):
+        _delete_orphan_nodes(town, set(element.nodes), keep_way_pk=element.pk)
+
+
+def _modify(town: Town, element: Element, after: Payload, moved: list[int]) -> None:
+    element.tags = after.get("tags", element.tags)
+    element.version += 1
+    if isinstance(element, Node):
+        lon, lat = (float(v) for v in after["geometry"]["coordinates"][:2])
+        element.geom = Point(lon, lat, srid=SRID)
+        element.save(update_fields=["tags", "geom", "version", "updated_at"])
+        moved.append(element.osm_id)
+    elif isinstance(element, Way):
+        old_refs = set(element.nodes)
+        element.nodes = _way_refs(town, after, moved)
+        element.save(update_fields=["tags", "nodes", "version", "updated_at"])
+        _delete_orphan_nodes(town, old_refs - set(element.nodes), keep_way_pk=element.pk)
+    elif isinstance(element, Relation):
+        element.members = after.get("members", element.members)
+        element.save(update_fields=["tags", "members", "version", "updated_at"])
+
+
 @transaction.atomic
 def apply_change(
     *,
@@ -173,7 +224,7 @@ def apply_change(
     element_type: str,
     element_id: int,
     action: str,
-    after: dict | None,
+    after: Payload | None,
     base_version: int | None,
 ) -> Element:
     """Apply one change to the published store; returns the element as it now is.
@@ -183,9 +234,8 @@ def apply_change(
     version. Raises :class:`Conflict` if the element's version is not ``base_version`` (creations:
     if the element already exists), :class:`StoreError` for changes that cannot be applied.
     """
-    model = ELEMENT_MODELS[element_type]
     element = get_element(town, element_type, element_id, lock=True)
-    if action == "create":
+    if action == Action.CREATE:
         if element is not None:
             raise Conflict(element_type, element_id, element.version, element_state(element))
     else:
@@ -196,63 +246,13 @@ def apply_change(
 
     extents = [_extent_of(element)] if element is not None else []
     moved_nodes: list[int] = []
-    touched_ways: list[int] = []
-    if element_type == ElementType.NODE:
-        if action == "delete":
-            users = Way.objects.filter(town=town, visible=True, nodes__contains=[element_id])
-            if users.exists():
-                raise StoreError(_("This point is part of a line or area and cannot be deleted alone."))
-            element.visible = False
-            element.version += 1
-            element.save(update_fields=["visible", "version", "updated_at"])
-        else:
-            lon, lat = (float(v) for v in after["geometry"]["coordinates"][:2])
-            if action == "create":
-                element = _create_node(town, element_id, lon, lat, after.get("tags", {}))
-            else:
-                element.tags = after.get("tags", element.tags)
-                element.geom = Point(lon, lat, srid=SRID)
-                element.version += 1
-                element.save(update_fields=["tags", "geom", "version", "updated_at"])
-                moved_nodes.append(element_id)
-    elif element_type == ElementType.WAY:
-        old_refs = set(element.nodes) if element is not None else set()
-        if action == "delete":
-            element.visible = False
-            element.version += 1
-            element.save(update_fields=["visible", "version", "updated_at"])
-            _delete_orphan_nodes(town, old_refs, keep_way_pk=element.pk)
-        else:
-            refs = _way_refs(town, after, moved_nodes)
-            if action == "create":
-                element = model.objects.create(
-                    town=town, osm_id=element_id, version=1, tags=after.get("tags", {}), nodes=refs
-                )
-            else:
-                element.tags = after.get("tags", element.tags)
-                element.nodes = refs
-                element.version += 1
-                element.save(update_fields=["tags", "nodes", "version", "updated_at"])
-                _delete_orphan_nodes(town, old_refs - set(refs), keep_way_pk=element.pk)
-            touched_ways.append(element.pk)
+    if element is None:  # a creation (checked above)
+        element = _create(town, element_type, element_id, _content(after), moved_nodes)
+    elif action == Action.DELETE:
+        _delete(town, element)
     else:
-        if action == "delete":
-            element.visible = False
-            element.version += 1
-            element.save(update_fields=["visible", "version", "updated_at"])
-        elif action == "create":
-            element = Relation.objects.create(
-                town=town,
-                osm_id=element_id,
-                version=1,
-                tags=after.get("tags", {}),
-                members=after.get("members", []),
-            )
-        else:
-            element.tags = after.get("tags", element.tags)
-            element.members = after.get("members", element.members)
-            element.version += 1
-            element.save(update_fields=["tags", "members", "version", "updated_at"])
+        _modify(town, element, _content(after), moved_nodes)
+    touched_ways = [element.pk] if isinstance(element, Way) and element.visible else []
 
     # Derived geometry: ways using moved nodes, the touched way, relations using any of them.
     way_pks, _rels = dependents_of_nodes(town.pk, moved_nodes) if moved_nodes else ([], [])
@@ -260,26 +260,28 @@ def apply_change(
     relation_pks = set(relations_of_ways(town.pk, way_pks))
     # The other ways and relations rebuilt here change shape too (a moved vertex of a long road):
     # listeners that ship whole features (the map-data tiles) need their extents as well.
-    own_way = element.pk if element_type == ElementType.WAY else None
-    own_relation = element.pk if element_type == ElementType.RELATION else None
+    own_way = element.pk if isinstance(element, Way) else None
+    own_relation = element.pk if isinstance(element, Relation) else None
     dependents = ([pk for pk in way_pks if pk != own_way], [pk for pk in relation_pks if pk != own_relation])
     shapes_before = _shapes(*dependents)
     rebuild_way_geometries(way_pks)
-    if element_type == ElementType.RELATION and element.visible:
+    if isinstance(element, Relation) and element.visible:
         relation_pks.add(element.pk)
     rebuild_relation_geometries(sorted(relation_pks))
     shapes_after = _shapes(*dependents)
     for key in shapes_before.keys() | shapes_after.keys():
-        before, after = shapes_before.get(key), shapes_after.get(key)
-        if (before and before[0]) != (after and after[0]):
-            extents += [shape[1] for shape in (before, after) if shape]
+        shape_before, shape_after = shapes_before.get(key), shapes_after.get(key)
+        if (shape_before and shape_before[0]) != (shape_after and shape_after[0]):
+            extents += [shape[1] for shape in (shape_before, shape_after) if shape]
     element.refresh_from_db()
     extents.append(_extent_of(element))
     announce_published_change(Element, town, [e for e in extents if e])  # tile and export caches
     return element
 
 
-def _shapes(way_pks: list[int], relation_pks: list[int]) -> dict[tuple[str, int], tuple[str, tuple]]:
+def _shapes(
+    way_pks: list[int], relation_pks: list[int]
+) -> dict[tuple[str, int], tuple[str, tuple[float, float, float, float]]]:
     """{(table, pk): (digest of the derived geometry, its extent)} of these ways and relations."""
     if not (way_pks or relation_pks):
         return {}
@@ -294,7 +296,7 @@ def _shapes(way_pks: list[int], relation_pks: list[int]) -> dict[tuple[str, int]
             """,
             {"ways": way_pks, "rels": relation_pks},
         )
-        return {(t, pk): (digest, tuple(box)) for t, pk, digest, *box in cur.fetchall()}
+        return {(t, pk): (digest, (x0, y0, x1, y1)) for t, pk, digest, x0, y0, x1, y1 in cur.fetchall()}
 
 
 def _extent_of(element: Element) -> tuple[float, float, float, float] | None:

@@ -126,7 +126,7 @@ def element_kind_name(element_type: str) -> str:
 
 def match_preset(tags: dict[str, str], set_name: str = DEFAULT_SET) -> str:
     """The id of the most specific preset of the set whose tags ``tags`` carry; "" when none does."""
-    best, best_score = "", 0
+    best, best_score = "", 0.0
     data = load()
     chosen = data["sets"].get(set_name) or data["sets"][DEFAULT_SET]
     for group in chosen["groups"]:

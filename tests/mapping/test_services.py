@@ -14,6 +14,7 @@ from mapping.services import (
     EditRejected,
     NotAllowed,
     RateLimited,
+    SubmitResult,
     TagConflict,
     merge_tags,
     submit_edit,
@@ -34,7 +35,7 @@ def point(lon: float = 9.5209, lat: float = 47.1410, **tags: str) -> dict:
     return {"tags": tags, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
 
 
-def create_bench(resident, party, **kwargs):
+def submit_bench(resident, party, **kwargs) -> SubmitResult:
     defaults = {
         "author": resident,
         "party": party,
@@ -45,6 +46,10 @@ def create_bench(resident, party, **kwargs):
         "base_version": None,
     }
     return submit_edit(**(defaults | kwargs))
+
+
+def create_bench(resident, party, **kwargs):
+    return submit_bench(resident, party, **kwargs).revision
 
 
 def test_create_is_pending_with_a_local_id_and_the_store_unchanged(resident, party):
@@ -62,7 +67,7 @@ def test_modify_records_before_state_and_version(resident, party, bench):
     revision = submit_edit(
         author=resident, party=party, element_type="node", element_id=bench.osm_id, action="modify",
         after=point(amenity="bench", backrest="yes"), base_version=1,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     assert revision.before["tags"] == {"amenity": "bench"} and revision.before["version"] == 1
     assert revision.base_version == 1
     bench.refresh_from_db()
@@ -73,7 +78,7 @@ def test_delete(resident, party, bench):
     revision = submit_edit(
         author=resident, party=party, element_type="node", element_id=bench.osm_id, action="delete",
         after=None, base_version=1,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     assert revision.after is None and revision.geom_after is None and revision.geom_before is not None
 
 
@@ -83,7 +88,7 @@ def test_reshape_way_keeps_node_ids(resident, party, footway):
     revision = submit_edit(
         author=resident, party=party, element_type="way", element_id=footway.osm_id, action="modify",
         after={"tags": [["highway", "footway"]], "nodes": nodes}, base_version=1,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     assert [n[0] for n in revision.after["nodes"]] == [*footway.nodes, None]
     assert revision.before["nodes"][0][0] == footway.nodes[0]
     assert revision.geom_after.num_points == 4
@@ -136,12 +141,13 @@ def test_outside_the_time_window(resident, party):
     assert exc.value.issues[0].code == "not_started"
 
 
-def test_idempotency_key_returns_the_same_revision(resident, party):
-    first = create_bench(resident, party, idempotency_key="k-1")
-    again = create_bench(resident, party, idempotency_key="k-1", after=point(amenity="bench", name="Other"))
-    assert again.pk == first.pk and Revision.objects.count() == 1
+def test_idempotency_key_returns_the_same_revision_marked_replayed(resident, party):
+    first = submit_bench(resident, party, idempotency_key="k-1")
+    again = submit_bench(resident, party, idempotency_key="k-1", after=point(amenity="bench", name="Other"))
+    assert not first.replayed and again.replayed
+    assert again.revision.pk == first.revision.pk and Revision.objects.count() == 1
     other = ResidentFactory(party=party)
-    assert create_bench(other, party, idempotency_key="k-1").pk != first.pk
+    assert create_bench(other, party, idempotency_key="k-1").pk != first.revision.pk
 
 
 def test_rate_limit(resident, party):
@@ -164,7 +170,7 @@ def publish(bench, **tags):
     revision = submit_edit(
         author=other, party=other.party, element_type="node", element_id=bench.osm_id, action="modify",
         after={"tags": tags, "geometry": {"type": "Point", "coordinates": coords}}, base_version=bench.version,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     apply_change(
         town=bench.town, element_type="node", element_id=bench.osm_id, action="modify",
         after=revision.after, base_version=revision.base_version,
@@ -180,7 +186,7 @@ def test_outdated_version_merges_different_keys(resident, party, bench):
     revision = submit_edit(
         author=resident, party=party, element_type="node", element_id=bench.osm_id, action="modify",
         after=point(amenity="bench", name="Banc"), base_version=1,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     assert revision.base_version == 2
     assert revision.after["tags"] == {"amenity": "bench", "backrest": "yes", "name": "Banc"}
 
@@ -214,7 +220,7 @@ def test_outdated_delete_and_moved_on_both_sides_conflict(resident, party, bench
     moved = submit_edit(
         author=other, party=party, element_type="node", element_id=bench.osm_id, action="modify",
         after=point(9.5211, 47.1411, amenity="bench"), base_version=2,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     apply_change(
         town=party.town, element_type="node", element_id=bench.osm_id, action="modify",
         after=moved.after, base_version=2,
@@ -279,7 +285,7 @@ def test_tags_are_stored_in_nfc_without_invisible_characters(resident, party):
     revision = submit_edit(
         author=resident, party=party, element_type="node", element_id=None, action="create",
         after=after, base_version=None,
-    )  # fmt: skip
+    ).revision  # fmt: skip
     assert revision.after["tags"] == {"amenity": "cafe", "name": "Café Risch", "cuisine": "coffee_shop"}
 
 
