@@ -75,7 +75,7 @@ export function publishedTiles(ctx) {
 }
 
 // Newest first from the API: keep only the latest pending change of each element.
-export function latestPerElement(features) {
+function latestPerElement(features) {
   const byElement = new Map();
   features.forEach((f) => {
     const key = `${f.properties.osm_type}/${f.properties.osm_id}`;

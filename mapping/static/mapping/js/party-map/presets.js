@@ -28,7 +28,8 @@ export function fold(s) {
 }
 
 // Whether the picker lists `preset` for a `geometryKind` shape and the folded search `q` (empty:
-// all): by name, search terms, or tag ("shop bakery" finds shop=bakery).
+// all): by name, search terms, or tag, underscores read as spaces ("fast food" finds
+// amenity=fast_food).
 export function presetMatches(preset, geometryKind, q) {
   return preset.geometry.includes(geometryKind) &&
     (!q || fold(preset.name).includes(q) || preset.terms.some((t) => fold(t).includes(q)) ||
