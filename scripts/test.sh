@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# `make test`: the same bootstrap as `make run` (which also compiles the catalogues), then the whole suite.
+# `make test`: the same bootstrap as `make run` (which also compiles the catalogues), the linters, the JS
+# unit tests (Node's own runner), then the whole Python suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+npm run --silent lint
+npm test --silent
 .venv/bin/python manage.py makemigrations --check --dry-run -v 0
 # --create-db: one pass with real migrations, as CI does.
 exec .venv/bin/pytest --create-db "$@"
