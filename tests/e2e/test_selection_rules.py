@@ -118,9 +118,7 @@ def test_draw_order_puts_boundaries_and_large_areas_under_lines_under_points(rul
 
 def test_area_in_square_metres(rules):
     # 0.001° x 0.001° at the equator: 111.3 m x 110.6 m on the sphere of radius 6378137 m.
-    area = rules.evaluate(
-        "(f) => selection.areaM2(f.geometry)", square("s", 0, 0, 0.001, building="yes")
-    )
+    area = rules.evaluate("(f) => selection.areaM2(f.geometry)", square("s", 0, 0, 0.001, building="yes"))
     assert 12300 < area < 12500
 
 

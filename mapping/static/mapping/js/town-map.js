@@ -12,9 +12,7 @@ const el = document.getElementById("town-map");
 const status = document.getElementById("map-status");
 const STYLES = featureStyles;
 const map = createMap(el, { zoomControl: true, preferCanvas: true });
-if (window.CARTOPARTY_TILES !== false) {
-  baseLayer().addTo(map);
-}
+baseLayer().addTo(map);
 // #zoom/lat/lon in the address shows a place, as on the party map (shareable links).
 const hash = (location.hash || "").replace("#", "").split("/").map(Number);
 const extent = (el.dataset.extent || "").split(",").map(Number);
