@@ -21,11 +21,14 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 PKGS=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 redis-server
       osmium-tool osm2pgsql osmosis josm chromium fonts-dejavu-core fonts-noto-core poppler-utils
       python3-venv make gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      libicu-dev pkg-config g++ wrk nodejs npm)
+      libicu-dev pkg-config g++ wrk nodejs)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (a package of its own); NodeSource's brings its own npm, and
+# Debian's npm cannot be installed next to it.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then
     say "Installing Debian packages: ${missing[*]}"
