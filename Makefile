@@ -16,8 +16,8 @@ test: ## Set up, then lint and run the whole test suite (what CI runs)
 test-e2e: ## Only the browser tests (Playwright + Debian chromium)
 	bash scripts/test.sh tests/e2e
 
-lint: ## ruff lint and format check, mypy type check (strict on the pure modules)
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+lint: ## ruff lint and format check, mypy type check (strict on the pure modules), the JS linter (ESLint)
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && npm run --silent lint
 
 fmt: ## Format the code
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

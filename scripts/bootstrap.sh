@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by `make run` and `make test`:
 #   1. Debian packages (installed when root, otherwise the exact apt-get line is printed);
-#   2. the virtualenv in .venv (reinstalled only when pyproject.toml changes);
+#   2. the virtualenv in .venv (reinstalled only when pyproject.toml changes), and the JS linter in
+#      node_modules (`npm ci`, again only when package-lock.json changes);
 #   3. a private PostgreSQL + PostGIS cluster and a private Redis under var/ (unless DATABASE_URL /
 #      CELERY_BROKER_URL point elsewhere); PostgreSQL runs as the `postgres` user when we are root;
 #   4. database migrations;
@@ -20,11 +21,14 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 PKGS=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 redis-server
       osmium-tool osm2pgsql osmosis josm chromium fonts-dejavu-core fonts-noto-core poppler-utils
       python3-venv make gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      libicu-dev pkg-config g++ wrk)
+      libicu-dev pkg-config g++ wrk nodejs)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (a package of its own); NodeSource's brings its own npm, and
+# Debian's npm cannot be installed next to it.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then
     say "Installing Debian packages: ${missing[*]}"
@@ -50,6 +54,14 @@ if [[ ! -f $stamp ]]; then
   .venv/bin/pip install -q -e '.[dev]'
   rm -f .venv/.cartoparty-*
   touch "$stamp"
+fi
+# The JS linter (ESLint, pinned in package-lock.json). The browser loads the modules as they are: no
+# build step, so nothing from node_modules is ever served.
+npm_stamp="node_modules/.cartoparty-$(sha1sum package-lock.json | cut -c1-12)"
+if [[ ! -f $npm_stamp ]]; then
+  say "Installing the JS linter (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
 fi
 # Bytecode for our own packages, even where PYTHONDONTWRITEBYTECODE is set: compiling them again at
 # every start costs each command ~40 ms. Only changed files are compiled.

@@ -31,6 +31,7 @@ Placeholders (doc-only names) when running:
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shlex
@@ -55,7 +56,7 @@ RUN = {"import_osm", "export_osm", "print_map"}
 PLACEHOLDERS = {"FILE.osm.pbf": str(DEMO_PBF)}
 # How an inline code span that is a command starts (other spans are names, paths, values...).
 INLINE_COMMAND = re.compile(
-    r"^([A-Z_]+=\S+ )*(\.venv/bin/\S+|make [a-z]|manage\.py\b|python3? |bash |docker compose |(scripts|bench)/\S+\.(sh|py)\b)"
+    r"^([A-Z_]+=\S+ )*(\.venv/bin/\S+|make [a-z]|npm (ci|test|run)\b|manage\.py\b|python3? |bash |docker compose |(scripts|bench)/\S+\.(sh|py)\b)"
 )
 FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```", re.M | re.S)
 
@@ -179,6 +180,8 @@ def check(cmd: DocCommand, argv: tuple[str, ...] | None = None, *, container: bo
         assert result.returncode == 0, f"{cmd}: make -n {' '.join(targets)}: {result.stderr}"
     elif program == "docker":
         _check_compose(cmd, args)
+    elif program == "npm":
+        _check_npm(cmd, args)
     elif program.endswith(".py"):
         assert (ROOT / program).is_file(), f"{cmd}: no file {program}"
         result = subprocess.run(
@@ -199,6 +202,20 @@ def check(cmd: DocCommand, argv: tuple[str, ...] | None = None, *, container: bo
         assert not unknown, f"{cmd}: {program} does not know {', '.join(unknown)}"
     else:
         pytest.fail(f"{cmd}: teach tests/test_docs.py how to check {program!r}")
+
+
+def _check_npm(cmd: DocCommand, args: list[str]) -> None:
+    """`npm ci`, `npm test`, `npm run NAME`: the script must be one of package.json's."""
+    scripts = json.loads((ROOT / "package.json").read_text())["scripts"]
+    words = [a for a in args if not a.startswith("-")]
+    if words[:1] == ["ci"]:
+        assert (ROOT / "package-lock.json").is_file(), f"{cmd}: npm ci needs package-lock.json"
+    elif words[:1] == ["test"]:
+        assert "test" in scripts, f"{cmd}: package.json has no test script"
+    elif words[:1] == ["run"]:
+        assert words[1:2] and words[1] in scripts, f"{cmd}: package.json has no script {words[1:2]}"
+    else:
+        pytest.fail(f"{cmd}: teach tests/test_docs.py how to check `npm {shlex.join(args)}`")
 
 
 def _check_compose(cmd: DocCommand, args: list[str]) -> None:

@@ -1,18 +1,18 @@
 """The selection rule (mapping/static/mapping/js/selection.js) as pure functions, run in the browser.
 
-No server: the module is loaded into a blank page and called on hand-written features, in screen
-pixels with an identity projection (lon = x, lat = y), so each case reads as a drawing.
+The ES module is imported, as the pages import it, from the live server's static files (no page of
+the app: no database), and called on hand-written features, in screen pixels with an identity
+projection (lon = x, lat = y), so each case reads as a drawing. tests/js/selection.test.js runs the
+same module in Node.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
-MODULE = Path(__file__).resolve().parents[2] / "mapping" / "static" / "mapping" / "js" / "selection.js"
+MODULE = "/static/mapping/js/selection.js"
 
 
 def point(fid, x, y, **tags):
@@ -32,14 +32,15 @@ def square(fid, x0, y0, size, osm_type="way", **tags):
 
 
 @pytest.fixture
-def rules(browser):
+def rules(browser, live_server):
     context = browser.new_context()
     page = context.new_page()
-    page.add_script_tag(path=str(MODULE))
+    page.goto(f"{live_server.url}{MODULE}")
+    page.evaluate("async (url) => { window.selection = await import(url); }", MODULE)
 
     def pick(features, x, y, tolerance=5):
         return page.evaluate(
-            "([fs, x, y, t]) => { const f = Cartoparty.selection.pick(fs, [x, y], (c) => c, t); return f && f.id; }",
+            "([fs, x, y, t]) => { const f = selection.pick(fs, [x, y], (c) => c, t); return f && f.id; }",
             [features, x, y, tolerance],
         )
 
@@ -95,7 +96,7 @@ def test_boundaries_routes_and_large_landuse_never_catch_a_tap(rules):
     assert rules.pick([district, route], 50, 50) is None
     assert rules.pick([district, route], 1, 50) is None  # its outline neither
     assert rules.pick([fields], 0.005, 0.005, 0.0001) is None
-    assert rules.evaluate("(f) => Cartoparty.selection.kind(f)", fields) is None
+    assert rules.evaluate("(f) => selection.kind(f)", fields) is None
     # A small landuse patch (a 30 m square) is an ordinary area; a multipolygon relation too.
     patch = square("patch", 0, 0, 0.0003, landuse="grass")
     assert rules.pick([patch], 0.00015, 0.00015, 0.00001) == "patch"
@@ -111,15 +112,13 @@ def test_draw_order_puts_boundaries_and_large_areas_under_lines_under_points(rul
         square("big", 0, 0, 100, leisure="park"),
         square("boundary", 0, 0, 1000, osm_type="relation", boundary="administrative"),
     ]
-    order = rules.evaluate("(fs) => Cartoparty.selection.drawOrder(fs).map((f) => f.id)", features)
+    order = rules.evaluate("(fs) => selection.drawOrder(fs).map((f) => f.id)", features)
     assert order == ["boundary", "big", "small", "l", "p"]
 
 
 def test_area_in_square_metres(rules):
     # 0.001° x 0.001° at the equator: 111.3 m x 110.6 m on the sphere of radius 6378137 m.
-    area = rules.evaluate(
-        "(f) => Cartoparty.selection.areaM2(f.geometry)", square("s", 0, 0, 0.001, building="yes")
-    )
+    area = rules.evaluate("(f) => selection.areaM2(f.geometry)", square("s", 0, 0, 0.001, building="yes"))
     assert 12300 < area < 12500
 
 
@@ -127,8 +126,8 @@ def test_boundaries_are_drawn_as_outlines_only(rules):
     styles = {"landuse": {"color": "green", "fillOpacity": 0.3}, "other": {"color": "grey"}}
     park = square("park", 0, 0, 10, leisure="nature_reserve", boundary="protected_area")
     park["properties"]["category"] = "landuse"
-    style = rules.evaluate("([f, s]) => Cartoparty.selection.styleFor(f, s)", [park, styles])
+    style = rules.evaluate("([f, s]) => selection.styleFor(f, s)", [park, styles])
     assert style == {"color": "green", "fillOpacity": 0.3, "interactive": False, "fill": False}
     garden = square("garden", 0, 0, 10, leisure="garden")
     garden["properties"]["category"] = "landuse"
-    assert "fill" not in rules.evaluate("([f, s]) => Cartoparty.selection.styleFor(f, s)", [garden, styles])
+    assert "fill" not in rules.evaluate("([f, s]) => selection.styleFor(f, s)", [garden, styles])

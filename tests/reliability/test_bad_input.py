@@ -205,8 +205,9 @@ def test_no_input_cuts_text_silently(centre_town, client):
             html = page_client.get(url).content.decode()
             assert "maxlength" not in html, url
             assert "data-max-length" in html or url == "/manage/review/", url  # an empty queue: no form
-    script = (Path(__file__).resolve().parents[2] / "mapping/static/mapping/js/party-map.js").read_text()
-    assert "maxlength" not in script
+    scripts = Path(__file__).resolve().parents[2] / "mapping/static/mapping/js"
+    for script in [scripts / "party-map.js", *(scripts / "party-map").glob("*.js")]:
+        assert "maxlength" not in script.read_text(), script
 
 
 @pytest.mark.django_db

@@ -1,49 +1,49 @@
 // Review pages: keyboard shortcuts (a, r, n, p), "select all" in the queue, and the before/after map.
+// The entry module of the review queue and revision pages.
 // Tag values never reach the DOM as HTML: the map shows shapes only, labels are set with textContent.
-(function () {
-  "use strict";
+import { baseLayer, createMap } from "../../js/map-base.js";
 
-  // --- Queue: select every pending revision on the page ---
-  const selectAll = document.getElementById("select-all");
-  if (selectAll) {
-    selectAll.addEventListener("change", () => {
-      document.querySelectorAll('#bulk-form input[name="ids"]').forEach((box) => {
-        box.checked = selectAll.checked;
-      });
+// --- Queue: select every pending revision on the page ---
+const selectAll = document.getElementById("select-all");
+if (selectAll) {
+  selectAll.addEventListener("change", () => {
+    document.querySelectorAll('#bulk-form input[name="ids"]').forEach((box) => {
+      box.checked = selectAll.checked;
     });
-  }
+  });
+}
 
-  // --- Revision page: keyboard shortcuts ---
-  const page = document.getElementById("review-revision");
-  if (page) {
-    document.addEventListener("keydown", (event) => {
-      if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
-      const target = event.target;
-      if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-      const accept = document.getElementById("accept-form");
-      if (event.key === "a" && accept) {
-        event.preventDefault();
-        accept.requestSubmit();
-      } else if (event.key === "r" && document.getElementById("reason-comment")) {
-        event.preventDefault();
-        document.getElementById("reason-comment").focus();
-      } else if (event.key === "n" && page.dataset.nextUrl) {
-        window.location.assign(page.dataset.nextUrl);
-      } else if (event.key === "p" && page.dataset.prevUrl) {
-        window.location.assign(page.dataset.prevUrl);
-      }
-    });
-  }
+// --- Revision page: keyboard shortcuts ---
+const page = document.getElementById("review-revision");
+if (page) {
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const accept = document.getElementById("accept-form");
+    if (event.key === "a" && accept) {
+      event.preventDefault();
+      accept.requestSubmit();
+    } else if (event.key === "r" && document.getElementById("reason-comment")) {
+      event.preventDefault();
+      document.getElementById("reason-comment").focus();
+    } else if (event.key === "n" && page.dataset.nextUrl) {
+      window.location.assign(page.dataset.nextUrl);
+    } else if (event.key === "p" && page.dataset.prevUrl) {
+      window.location.assign(page.dataset.prevUrl);
+    }
+  });
+}
 
-  // --- Revision page: before (red, dashed) and after (green), changed vertices highlighted ---
-  const mapEl = document.getElementById("review-map");
-  const dataEl = document.getElementById("review-map-data");
-  if (!mapEl || !dataEl || typeof L === "undefined") return;
-  const data = JSON.parse(dataEl.textContent);
-  const map = L.map(mapEl, { zoomControl: true });
-  map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution("© OpenStreetMap contributors, ODbL");
-  Cartoparty.baseLayer().addTo(map);
+// --- Revision page: before (red, dashed) and after (green), changed vertices highlighted ---
+const mapEl = document.getElementById("review-map");
+const dataEl = document.getElementById("review-map-data");
+if (mapEl && dataEl && window.L) showChange(mapEl, JSON.parse(dataEl.textContent));
+
+function showChange(mapEl, data) {
+  const L = window.L;
+  const map = createMap(mapEl, { zoomControl: true });
+  baseLayer().addTo(map);
   const group = L.featureGroup().addTo(map);
   const point = (style) => (feature, latlng) => L.circleMarker(latlng, { radius: 8, ...style });
   const BEFORE = { color: "#c62828", weight: 3, dashArray: "6 6", fillOpacity: 0.1 };
@@ -94,4 +94,4 @@
     .finally(() => {
       mapEl.dataset.state = "loaded";
     });
-})();
+}
