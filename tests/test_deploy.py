@@ -27,7 +27,13 @@ from config.security import queue_ms
 ROOT = Path(__file__).resolve().parent.parent
 CADDY = shutil.which("caddy")
 needs_caddy = pytest.mark.skipif(CADDY is None, reason="Caddy is not installed (apt-get install -y caddy)")
-SHOWN = ("CARTOPARTY_PUBLIC_URL", "DJANGO_ALLOWED_HOSTS", "DJANGO_BEHIND_PROXY", "CADDY_SITES", "CADDY_UPSTREAM")
+SHOWN = (
+    "CARTOPARTY_PUBLIC_URL",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_BEHIND_PROXY",
+    "CADDY_SITES",
+    "CADDY_UPSTREAM",
+)
 
 
 def lan_setup(tmp_path: Path, addresses: str, **env: str) -> tuple[dict[str, str], str, str]:
@@ -37,7 +43,9 @@ def lan_setup(tmp_path: Path, addresses: str, **env: str) -> tuple[dict[str, str
     (stub / "hostname").write_text(f'#!/bin/sh\n[ "$1" = -I ] && echo "{addresses}"\n')
     (stub / "hostname").chmod(0o755)
     base = {k: v for k, v in os.environ.items() if k not in SHOWN and k not in ("HOST", "PORT", "HTTPS")}
-    script = 'source scripts/lan.sh && lan_setup && echo "--- set:" && for v in "$@"; do echo "$v=${!v:-}"; done'
+    script = (
+        'source scripts/lan.sh && lan_setup && echo "--- set:" && for v in "$@"; do echo "$v=${!v:-}"; done'
+    )
     proc = subprocess.run(
         ["bash", "-c", script, "lan", *SHOWN],
         cwd=ROOT,
@@ -52,6 +60,7 @@ def lan_setup(tmp_path: Path, addresses: str, **env: str) -> tuple[dict[str, str
     return exported, proc.stdout, proc.stderr
 
 
+ALL = "0.0.0.0"  # noqa: S104 -- what `make run HOST=0.0.0.0` passes; nothing binds here
 LAN = "192.168.1.20 10.8.0.3 fe80::1c2e:3ff:fe4a:1 2a01:db8::5"
 
 
@@ -63,7 +72,7 @@ def test_by_default_only_this_machine_is_served_and_the_output_says_how_to_serve
 
 
 def test_host_0000_serves_the_lan_and_the_links_follow_its_first_address(tmp_path):
-    env, out, err = lan_setup(tmp_path, LAN, HOST="0.0.0.0", PORT="8001")
+    env, out, err = lan_setup(tmp_path, LAN, HOST=ALL, PORT="8001")
     assert env["CARTOPARTY_PUBLIC_URL"] == "http://192.168.1.20:8001"
     # Link-local addresses are not reachable by name from a phone's browser: left out.
     assert env["DJANGO_ALLOWED_HOSTS"] == "127.0.0.1,localhost,[::1],192.168.1.20,10.8.0.3,[2a01:db8::5]"
@@ -77,7 +86,7 @@ def test_what_the_user_set_is_kept_and_a_loopback_public_url_is_called_out(tmp_p
     env, out, err = lan_setup(
         tmp_path,
         LAN,
-        HOST="0.0.0.0",
+        HOST=ALL,
         CARTOPARTY_PUBLIC_URL="http://127.0.0.1:8000",
         DJANGO_ALLOWED_HOSTS="carto.local",
     )

@@ -41,7 +41,10 @@ def test_only_the_towns_agents_see_the_print_page(client, centre_town):
     ("lang", "headline"),
     [
         ("en", "Phones cannot use the QR codes and links printed from here."),
-        ("fr", "Les téléphones ne peuvent pas utiliser les QR codes et les liens imprimés depuis cette page."),
+        (
+            "fr",
+            "Les téléphones ne peuvent pas utiliser les QR codes et les liens imprimés depuis cette page.",
+        ),
     ],
 )
 def test_print_page_warns_when_the_printed_qr_code_would_be_a_loopback_address(
