@@ -68,10 +68,12 @@ lan_setup() {
   fi
   local url_host=${CARTOPARTY_PUBLIC_URL#*://}
   url_host=${url_host%%/*}
-  url_host=${url_host%:*}
+  if [[ $url_host == \[* ]]; then url_host=${url_host%%]*}]; else url_host=${url_host%:*}; fi
   if ((${#LAN_ADDRESSES[@]})) && is_loopback "$url_host"; then
     echo "!!  CARTOPARTY_PUBLIC_URL is a loopback address: phones cannot use the QR codes." >&2
     echo "    Unset it or set it to $scheme://$first:$port (and add $first to DJANGO_ALLOWED_HOSTS)." >&2
+  elif [[ $HOST == 0.0.0.0 ]] && ! ((${#LAN_ADDRESSES[@]})); then
+    echo "!!  This machine has no network address yet: join the Wi-Fi (or start the hotspot), then restart." >&2
   elif ! ((${#LAN_ADDRESSES[@]})); then
     echo "    Only this machine can connect. For phones on the local network: make run HOST=0.0.0.0"
   fi

@@ -96,6 +96,18 @@ def test_what_the_user_set_is_kept_and_a_loopback_public_url_is_called_out(tmp_p
     assert "set it to http://192.168.1.20:8000" in err and "add 192.168.1.20 to DJANGO_ALLOWED_HOSTS" in err
 
 
+@pytest.mark.parametrize("public_url", ["http://[::1]:8000", "http://[::1]", "http://localhost/"])
+def test_every_spelling_of_a_loopback_public_url_is_called_out(tmp_path, public_url):
+    _, _, err = lan_setup(tmp_path, LAN, HOST=ALL, CARTOPARTY_PUBLIC_URL=public_url)
+    assert "phones cannot use the QR codes" in err
+
+
+def test_a_laptop_not_yet_on_any_network_is_told_so(tmp_path):
+    env, _, err = lan_setup(tmp_path, "fe80::1", HOST=ALL)
+    assert env["CARTOPARTY_PUBLIC_URL"] == "http://127.0.0.1:8000"
+    assert "no network address yet" in err
+
+
 def test_https_puts_caddy_on_8443_of_every_lan_address_and_django_behind_it(tmp_path):
     env, out, _ = lan_setup(tmp_path, LAN, HTTPS="1")
     assert env["CARTOPARTY_PUBLIC_URL"] == "https://192.168.1.20:8443"
