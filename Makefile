@@ -7,7 +7,7 @@ help: ## Show this help
 setup: ## Install what is missing, start private PostGIS + Redis under var/, migrate
 	bash scripts/bootstrap.sh
 
-run: ## Set up, import the demo town, start a worker and serve on http://127.0.0.1:8000
+run: ## Set up, import the demo town, start a worker and serve on http://127.0.0.1:8000 (HOST=0.0.0.0: the LAN; HTTPS=1: Caddy, port 8443)
 	bash scripts/run.sh
 
 test: ## Set up, then lint and run the whole test suite (what CI runs)

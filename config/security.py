@@ -162,7 +162,8 @@ class LoadSheddingMiddleware:
     503 + Retry-After at once, instead of doing work its client has probably given up on.
 
     The wait is measured from ``X-Request-Start: t=<epoch seconds or ms>`` which the reverse proxy
-    sets (nginx: ``proxy_set_header X-Request-Start "t=${msec}";``). Without the header nothing is
+    sets (the Caddyfile: ``header_up X-Request-Start "t={time.now.unix_ms}"``; nginx:
+    ``proxy_set_header X-Request-Start "t=${msec}";``). Without the header nothing is
     shed. A client forging the header can only get its own request refused. /healthz is never shed.
     """
 

@@ -22,8 +22,16 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
     # Development only: a fixed, obviously-insecure key so sessions survive restarts.
     SECRET_KEY = "dev-insecure-cartoparty-key-change-me-in-production-0123456789"  # noqa: S105 (a dev key by design; production refuses to start without one)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The production domain, the one Caddy gets certificates for (docker-compose.yml, docs/deploy.md):
+# the host names, the trusted origin and the public URL follow it unless set on their own.
+CARTOPARTY_DOMAIN = env.str("CARTOPARTY_DOMAIN", default="")
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[CARTOPARTY_DOMAIN] if CARTOPARTY_DOMAIN else ["127.0.0.1", "localhost", "[::1]"],
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{CARTOPARTY_DOMAIN}"] if CARTOPARTY_DOMAIN else []
+)
 
 # Without DATABASE_URL: the private cluster that scripts/bootstrap.sh starts, on a socket under var/.
 if env.str("DATABASE_URL", default=""):
@@ -241,7 +249,10 @@ CARTOPARTY_TILE_DIR = Path(env.str("CARTOPARTY_TILE_DIR", default=str(VAR_DIR / 
 CARTOPARTY_EXPORT_DIR = Path(env.str("CARTOPARTY_EXPORT_DIR", default=str(VAR_DIR / "exports")))
 # Exports of more elements than this are built by the Celery worker, smaller ones in the request.
 CARTOPARTY_EXPORT_SYNC_MAX = env.int("CARTOPARTY_EXPORT_SYNC_MAX", default=200_000)
-CARTOPARTY_PUBLIC_URL = env.str("CARTOPARTY_PUBLIC_URL", default="http://127.0.0.1:8000")
+CARTOPARTY_PUBLIC_URL = env.str(
+    "CARTOPARTY_PUBLIC_URL",
+    default=f"https://{CARTOPARTY_DOMAIN}" if CARTOPARTY_DOMAIN else "http://127.0.0.1:8000",
+)
 # Load shedding: a request queued longer than this (X-Request-Start from the proxy) answers 503.
 CARTOPARTY_MAX_QUEUE_MS = env.int("CARTOPARTY_MAX_QUEUE_MS", default=3000)
 # A killed export's build directory is removed once nothing has written to it for this long.

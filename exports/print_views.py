@@ -27,6 +27,7 @@ from exports.printing import index
 from exports.printing.forms import PrintOrderForm
 from exports.printing.services import PrintRefused, request_print, retry_print
 from parties.access import agent_required, agent_town
+from parties.poster import loopback_public_url
 
 TILE_CACHE_CONTROL = "public, max-age=60"  # short: an accepted edit redraws tiles within a minute
 
@@ -87,6 +88,7 @@ def print_orders(request: HttpRequest) -> HttpResponse:
         "town": town,
         "form": form,
         "refused": refused,
+        "loopback_public_url": loopback_public_url(),
         "jobs": Job.objects.filter(town=town, kind=Job.Kind.PRINT).prefetch_related("editions")[:10],
         "editions": _with_change_labels(Edition.objects.filter(town=town).select_related("previous")[:30]),
     }

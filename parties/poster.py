@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import ipaddress
+from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
@@ -18,6 +20,22 @@ def join_url(party: Party) -> str:
     """The absolute join link printed on posters: CARTOPARTY_PUBLIC_URL is where phones reach the site."""
     path = reverse("parties:join", kwargs={"join_code": party.join_code})
     return settings.CARTOPARTY_PUBLIC_URL.rstrip("/") + path
+
+
+def loopback_public_url() -> str:
+    """CARTOPARTY_PUBLIC_URL when it names this machine only (127.0.0.0/8, ::1, localhost), else "".
+
+    Such a link works in the agent's browser on the laptop and nowhere else: a phone scanning the QR
+    code looks for the site on the phone itself. The agent's pages say so before posters are printed.
+    """
+    url = settings.CARTOPARTY_PUBLIC_URL
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return url
+    try:
+        return url if ipaddress.ip_address(host).is_loopback else ""
+    except ValueError:
+        return ""
 
 
 def qr_code(party: Party, kind: str, scale: int = 10) -> bytes:

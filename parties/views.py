@@ -135,6 +135,7 @@ def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
     context = {
         "party": party,
         "join_url": poster.join_url(party),
+        "loopback_public_url": poster.loopback_public_url(),
         "area": json.loads(party.area.geojson),
     }
     return render(request, "parties/party_dashboard.html", context)

@@ -13,7 +13,8 @@ noticed. This test reads the commands out of the docs, so a doc can no longer dr
   --quick``, ``make stop``, ``manage.py check --deploy``...) are checked: the program exists, its
   ``--help`` (Python scripts) or ``make -n TARGET`` succeeds, or ``bash -n`` for shell scripts, and
   every ``--flag`` the doc uses is one its argument parser knows (Django commands: the command's own
-  argparse parser; Python scripts: their ``--help``; shell scripts: their usage header).
+  argparse parser; Python scripts: their ``--help``; shell scripts: their usage header). Variables
+  given to make (``PORT=8001 make run``, ``make run HOST=0.0.0.0``) are ones the target's scripts read.
 - A command with bare ``python`` fails: a fresh Debian 12 has no ``python``, and ``python3`` has
   not the project's packages; the docs say ``.venv/bin/python`` (inside a container, ``python``).
 - An untagged fenced block that holds a command fails: tag it ``sh`` (run/checked here) or ``text``
@@ -149,7 +150,9 @@ def known_options(parser) -> set[str]:
 def check(cmd: DocCommand, argv: tuple[str, ...] | None = None, *, container: bool = False) -> None:
     """Assert the program exists and accepts every flag ``cmd`` uses (nothing is run for real)."""
     argv = argv if argv is not None else cmd.argv
+    variables = []
     while argv and re.match(r"^[A-Z_]+=", argv[0]):  # PORT=8001 make run
+        variables.append(argv[0].split("=", 1)[0])
         argv = argv[1:]
     program, args = argv[0], list(argv[1:])
     if program in ("python", "python3") and not container:
@@ -178,6 +181,9 @@ def check(cmd: DocCommand, argv: tuple[str, ...] | None = None, *, container: bo
         assert targets, f"{cmd}: make without a target"
         result = subprocess.run(["make", "-n", *targets], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 0, f"{cmd}: make -n {' '.join(targets)}: {result.stderr}"
+        variables += [a.split("=", 1)[0] for a in args if re.match(r"^[A-Z_]+=", a)]
+        if variables:
+            _check_make_variables(cmd, targets, variables)
     elif program == "docker":
         _check_compose(cmd, args)
     elif program == "npm":
@@ -218,6 +224,19 @@ def _check_npm(cmd: DocCommand, args: list[str]) -> None:
         pytest.fail(f"{cmd}: teach tests/test_docs.py how to check `npm {shlex.join(args)}`")
 
 
+# The scripts a make target runs, where the variables the docs give it (`make run HOST=0.0.0.0`) are read.
+MAKE_SCRIPTS = {"run": ("scripts/run.sh", "scripts/lan.sh")}
+
+
+def _check_make_variables(cmd: DocCommand, targets: list[str], variables: list[str]) -> None:
+    """A misspelt or removed variable (`make run HTTP=1`) would be silently ignored by make."""
+    for target in targets:
+        assert target in MAKE_SCRIPTS, f"{cmd}: teach tests/test_docs.py which scripts `make {target}` runs"
+        text = "".join((ROOT / script).read_text() for script in MAKE_SCRIPTS[target])
+        unknown = [v for v in variables if not re.search(rf"\$\{{?{v}\b", text)]
+        assert not unknown, f"{cmd}: {', '.join(MAKE_SCRIPTS[target])} never read {', '.join(unknown)}"
+
+
 def _check_compose(cmd: DocCommand, args: list[str]) -> None:
     """`docker compose ...` against docker-compose.yml (Docker itself is not needed to check it)."""
     assert args[:1] == ["compose"], f"{cmd}: only `docker compose` is documented"
@@ -247,6 +266,7 @@ def test_the_docs_have_commands_and_every_command_block_is_tagged():
     assert any(c.argv[2:3] == ("print_map",) for c in readme if runs_for_real(c))
     assert any(c.argv[2:3] == ("import_osm",) for c in readme if runs_for_real(c))
     assert any(c.argv[:2] == ("make", "run") for c in readme)
+    assert any(c.argv == ("make", "run", "HOST=0.0.0.0") for c in COMMANDS)  # variables are checked too
     assert any(not c.fenced for c in COMMANDS)  # inline commands are checked too
     assert untagged_command_blocks() == [], "tag these blocks ```sh (commands) or ```text (synopsis)"
 

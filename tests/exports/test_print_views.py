@@ -37,6 +37,27 @@ def test_only_the_towns_agents_see_the_print_page(client, centre_town):
     assert "No print yet" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("lang", "headline"),
+    [
+        ("en", "Phones cannot use the QR codes and links printed from here."),
+        (
+            "fr",
+            "Les téléphones ne peuvent pas utiliser les QR codes et les liens imprimés depuis cette page.",
+        ),
+    ],
+)
+def test_print_page_warns_when_the_printed_qr_code_would_be_a_loopback_address(
+    agent_client, settings, lang, headline
+):
+    """The printed map's QR code leads to the town's page at CARTOPARTY_PUBLIC_URL."""
+    settings.CARTOPARTY_PUBLIC_URL = "http://localhost:8000"
+    html = agent_client.get("/manage/prints/", HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    assert headline in html and "http://localhost:8000" in html
+    settings.CARTOPARTY_PUBLIC_URL = "https://carto.example.org"
+    assert headline not in agent_client.get("/manage/prints/", HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+
+
 def test_order_queues_a_job_then_the_edition_can_be_downloaded(
     agent_client, centre_town, django_capture_on_commit_callbacks
 ):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
 
-from parties.poster import join_url
+from parties.poster import join_url, loopback_public_url
 from tests.factories import PartyFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,50 @@ def test_poster_is_an_a4_pdf_with_title_date_link_and_both_howtos(agent_client, 
     assert join_url(party) in text and "#cartoparty-vaduz-2026-11-22" in text
     # The QR code is drawn in the PDF (as vector paths or an image).
     assert page.get_contents() is not None and len(page.get_contents().get_data()) > 2000
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://127.8.9.10/", True),
+        ("http://[::1]:8000", True),
+        ("http://localhost:8000", True),
+        ("http://LOCALHOST.:8000", True),
+        ("http://cartoparty.localhost", True),
+        ("http://192.168.1.20:8000", False),
+        ("https://[fd00::2]:8443", False),
+        ("https://carto.example.org", False),
+        ("https://localhost.example.org", False),
+    ],
+)
+def test_loopback_public_url_is_only_this_machine(settings, url, loopback):
+    settings.CARTOPARTY_PUBLIC_URL = url
+    assert loopback_public_url() == (url if loopback else "")
+
+
+@pytest.mark.parametrize(
+    ("lang", "headline", "what_to_set"),
+    [
+        ("en", "Phones cannot use the QR codes and links printed from here.", "Set CARTOPARTY_PUBLIC_URL"),
+        (
+            "fr",
+            "Les téléphones ne peuvent pas utiliser les QR codes et les liens imprimés depuis cette page.",
+            "Donnez à CARTOPARTY_PUBLIC_URL une adresse",
+        ),
+    ],
+)
+def test_dashboard_warns_when_the_join_link_is_a_loopback_address(
+    agent_client, party, settings, lang, headline, what_to_set
+):
+    """A QR code pointing at 127.0.0.1 opens nothing on a phone: the agent reads why and what to set
+    before printing posters, in their language."""
+    url = reverse("parties:dashboard", kwargs={"party_id": party.pk})
+    settings.CARTOPARTY_PUBLIC_URL = "http://127.0.0.1:8000"
+    html = agent_client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    assert 'class="loopback-warning" role="alert"' in html
+    assert headline in html and what_to_set in html and "http://127.0.0.1:8000" in html
+    assert "make run HOST=0.0.0.0" in html
+    settings.CARTOPARTY_PUBLIC_URL = "http://192.168.1.20:8000"
+    html = agent_client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    assert "loopback-warning" not in html and "http://192.168.1.20:8000/join/" in html
