@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import (
     FileResponse,
     Http404,
@@ -26,7 +27,7 @@ from exports.models import Edition, Job
 from exports.printing import index
 from exports.printing.forms import PrintOrderForm
 from exports.printing.services import PrintRefused, request_print, retry_print
-from parties.access import agent_required, agent_town
+from parties.access import agent_town
 from parties.poster import loopback_public_url
 
 TILE_CACHE_CONTROL = "public, max-age=60"  # short: an accepted edit redraws tiles within a minute
@@ -69,7 +70,7 @@ def _with_change_labels(editions) -> list[Edition]:
     return editions
 
 
-@agent_required
+@login_required
 @require_http_methods(["GET", "POST"])
 def print_orders(request: HttpRequest) -> HttpResponse:
     """Order a print; follow the town's print jobs and editions."""
@@ -101,7 +102,7 @@ def _retry_refused(request: HttpRequest, exc: ServiceError, pk: int) -> HttpResp
     return redirect("printing:orders")
 
 
-@agent_required
+@login_required
 @require_GET
 def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
     town = agent_town(request)
@@ -118,7 +119,7 @@ def print_job_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-@agent_required
+@login_required
 @require_POST
 @service_errors(_retry_refused)
 def print_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
@@ -128,7 +129,7 @@ def print_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("printing:orders")
 
 
-@agent_required
+@login_required
 @require_GET
 def edition_download(request: HttpRequest, pk: int) -> FileResponse:
     town = agent_town(request)
@@ -137,7 +138,7 @@ def edition_download(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(open(edition.file_path, "rb"), as_attachment=True, filename=name)
 
 
-@agent_required
+@login_required
 @require_GET
 def edition_preview(request: HttpRequest, pk: int) -> FileResponse:
     town = agent_town(request)
