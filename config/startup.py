@@ -3,8 +3,8 @@
 Why: a town-sized import is timed against osm2pgsql, which loads the demo extract in 0.6 s
 (docs/benchmarks.md), and setting up every installed app (the admin, DRF and its schema generator,
 Leaflet, static files...) cost the import process 0.15-0.3 s of CPU (measured on a busy machine,
-docs/benchmarks.md) for code it never runs. The settings module and the database are the same for every command; an import's process
-leaves out only the apps an import does not use.
+docs/benchmarks.md) for code it never runs. The settings module and the database are the same for
+every command; an import's process leaves out only the apps an import does not use.
 """
 
 from __future__ import annotations
