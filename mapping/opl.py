@@ -12,11 +12,12 @@ OPL escapes a character outside its safe set as ``%<hex code point>%``; keys, va
 unescaped here. ``ObjectRuns`` keeps the file order, so an unsorted file still works (a new COPY is
 started whenever the object type changes).
 
-Run as a script this module is the child: ``python opl.py FILE all|ways|nodes`` writes OPL on stdout.
+The child is :mod:`mapping.opl_reader`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -231,13 +232,19 @@ def object_runs(chunk: str) -> Iterator[tuple[str, str]]:
 # takes OPL more slowly than libosmium writes it, so full queues were most of the child's memory
 # (243 MiB for a 1.5 M-object file). Four each keep it near 100 MiB, 16 bytes a node of which is
 # the location index.
+# The child starts without site (-S: no .pth files, no editable-install finders), with the folder
+# that holds pyosmium first on its path.
+_OSMIUM_SPEC = importlib.util.find_spec("osmium")
+_OSMIUM_DIR = str(Path(_OSMIUM_SPEC.origin).parent.parent) if _OSMIUM_SPEC and _OSMIUM_SPEC.origin else ""
 CHILD_ENV = {
     **os.environ,
     **{
         f"OSMIUM_MAX_{q}_QUEUE_SIZE": os.environ.get(f"OSMIUM_MAX_{q}_QUEUE_SIZE", "4")
         for q in ("INPUT", "OSMDATA", "OUTPUT")
     },
+    "PYTHONPATH": os.pathsep.join(p for p in (_OSMIUM_DIR, os.environ.get("PYTHONPATH", "")) if p),
 }
+READER = Path(__file__).resolve().with_name("opl_reader.py")
 
 
 class OplError(Exception):
@@ -258,7 +265,7 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
         raise ValueError(objects)
     with tempfile.TemporaryFile() as errors:
         # -P: the script's folder must not shadow the standard library (mapping/selectors.py).
-        args = [sys.executable, "-P", str(Path(__file__).resolve()), str(path), objects]
+        args = [sys.executable, "-S", "-P", str(READER), str(path), objects]
         proc = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
@@ -286,32 +293,3 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
             errors.seek(0)
             lines = errors.read().decode(errors="replace").strip().splitlines()
             raise OplError(lines[-1] if lines else f"reader exited with status {code}")
-
-
-def _child(argv: list[str]) -> int:
-    import osmium
-
-    path, objects = argv[0], argv[1]
-    ways = objects == "ways"
-    options = "opl,add_metadata=version" + (",locations_on_ways=true" if ways else "")
-    writer = osmium.SimpleWriter(osmium.io.File("-", options))
-    try:
-        if ways:
-            # Locations of way vertices, kept in a sparse index in this process (16 bytes a node).
-            index = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
-            index.ignore_errors()  # a node outside the extract: left without location, see way_rows
-            only = osmium.filter.EntityFilter(osmium.osm.WAY | osmium.osm.RELATION)
-            osmium.apply(osmium.io.Reader(path), index, only, writer)
-        elif objects == "nodes":
-            osmium.apply(osmium.io.Reader(path, osmium.osm.NODE), writer)
-        else:
-            osmium.apply(osmium.io.Reader(path), writer)
-        writer.close()
-    except (RuntimeError, ValueError, OSError) as exc:
-        sys.stderr.write(f"{exc}\n")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1:]))
