@@ -203,7 +203,7 @@ def judge(cases: list[Case], targets: Targets) -> None:
         label = f"{case.town} ({case.objects:,}): {case.name}"
         ours = f"{case.seconds().format(2)} s"
         if case.min_ratio is not None:
-            targets.check(f"{label} vs {case.reference}", case.ratio, case.min_ratio, "x", at_most=False,
+            targets.check(f"{label} vs {case.reference}", round(case.ratio, 2), case.min_ratio, "x", at_most=False,
                           ours=ours, reference=f"{case.ref_seconds().format(2)} s")  # fmt: skip
         if case.town == "synthetic" and case.name.endswith("pbf"):
             targets.check(f"{label}, time", case.seconds().median, PBF_1M_SECONDS, "s", ours=ours)
