@@ -279,7 +279,7 @@ def main() -> int:
         f"(cached p99 in the view: median (min-max) of {ROUNDS} rounds of >= {MIN_CACHED_REQUESTS} requests)\n"
     )
     targets = Targets("printing", watch)
-    targets.check("A3 print / plain Mapnik render", printing["ratio"], PRINT_RATIO, "x",
+    targets.check("A3 print / plain Mapnik render", round(printing["ratio"], 2), PRINT_RATIO, "x",
                   ours=f"{printing['print'].format(3)} s", reference=f"{printing['plain'].format(3)} s")  # fmt: skip
     targets.check(
         "A3 print, time", printing["print_s"], PRINT_SECONDS, "s", ours=f"{printing['print'].format(3)} s"
