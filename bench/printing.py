@@ -282,7 +282,11 @@ def main() -> int:
     targets.check("A3 print / plain Mapnik render", round(printing["ratio"], 2), PRINT_RATIO, "x",
                   ours=f"{printing['print'].format(3)} s", reference=f"{printing['plain'].format(3)} s")  # fmt: skip
     targets.check(
-        "A3 print, time", printing["print_s"], PRINT_SECONDS, "s", ours=f"{printing['print'].format(3)} s"
+        "A3 print, time",
+        round(printing["print_s"], 2),
+        PRINT_SECONDS,
+        "s",
+        ours=f"{printing['print'].format(3)} s",
     )
     for r in tiles:
         p99 = r["cached_server_p99"]
