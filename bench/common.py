@@ -17,6 +17,15 @@ SOCKET_DIR = Path(os.environ.get("CARTOPARTY_VAR_DIR", ROOT / "var")) / "run"
 PG_PORT = "5433"
 
 
+def postgres_pid() -> int | None:
+    """The bench cluster's postmaster (its first line of postmaster.pid): its CPU is the benchmark's."""
+    pidfile = SOCKET_DIR.parent / "pgdata" / "postmaster.pid"
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def bench_db_url(name: str = "cartoparty_bench") -> str:
     return f"postgis://cartoparty@{quote(str(SOCKET_DIR), safe='')}:{PG_PORT}/{name}"
 

@@ -1,11 +1,14 @@
 """Import benchmark: our `import_osm` against `osm2pgsql --slim`, same files, same PostGIS, same run.
 
-    .venv/bin/python bench/import_osm.py [--copies 20] [--runs 3] [--quick]
+    .venv/bin/python bench/import_osm.py [--copies 20] [--runs 5] [--quick]
 
-Prints wall time (median of the runs, and their range), the ratio of the medians to osm2pgsql's, and
-peak memory of each process, for the demo extract and a synthetic extract N times larger
-(bench/make_synthetic.py). The two tools run in turn. Target: ≤ 2x osm2pgsql's wall time, and a
-peak memory that does not grow with the file size.
+Prints wall time (median of the runs, at least 3, and their range), the ratio of the medians to
+osm2pgsql's, and peak memory of each process, for the demo extract and a synthetic extract N times
+larger (bench/make_synthetic.py). The two tools run in turn. Targets (issue 15): import_osm within
+1.2x osm2pgsql's wall time on both files, and a peak memory that does not grow with the file (the
+larger file's peak within 1.25x the demo's). Each target prints "met" or "NOT met" with the
+machine's state (BUSY MACHINE when it was not quiet, bench/machine.py); exit status 0 all met, 1
+one missed on a quiet machine, 2 missed on a busy one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ import subprocess
 import sys
 from statistics import median
 
-from common import OUT, PG_PORT, PYTHON, ROOT, SOCKET_DIR, ensure_bench_db, psql, table, timed
+from common import OUT, PG_PORT, PYTHON, ROOT, SOCKET_DIR, ensure_bench_db, postgres_pid, psql, table, timed
+from machine import MachineWatch, Targets, summarize
+
+RATIO = 1.2  # import_osm / osm2pgsql wall time, at most, on each file
+FLAT_MEMORY = 1.25  # the larger file's peak / the demo's, at most
 
 DEMO = ROOT / "tests/data/extract/liechtenstein-2013-08-03.osm.pbf"
 DB = "cartoparty_bench_import"
@@ -29,9 +36,9 @@ def count_objects(path) -> int:
     return sum(int(n) for n in re.findall(r"Number of (?:nodes|ways|relations): (\d+)", out))
 
 
-def run(files: list, runs: int) -> list[list[str]]:
+def run(files: list, runs: int, targets: Targets) -> list[list[str]]:
     env = ensure_bench_db(DB)
-    rows = []
+    rows, peaks = [], []
     for path in files:
         ours, o2p = [], []
         for _ in range(runs):  # the two tools in turn, so a slow minute of the machine hits both
@@ -62,6 +69,9 @@ def run(files: list, runs: int) -> list[list[str]]:
                 )  # fmt: skip
             )
         a, b = median(t.seconds for t in ours), median(t.seconds for t in o2p)
+        targets.check(f"{path.name}: import_osm / osm2pgsql --slim", round(a / b, 2), RATIO, "x",
+                      ours=f"{spread(ours)} s", reference=f"{spread(o2p)} s")  # fmt: skip
+        peaks.append(max(t.peak_mib for t in ours))
         rows.append(
             [
                 path.name,
@@ -74,25 +84,30 @@ def run(files: list, runs: int) -> list[list[str]]:
             ]
         )
         print(f"  done {path.name}", file=sys.stderr)
+    targets.check(f"peak memory, {files[-1].name} / {files[0].name}", round(peaks[-1] / peaks[0], 2),
+                  FLAT_MEMORY, "x", ours=f"{peaks[-1]:.0f} MiB", reference=f"{peaks[0]:.0f} MiB")  # fmt: skip
     return rows
 
 
 def spread(times: list) -> str:
     """Median wall time, and the range when there were several runs."""
-    seconds = sorted(t.seconds for t in times)
-    if len(seconds) == 1:
-        return f"{seconds[0]:.2f}"
-    return f"{median(seconds):.2f} ({seconds[0]:.2f}-{seconds[-1]:.2f})"
+    return summarize(t.seconds for t in times).format(2)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--copies", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="2 copies instead of 20, one run each")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each tool per file (median reported)")
+    parser.add_argument("--quick", action="store_true", help="2 copies instead of 20")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each tool per file (median reported)")
     args = parser.parse_args()
+    if args.runs < 3:
+        parser.error("--runs: at least 3 (a median and a spread)")
+    watch = MachineWatch.before_run(5)  # before this process starts any work
+    if pid := postgres_pid():
+        watch.add(pid)
+    targets = Targets("import", watch)
     copies = 2 if args.quick else args.copies
     synthetic = OUT / f"synthetic-{copies}x.osm.pbf"
     if not synthetic.exists():
@@ -101,7 +116,7 @@ def main() -> None:
             cwd=ROOT,
             check=True,
         )
-    rows = run([DEMO, synthetic], 1 if args.quick else args.runs)
+    rows = run([DEMO, synthetic], 3 if args.quick else args.runs, targets)
     print("\nImport: Cartoparty import_osm vs osm2pgsql --slim (same PostGIS, same run)\n")
     print(
         table(
@@ -117,7 +132,9 @@ def main() -> None:
             rows,
         )
     )
+    print(f"\nmedian (min-max) of {3 if args.quick else args.runs} runs\n")
+    return targets.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

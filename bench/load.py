@@ -1,6 +1,6 @@
 """Load and overload: a long crowded evening, then 1,000 residents at once, against gunicorn.
 
-    .venv/bin/python bench/load.py [--quick] [--rounds 2] [--minutes 10] [--residents 300]
+    .venv/bin/python bench/load.py [--quick] [--rounds 3] [--minutes 10] [--residents 300]
                                    [--viewers 500] [--overload 1000] [--overload-seconds 120]
                                    [--workers 3] [--threads 8] [--cold-tiles] [--trace]
 
@@ -11,7 +11,7 @@ request carrying ``X-Request-Start``, stamped as it leaves the client, as the re
 1. Machine state first (bench/machine.py): the idle share of the cores over the 5 s before anything
    starts, and the load average. A run on a machine that was not idle, or where other processes took
    more than a tenth of the cores meanwhile, prints "BUSY MACHINE: figures not valid".
-2. ``--rounds`` rounds (default 2), each from the same start: the evening's edits forgotten, the
+2. ``--rounds`` rounds (default 3, at least 3), each from the same start: the evening's edits forgotten, the
    map-data tiles forgotten and the party area's warmed again, a CHECKPOINT, a short wrk on /healthz.
    Then:
    a. Evening: 300 residents (a save every ~10 s with bursts, then a reload of their pending layer) +
@@ -55,8 +55,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import event_load as ev
-from common import OUT, ROOT, psql, table
-from machine import CpuAccount, MachineWatch, exit_status, summarize, verdict
+from common import OUT, ROOT, postgres_pid, psql, table
+from machine import CpuAccount, MachineWatch, Targets, summarize
 
 TARGETS = [  # (figure, bucket, percentile, at most ms)
     ("evening writes p95", "writes", 95, 300),
@@ -144,15 +144,6 @@ def wrk_healthz(port: int, seconds: int) -> dict:
 
 
 # ---------------------------------------------------------------- who used the cores
-def postgres_pid() -> int | None:
-    """The bench cluster's postmaster (its first line of postmaster.pid)."""
-    pidfile = Path(os.environ.get("CARTOPARTY_VAR_DIR", ROOT / "var")) / "pgdata" / "postmaster.pid"
-    try:
-        return int(pidfile.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def redis_pid() -> int | None:
     """The Redis the server's cache talks to (its INFO names its process)."""
     try:
@@ -420,7 +411,7 @@ def spread(values: list[float], digits: int = 0) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per figure (at least 2 for a spread)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per figure (the median and range)")
     parser.add_argument("--minutes", type=float)
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--viewers", type=int, default=500)
@@ -434,8 +425,8 @@ def main() -> int:
     )
     parser.add_argument("--trace", action="store_true", help="take every evening request apart (see above)")
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1 (2 or more to see the spread)")
+    if args.rounds < 3:
+        parser.error("--rounds: at least 3 (a median and a spread)")
     args.minutes = args.minutes or (1 if args.quick else 10)
     args.overload_seconds = args.overload_seconds or (30 if args.quick else 120)
 
@@ -528,24 +519,20 @@ def report(args, rounds: list[Round], machine: MachineWatch, max_connections: in
                   f"{stats.errors}, 429/503 without Retry-After {getattr(stats, 'no_retry_after', 0)}, 5xx other "
                   f"than 503 {others}, peak PostgreSQL connections {conns[0]} (bench database {conns[1]}) of "
                   f"max_connections {max_connections}")  # fmt: skip
-    print()
-    print(machine.report())
     print(f"\ntargets (issue 3), worst of {len(rounds)} rounds:")
-    met = []
+    targets = Targets("load", machine)
     for name, bucket, p, target in TARGETS:
-        worst = max(ev.pct(getattr(r.evening, bucket), p) for r in rounds)
-        met.append(verdict(name, round(worst), target, "ms"))
-    met.append(verdict("evening 5xx and connection errors",
-                       sum(r.evening.server_errors + r.evening.errors for r in rounds), 0))  # fmt: skip
+        values = [ev.pct(getattr(r.evening, bucket), p) for r in rounds]
+        targets.check(f"{name} (worst round)", round(max(values)), target, "ms", ours=f"{spread(values)} ms")
+    targets.check("evening 5xx and connection errors",
+                  sum(r.evening.server_errors + r.evening.errors for r in rounds), 0)  # fmt: skip
     graceful = sum(
         sum(v for s, v in r.crowd.statuses.items() if s >= 500 and s != 503)
         + getattr(r.crowd, "no_retry_after", 0)
         + (max(r.evening_conns[0], r.crowd_conns[0]) > max_connections)
         for r in rounds
     )
-    met.append(
-        verdict("overload: 5xx other than 503, 503 without Retry-After, connections over max", graceful, 0)
-    )
+    targets.check("overload: 5xx other than 503, 503 without Retry-After, connections over max", graceful, 0)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "load.json").write_text(json.dumps({
         "minutes": args.minutes, "residents": args.residents, "viewers": args.viewers,
@@ -564,7 +551,7 @@ def report(args, rounds: list[Round], machine: MachineWatch, max_connections: in
         } for r in rounds],
         "max_connections": max_connections,
     }, indent=1))  # fmt: skip
-    return exit_status(all(met), machine.busy)
+    return targets.finish()
 
 
 if __name__ == "__main__":

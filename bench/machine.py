@@ -15,11 +15,19 @@ each figure as the median of its rounds with their range, not as one lucky or un
     ok = verdict("writes p95", summarize(p95s).max, 300, "ms")
     sys.exit(exit_status(ok, watch.busy))   # 0 met, 1 missed on a quiet machine, 2 busy machine
 
+or, for a benchmark whose targets go into ``make bench``'s summary table, :class:`Targets`:
+
+    targets = Targets("exports", watch)
+    targets.check("demo: PostGIS -> .osm.pbf", ratio, 0.8, "x", at_most=False, ours="0.33 s (0.32-0.35)",
+                  reference="0.16 s (0.16-0.17)")
+    sys.exit(targets.finish())              # prints the machine's state, records the rows, exit status
+
 Only /proc is read (Linux), no dependency.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import time
@@ -161,9 +169,14 @@ def verdict(name: str, value: float, target: float, unit: str = "", *, at_most: 
     """Print one line ``name: value unit (target <= target unit): met`` (or ``NOT met``); True if met."""
     met = value <= target if at_most else value >= target
     sign = "<=" if at_most else ">="
-    unit_s = f" {unit}" if unit else ""
+    unit_s = _unit(unit)
     print(f"{name}: {value:g}{unit_s} (target {sign} {target:g}{unit_s}): {'met' if met else 'NOT met'}")
     return met
+
+
+def _unit(unit: str) -> str:
+    """A unit as written after a figure: ``1.25x``, ``12.5 s``."""
+    return unit if unit == "x" else f" {unit}" if unit else ""
 
 
 def exit_status(all_met: bool, busy: bool) -> int:
@@ -233,3 +246,124 @@ class MachineWatch:
         else:
             lines.append("quiet machine: figures valid")
         return "\n".join(lines)
+
+
+def machine_state(watch: MachineWatch) -> str:
+    """One short cell for a summary table: ``quiet`` or ``BUSY``, the idle share before, the load
+    average before and, once known, the share others took during the run."""
+    during = f", others {watch.foreign_share:.0%}" if watch.foreign_share is not None else ""
+    return (
+        f"{'BUSY' if watch.busy else 'quiet'} (idle {watch.idle_before:.0%}, "
+        f"load {watch.load_before[0]:.2f}{during})"
+    )
+
+
+# Where a benchmark appends its target rows (JSON lines) when bench/run.py runs it.
+SUMMARY_ENV = "CARTOPARTY_BENCH_SUMMARY"
+SUMMARY_HEADERS = ["bench", "case", "ours", "reference", "ratio", "target", "result", "machine"]
+
+
+@dataclass
+class Outcome:
+    """One target of one benchmark run, as a row of the summary table."""
+
+    bench: str
+    case: str
+    ours: str
+    reference: str
+    ratio: str
+    target: str
+    met: bool
+    machine: str = ""
+
+    def cells(self) -> list[str]:
+        result = "met" if self.met else "NOT met"
+        return [
+            self.bench,
+            self.case,
+            self.ours,
+            self.reference,
+            self.ratio,
+            self.target,
+            result,
+            self.machine,
+        ]
+
+
+class Targets:
+    """The targets one benchmark run checks: a "met" / "NOT met" line each as they are checked, then
+    (:meth:`finish`) the machine's state, the rows for ``make bench``'s summary and the exit status.
+
+    Why one object: every benchmark then judges, reports and exits the same way, and bench/run.py
+    can put every target of every benchmark in one table without parsing their outputs.
+    """
+
+    def __init__(self, bench: str, watch: MachineWatch) -> None:
+        self.bench = bench
+        self.watch = watch
+        self.outcomes: list[Outcome] = []
+
+    def check(
+        self,
+        case: str,
+        value: float,
+        target: float,
+        unit: str = "",
+        *,
+        at_most: bool = True,
+        ours: str = "",
+        reference: str = "",
+    ) -> bool:
+        """Judge ``value`` against ``target`` (see :func:`verdict`). A ratio target (``unit`` "x")
+        shows ``ours`` and ``reference`` (the figures it compares, with their spread) in the summary;
+        any other shows ``ours`` or else the value itself."""
+        met = verdict(case, value, target, unit, at_most=at_most)
+        sign = "<=" if at_most else ">="
+        unit_s = _unit(unit)
+        ratio = f"{value:.2f}x" if unit == "x" else ""
+        shown = ours or ("" if unit == "x" else f"{value:g}{unit_s}")
+        self.outcomes.append(
+            Outcome(self.bench, case, shown, reference, ratio, f"{sign} {target:g}{unit_s}", met)
+        )
+        return met
+
+    @property
+    def all_met(self) -> bool:
+        return all(o.met for o in self.outcomes)
+
+    def finish(self) -> int:
+        """Print the machine's state (``BUSY MACHINE`` when it was busy), record the rows where
+        bench/run.py reads them, and return the exit status (:func:`exit_status`)."""
+        if self.watch.foreign_share is None:
+            self.watch.after_run()
+        print(self.watch.report())
+        state = machine_state(self.watch)
+        for outcome in self.outcomes:
+            outcome.machine = state
+        print(f"{self.bench}: {sum(o.met for o in self.outcomes)} of {len(self.outcomes)} targets met")
+        summary = os.environ.get(SUMMARY_ENV)
+        if summary:
+            with open(summary, "a", encoding="utf-8") as out:
+                for outcome in self.outcomes:
+                    out.write(json.dumps(outcome.__dict__) + "\n")
+        return exit_status(self.all_met, self.watch.busy)
+
+
+def read_outcomes(path: Path) -> list[Outcome]:
+    """The rows benchmarks appended to a summary file (none if it does not exist)."""
+    if not path.exists():
+        return []
+    return [Outcome(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """Every target of every benchmark, one Markdown-style row each."""
+    rows = [SUMMARY_HEADERS, *(o.cells() for o in outcomes)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEADERS))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join(
+        [line(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows[1:])]
+    )

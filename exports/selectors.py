@@ -106,7 +106,7 @@ def _opl_line(kind: str, version: str = "e.version", positive: bool = False) -> 
         refs = "'n' || array_to_string(e.nodes, ',n')"
         if positive:
             mapped = f"(SELECT string_agg('n' || {_id('r', True)}, ',' ORDER BY o) FROM unnest(e.nodes) WITH ORDINALITY AS u(r, o))"
-            refs = f"CASE WHEN array_to_string(e.nodes, ',') LIKE '%%-%%' THEN {mapped} ELSE {refs} END"
+            refs = f"CASE WHEN 0 > ANY(e.nodes) THEN {mapped} ELSE {refs} END"
         body = f"' N' || CASE WHEN e.visible AND cardinality(e.nodes) > 0 THEN {refs} ELSE '' END"
     else:
         members = _MEMBERS.replace("(m->>'ref')", _id("(m->>'ref')::bigint", True)) if positive else _MEMBERS

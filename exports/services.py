@@ -64,9 +64,12 @@ class _Snapshot:
         owns = not connection.in_atomic_block
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        if owns:
-            with connection.cursor() as cur:
+        with connection.cursor() as cur:
+            if owns:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # Each chunk's query is costed high enough for PostgreSQL to compile it (JIT) again,
+            # every chunk: a third of the server's time for an export (docs/benchmarks.md).
+            cur.execute("SET LOCAL jit = off")
         if not self.scope.whole_town:
             materialise_scope(self.town, self.scope)
         return self

@@ -1,41 +1,58 @@
 """The pyosmium side of the OSM writers: OPL chunks in, libosmium's own encoder out.
 
-Each chunk (many elements as OPL lines, produced by PostgreSQL) is parsed by libosmium from an
-in-memory buffer (``osmium.io.FileBuffer``) and handed to a ``SimpleWriter`` by ``osmium.apply``.
-Both are C++ objects, so the per-element work never enters Python: reading, encoding and
+Each chunk (many elements as OPL lines, produced by PostgreSQL) goes down a pipe to a child process
+(:mod:`exports.writers.encoder`) where libosmium parses it and encodes the file, PBF blocks
+compressed in a thread pool. The per-element work never enters Python: reading, encoding and
 compression run at libosmium's speed, which is what ``osmium cat`` does too.
 
-Encoding runs in a thread of its own, fed through a one-chunk queue: while libosmium encodes
-chunk n, the caller is waiting on PostgreSQL for chunk n+1 (psycopg releases the GIL while it
-waits), so the database and the encoder work on two cores at once, and memory stays bounded.
+Pipe writes happen in a feeding thread, through a two-chunk queue: while the child encodes chunk n
+and the thread hands it chunk n+1, the caller waits on PostgreSQL for chunk n+2 (psycopg and pipe
+writes release the GIL), so the database and the encoder work on both cores at once, and memory
+stays bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
-import osmium
 import osmium.io
 
+from exports.writers import encoder
 from exports.writers.base import Attribution, Writer, WriterError
+
+# Threads of the child's compression pool: libosmium's default is the cores less two (one, here),
+# which left the second core idle whenever PostgreSQL was not using it.
+ENCODER_THREADS = max(2, os.cpu_count() or 1)
+
+
+def header_options(attribution: Attribution, *, pbf: bool = False) -> dict[str, str]:
+    """Header options; a PBF header keeps only its writing program, so the note goes in there."""
+    return {
+        "generator": f"{attribution.generator} ({attribution.note})" if pbf else attribution.generator,
+        "copyright": attribution.copyright,
+        "attribution": attribution.attribution,
+        "license": attribution.license,
+        "note": attribution.note,
+    }
 
 
 def osmium_header(attribution: Attribution, *, pbf: bool = False) -> osmium.io.Header:
-    """Header options; a PBF header keeps only its writing program, so the note goes in there."""
+    """:func:`header_options` as a pyosmium header (for the writers that encode in-process)."""
     header = osmium.io.Header()
-    header.set("generator", f"{attribution.generator} ({attribution.note})" if pbf else attribution.generator)
-    header.set("copyright", attribution.copyright)
-    header.set("attribution", attribution.attribution)
-    header.set("license", attribution.license)
-    header.set("note", attribution.note)
+    for key, value in header_options(attribution, pbf=pbf).items():
+        header.set(key, value)
     return header
 
 
 class OsmiumFileWriter(Writer):
-    """Writes an OSM file through pyosmium, chunk by chunk (format set by the subclass)."""
+    """Writes an OSM file through the encoder child, chunk by chunk (format set by the subclass)."""
 
     osmium_format = ""
 
@@ -44,8 +61,8 @@ class OsmiumFileWriter(Writer):
             raise WriterError("OSM writers write to a file path")
         super().__init__(target, attribution)
         self.path = target  # the target, known to be a path
-        self._writer: osmium.SimpleWriter | None = None
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._child: subprocess.Popen[bytes] | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -53,42 +70,51 @@ class OsmiumFileWriter(Writer):
         return self.path
 
     def _start(self) -> None:
-        self._writer = osmium.SimpleWriter(
-            osmium.io.File(str(self._output_path()), self.osmium_format),
-            header=osmium_header(self.attribution, pbf=self.extension == "osm.pbf"),
-            overwrite=True,
-        )
-        self._thread = threading.Thread(target=self._encode, name="osmium-writer", daemon=True)
+        header = header_options(self.attribution, pbf=self.extension == "osm.pbf")
+        self._child = subprocess.Popen(
+            [sys.executable, encoder.__file__, self.osmium_format, str(self._output_path()),
+             json.dumps(header), str(ENCODER_THREADS)],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._feed, name="osmium-feeder", daemon=True)
         self._thread.start()
 
-    def _encode(self) -> None:
+    def _feed(self) -> None:
+        assert self._child is not None and self._child.stdin is not None
         while (data := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    osmium.apply(osmium.io.FileBuffer(data, "opl"), self._writer)
-                except BaseException as exc:  # re-raised in the caller's thread
+                    self._child.stdin.write(data)
+                except OSError as exc:  # the child died: its stderr says why (see _finish)
                     self._error = exc
 
     def _write(self, kind: str, data: bytes) -> None:
         if self._error is not None:
-            raise self._error
+            raise WriterError("the encoder stopped early") from self._error
         self._queue.put(data)
         self.stats.counts[kind] += data.count(b"\n")
 
     def _finish(self) -> None:
-        """Wait for the encoder, close the file; raise what the encoder raised."""
-        assert self._writer is not None and self._thread is not None
+        """Wait for the feeder and the child, the file closed; raise if the child failed."""
+        assert self._child is not None and self._thread is not None
         self._queue.put(None)
         self._thread.join()
-        self._writer.close()
-        self._writer = None
-        if self._error is not None:
-            raise self._error
+        with contextlib.suppress(OSError):
+            self._child.stdin.close()  # type: ignore[union-attr]
+        stderr = self._child.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
+        self._child.stderr.close()  # type: ignore[union-attr]
+        code = self._child.wait()
+        self._child = None
+        if code or self._error is not None:
+            raise WriterError(f"the OSM encoder failed (exit {code}): {stderr.strip()}")
 
     def _abort(self) -> None:
         # The error being handled is the caller's; the encoder's own adds nothing.
-        with contextlib.suppress(Exception):
-            self._finish()
+        if self._child is not None:
+            self._child.kill()
+            with contextlib.suppress(Exception):
+                self._finish()
         self._output_path().unlink(missing_ok=True)
         super()._abort()
 

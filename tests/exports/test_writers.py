@@ -33,7 +33,7 @@ def test_writer_reports_a_bad_chunk(tmp_path):
     writer = PbfWriter(tmp_path / "x.osm.pbf")
     writer.start()
     writer.write_chunk("node", b"this is not OPL\n")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(WriterError, match="OPL"):
         writer.end()
 
 
@@ -43,10 +43,12 @@ def test_abort_stops_the_encoder_and_removes_the_file(tmp_path):
     target = tmp_path / "x.osm.pbf"
     writer = PbfWriter(target)
     writer.start()
+    child = writer._child
     writer.write_chunk("node", b"n1 v1 dV c0 t i0 u T x9.5 y47.1\n")
     writer.abort()
     assert not target.exists()
-    assert not [t for t in threading.enumerate() if t.name == "osmium-writer"]
+    assert child.poll() is not None  # the encoder process is gone
+    assert not [t for t in threading.enumerate() if t.name == "osmium-feeder"]
 
 
 def _way(osm_id: int, refs: list[int], tags: str = "highway=footway") -> _Line:
