@@ -27,7 +27,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from machine import (
+from machine import (  # noqa: E402 (bench/ is on the path only from the line above)
     SUMMARY_ENV,
     MachineWatch,
     Outcome,
