@@ -19,7 +19,6 @@ from django.shortcuts import get_object_or_404
 from parties.models import Town, User
 from parties.permissions import is_agent, is_agent_of
 
-
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponseBase)
 
