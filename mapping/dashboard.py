@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import Count, Max, Q
@@ -40,7 +41,15 @@ def dashboard_version(party: Party) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def contributors_for_party(party: Party) -> list[dict[str, Any]]:
+class Contributor(TypedDict):
+    """One row of the dashboard's contributors table."""
+
+    nickname: str
+    edits: int
+    date_joined: datetime
+
+
+def contributors_for_party(party: Party) -> list[Contributor]:
     """The party's residents with how many edits each proposed, most active first."""
     return list(
         User.objects.filter(party=party, role=User.Role.RESIDENT)

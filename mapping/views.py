@@ -117,10 +117,10 @@ def _feature_label(element, element_type: str, revisions: list[Revision]) -> str
 def history(request: HttpRequest, slug: str, element_type: str, element_id: str) -> HttpResponse:
     """An element's timeline: every published version (agents of the town: every proposal too)."""
     town = get_object_or_404(Town, slug=slug)
-    element_id = int(element_id)
+    osm_id = int(element_id)  # the URL's digits (a negative id is a local element)
     agent = is_agent_of(request.user, town)
-    revisions = element_history(town, element_type, element_id, include_unpublished=agent)
-    element = get_element(town, element_type, element_id)
+    revisions = element_history(town, element_type, osm_id, include_unpublished=agent)
+    element = get_element(town, element_type, osm_id)
     if element is None and not revisions:
         return render(
             request,
@@ -135,7 +135,7 @@ def history(request: HttpRequest, slug: str, element_type: str, element_id: str)
             "town": town,
             "element": element,
             "element_type": element_type,
-            "element_id": element_id,
+            "element_id": osm_id,
             "feature_label": _feature_label(element, element_type, revisions),
             "revisions": revisions,
             "agent": agent,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.geo import SRID
 from mapping.models import Element, ElementType, Revision
+from mapping.payloads import Payload, State
 from mapping.signals import announce_published_change
 from mapping.store import Conflict, StoreError, apply_change
 from mapping.store.derived import (
@@ -38,11 +39,14 @@ class BulkChange(NamedTuple):
     element_id: int
     action: str
     base_version: int | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: State | None
+    after: Payload | None
 
 
-def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bool:
+Vertices = list[tuple[int | None, float, float]]
+
+
+def _tags_only(element_type: str, before: State | None, after: Payload | None) -> bool:
     if not before or not after:
         return False
     if element_type == ElementType.WAY:
@@ -52,8 +56,10 @@ def _tags_only(element_type: str, before: dict | None, after: dict | None) -> bo
     return element_type == ElementType.RELATION and after.get("members") == before.get("members")
 
 
-def _point(after: dict | None) -> tuple[float, float] | None:
+def _point(after: Payload | None) -> tuple[float, float] | None:
     """A node payload's (lon, lat), or None when malformed (it then goes the one-by-one way)."""
+    if after is None:
+        return None
     try:
         lon, lat = after["geometry"]["coordinates"][:2]
         return float(lon), float(lat)
@@ -61,13 +67,29 @@ def _point(after: dict | None) -> tuple[float, float] | None:
         return None
 
 
-def _vertices(after: dict | None) -> list[tuple[int | None, float, float]] | None:
+def _vertices(after: Payload | None) -> Vertices | None:
     """A way payload's vertices as (ref, lon, lat), or None when malformed or too short."""
+    if after is None:
+        return None
     try:
         vertices = [(None if n[0] is None else int(n[0]), float(n[1]), float(n[2])) for n in after["nodes"]]
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return vertices if len(vertices) >= 2 else None
+
+
+def _payload(row: BulkChange) -> Payload:
+    """The payload of a row classified as set-based (a creation or a modification whose payload
+    :func:`apply_changes` has read, so it has one)."""
+    assert row.after is not None  # classified by apply_changes
+    return row.after
+
+
+def _way_vertices(row: BulkChange) -> Vertices:
+    """The vertices of a way creation :func:`apply_changes` classified as set-based (so they parse)."""
+    vertices = _vertices(row.after)
+    assert vertices is not None  # classified by apply_changes
+    return vertices
 
 
 NEW_IDS_SQL = "SELECT -nextval('cartoparty_local_id') FROM generate_series(1, %(n)s)"
@@ -90,7 +112,7 @@ RETURNING osm_id, version, id
 
 def _create_ways(
     town: Town, group: list[BulkChange], slow: list[BulkChange]
-) -> tuple[list[BulkChange], list[tuple]]:
+) -> tuple[list[BulkChange], list[tuple[Any, ...]]]:
     """New ways and their new vertices in three statements.
 
     Returns the rows handled here and the (osm_id, version, pk) of the ways created.
@@ -98,8 +120,8 @@ def _create_ways(
     (``apply_change`` refuses it or applies it alone), so only unchanged nodes are reused. The gate
     has already refused ways that move another feature's nodes (:func:`refuse_at_gate`).
     """
-    wanted = {ref for row in group for ref, _x, _y in _vertices(row.after) if ref is not None}
-    current = {}
+    wanted = {ref for row in group for ref, _x, _y in _way_vertices(row) if ref is not None}
+    current: dict[int, tuple[float, float]] = {}
     if wanted:
         current = {
             ref: (round(x, 7), round(y, 7))
@@ -109,9 +131,9 @@ def _create_ways(
                 {"town": town.pk, "ids": sorted(wanted)},
             )
         }
-    ready = []
+    ready: list[tuple[BulkChange, Vertices]] = []
     for row in group:
-        vertices = _vertices(row.after)
+        vertices = _way_vertices(row)
         if all(ref is None or current.get(ref) == (round(x, 7), round(y, 7)) for ref, x, y in vertices):
             ready.append((row, vertices))
         else:
@@ -120,20 +142,25 @@ def _create_ways(
         return [], []
     n_new = sum(1 for _row, vertices in ready for ref, _x, _y in vertices if ref is None)
     fresh = iter(r[0] for r in _run(NEW_IDS_SQL, {"n": n_new})) if n_new else iter(())
-    new_ids, new_lon, new_lat, way_ids, way_tags, way_refs = [], [], [], [], [], []
+    new_ids: list[int] = []
+    new_lon: list[float] = []
+    new_lat: list[float] = []
+    way_ids: list[int] = []
+    way_tags: list[str] = []
+    way_refs: list[str] = []
     for row, vertices in ready:
-        refs = []
-        for ref, x, y in vertices:
-            if ref is None:
-                ref = next(fresh)
+        refs: list[int] = []
+        for vertex_ref, x, y in vertices:
+            ref: int = next(fresh) if vertex_ref is None else vertex_ref
+            if vertex_ref is None:
                 new_ids.append(ref)
                 new_lon.append(x)
                 new_lat.append(y)
             refs.append(ref)
-        if row.after.get("closed"):
+        if _payload(row).get("closed"):
             refs.append(refs[0])
         way_ids.append(row.element_id)
-        way_tags.append(json.dumps(row.after.get("tags", {})))
+        way_tags.append(json.dumps(_payload(row).get("tags", {})))
         way_refs.append(json.dumps(refs))
     if new_ids:
         _run_no_result(VERTEX_CREATE_SQL, {"town": town.pk, "ids": new_ids, "lon": new_lon, "lat": new_lat})
@@ -166,13 +193,14 @@ RETURNING e.osm_id, e.version, e.id
 """
 
 
-def _run(sql: str, params: dict) -> list[tuple]:
+def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchall()
+        rows: list[tuple[Any, ...]] = cur.fetchall()
+        return rows
 
 
-def _run_no_result(sql: str, params: dict) -> None:
+def _run_no_result(sql: str, params: dict[str, Any]) -> None:
     with connection.cursor() as cur:
         cur.execute(sql, params)
 
@@ -213,7 +241,7 @@ def apply_changes(
 
     decided: list[tuple[int, int | None]] = []
 
-    def settle(group: list[BulkChange], returned: list[tuple]) -> None:
+    def settle(group: list[BulkChange], returned: list[tuple[Any, ...]]) -> None:
         versions = {r[0]: r[1] for r in returned}
         for key, etype, eid, *_rest in group:
             if eid in versions:
@@ -224,7 +252,7 @@ def apply_changes(
                     "id": eid,
                 }
 
-    def coords(after: dict) -> tuple[float, float]:
+    def coords(after: Payload | None) -> tuple[float, float]:
         point = _point(after)
         assert point is not None  # classified above
         return point
@@ -235,7 +263,7 @@ def apply_changes(
             {
                 "town": town.pk,
                 "ids": [r.element_id for r in node_create],
-                "tags": [json.dumps(r.after.get("tags", {})) for r in node_create],
+                "tags": [json.dumps(_payload(r).get("tags", {})) for r in node_create],
                 "lon": [coords(r.after)[0] for r in node_create],
                 "lat": [coords(r.after)[1] for r in node_create],
             },
@@ -249,7 +277,7 @@ def apply_changes(
                 "town": town.pk,
                 "ids": [r.element_id for r in node_modify],
                 "base": [r.base_version for r in node_modify],
-                "tags": [json.dumps(r.after.get("tags", {})) for r in node_modify],
+                "tags": [json.dumps(_payload(r).get("tags", {})) for r in node_modify],
                 "lon": [coords(r.after)[0] for r in node_modify],
                 "lat": [coords(r.after)[1] for r in node_modify],
             },
@@ -268,7 +296,7 @@ def apply_changes(
                 "town": town.pk,
                 "ids": [r.element_id for r in group],
                 "base": [r.base_version for r in group],
-                "tags": [json.dumps(r.after.get("tags", {})) for r in group],
+                "tags": [json.dumps(_payload(r).get("tags", {})) for r in group],
             },
         )
         settle(group, returned)
@@ -317,4 +345,5 @@ def _announce_bulk(town: Town, node_ids: list[int], way_pks: list[int], relation
     )[0]
     if row[0] is None:
         return
-    announce_published_change(Element, town, [tuple(float(v) for v in row)])
+    xmin, ymin, xmax, ymax = row
+    announce_published_change(Element, town, [(float(xmin), float(ymin), float(xmax), float(ymax))])

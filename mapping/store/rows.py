@@ -12,12 +12,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import psycopg
+
 from core.geo import SRID
 from mapping.store.derived import rebuild_relation_geometries, rebuild_way_geometries
 from parties.models import Town
 
 
-def write_state(cur, town: Town, kind: str, element_id: int, state: dict | None, **fields: Any) -> None:
+def write_state(
+    cur: psycopg.Cursor[Any],
+    town: Town,
+    kind: str,
+    element_id: int,
+    state: dict[str, Any] | None,
+    **fields: Any,
+) -> None:
     """Set a row's state (if given: ``{"tags", "shape"}``) and other columns (version, base_version,
     visible, osm_id); derived geometry is rebuilt by :func:`rebuild_touched` once all rows are written."""
     sets = ["updated_at = now()"]
@@ -42,7 +51,7 @@ def write_state(cur, town: Town, kind: str, element_id: int, state: dict | None,
     )
 
 
-def renumber_node_in_ways(cur, town: Town, old_id: int, new_id: int) -> None:
+def renumber_node_in_ways(cur: psycopg.Cursor[Any], town: Town, old_id: int, new_id: int) -> None:
     """Ways using node ``old_id`` use ``new_id`` instead (a node deleted upstream kept as a new local node)."""
     cur.execute(
         "UPDATE mapping_way SET nodes = array_replace(nodes, %s, %s) WHERE town_id = %s AND nodes @> ARRAY[%s]::bigint[]",
@@ -50,7 +59,7 @@ def renumber_node_in_ways(cur, town: Town, old_id: int, new_id: int) -> None:
     )
 
 
-def rebuild_touched(town: Town, cur, touched: dict[str, list[int]]) -> None:
+def rebuild_touched(town: Town, cur: psycopg.Cursor[Any], touched: dict[str, list[int]]) -> None:
     """Derived geometry of merged ways, ways using merged nodes, and relations using those ways."""
     if not any(touched.values()):
         return
