@@ -17,18 +17,17 @@ from tests.conftest import CENTRE_PBF
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# In a fresh process: the apps set up for a command, the upstream handlers and the receivers of
-# published_change (what an import sets off).
+# In a fresh process: the apps set up for a command and the receivers of the signals an import sends
+# (published_change, upstream_conflicts_changed: the caches exports keeps).
 PROBE = """
 import json, sys
 from config.startup import setup
 setup(["manage.py", sys.argv[1]])
 from django.apps import apps
-from mapping.osm_import import UPSTREAM_HANDLERS
-from mapping.signals import published_change
+from mapping.signals import published_change, upstream_conflicts_changed
 print(json.dumps({
     "apps": [a.name for a in apps.get_app_configs()],
-    "handlers": [f"{h.__module__}.{h.__name__}" for h in UPSTREAM_HANDLERS],
+    "conflict_receivers": sorted(str(key[0][0]) for key in upstream_conflicts_changed.receivers),
     "receivers": sorted(str(key[0][0]) for key in published_change.receivers),  # dispatch uids
 }))
 """
@@ -46,8 +45,8 @@ def test_import_osm_sets_up_without_the_web_apps_and_with_every_hook():
     assert {"django.contrib.admin", "rest_framework", "leaflet", "drf_spectacular"} <= set(full["apps"])
     assert not {"django.contrib.admin", "rest_framework", "leaflet", "drf_spectacular"} & set(lean["apps"])
     assert {"parties", "mapping", "exports"} <= set(lean["apps"])
-    # The upstream merge and the cache invalidations an import triggers are registered all the same.
-    assert lean["handlers"] == full["handlers"] and lean["handlers"]
+    # The cache invalidations an import triggers are registered all the same.
+    assert lean["conflict_receivers"] == full["conflict_receivers"] and lean["conflict_receivers"]
     assert lean["receivers"] == full["receivers"] and len(lean["receivers"]) >= 3
 
 

@@ -100,10 +100,12 @@ class OsmiumFileWriter(Writer):
         assert self._child is not None and self._thread is not None
         self._queue.put(None)
         self._thread.join()
+        pipe_in, pipe_err = self._child.stdin, self._child.stderr
+        assert pipe_in is not None and pipe_err is not None  # both opened as pipes in _start
         with contextlib.suppress(OSError):
-            self._child.stdin.close()  # type: ignore[union-attr]
-        stderr = self._child.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
-        self._child.stderr.close()  # type: ignore[union-attr]
+            pipe_in.close()
+        stderr = pipe_err.read().decode(errors="replace")
+        pipe_err.close()
         code = self._child.wait()
         self._child = None
         if code or self._error is not None:
