@@ -1,0 +1,137 @@
+// The outbox: every change the resident saves goes here first (IndexedDB, queue-store.js), then to
+// the server in the order it was made, whenever the network allows. Pure: the store and `send` are
+// passed in, so tests/js/queue.test.js runs it in Node with an in-memory store and a fake server.
+//
+// Items (plain objects, stored as they are; `seq` is the store's increasing key = the order made):
+//   {seq, kind: "edit", key, url, body, feature}   body carries `idempotency_key: key`
+//   {seq, kind: "photo", key, editKey, url, blob, name}
+// An item may carry `state: "conflict"` (+ `conflict`, the 409 answer): held until the resident
+// chooses in the conflict screen (resolve) or gives the change up (discard).
+//
+// Replaying is safe: an answer lost on the way back leaves the item queued, and the server applies
+// a key once (a replay answers 200 with the revision saved before), so nothing is applied twice.
+// A photo goes only after its edit was acknowledged (no edit item with its key left); a refused edit
+// takes its photos with it.
+
+export const SENT = [200, 201];
+
+// `store`: {all() -> items sorted by seq, add(item) -> seq, put(item), delete(seq)}.
+// `send(item)` -> {status, data}; status 0 = no network. `events`: onSent(item, data),
+// onConflict(item, data), onRefused(item, data), onChange(count).
+export function createQueue(store, send, events = {}) {
+  const on = (name, ...args) => events[name] && events[name](...args);
+  let chain = Promise.resolve(); // the passes, one after the other
+  let waiting = null; // the pass asked for and not started yet
+
+  async function count() {
+    const items = await store.all();
+    on("onChange", items.length, items);
+    return items.length;
+  }
+
+  async function enqueue(item) {
+    const seq = await store.add(item);
+    await count();
+    return seq;
+  }
+
+  // Returns the seqs dropped (the edit and its photos).
+  async function dropEdit(item) {
+    const dropped = new Set([item.seq]);
+    await store.delete(item.seq);
+    for (const other of await store.all()) {
+      if (other.kind === "photo" && other.editKey === item.key) {
+        dropped.add(other.seq);
+        await store.delete(other.seq);
+      }
+    }
+    return dropped;
+  }
+
+  // One pass over the queue; returns "done" (empty or only held items left) or "offline" (stopped
+  // at a network error, a 5xx or a 429: the rest waits for the next flush, in the same order).
+  async function pass() {
+    const items = await store.all();
+    const waitingEdits = new Set(items.filter((i) => i.kind === "edit").map((i) => i.key));
+    const dropped = new Set();
+    for (const item of items) {
+      if (item.state === "conflict" || dropped.has(item.seq)) continue;
+      if (item.kind === "photo" && waitingEdits.has(item.editKey)) continue;
+      const { status, data } = await send(item);
+      if (status === 0 || status === 429 || status >= 500) return "offline";
+      if (SENT.includes(status)) {
+        await store.delete(item.seq);
+        if (item.kind === "edit") waitingEdits.delete(item.key);
+        on("onSent", item, data);
+      } else if (status === 409 && item.kind === "edit") {
+        await store.put({ ...item, state: "conflict", conflict: data });
+        on("onConflict", { ...item, state: "conflict", conflict: data }, data);
+      } else if (item.kind === "edit") {
+        (await dropEdit(item)).forEach((seq) => dropped.add(seq));
+        waitingEdits.delete(item.key);
+        on("onRefused", item, data);
+      } else {
+        await store.delete(item.seq);
+        on("onRefused", item, data);
+      }
+      await count();
+    }
+    return "done";
+  }
+
+  // Passes never overlap (a flush asked for during one runs after it), so no item is sent twice at
+  // once; calls made while a pass waits to start share it.
+  function flush() {
+    if (waiting) return waiting;
+    waiting = chain.then(() => {
+      waiting = null;
+      return pass();
+    });
+    chain = waiting.catch(() => "offline");
+    return waiting;
+  }
+
+  // The conflict screen's choice: the merged change replaces the held one at its place in the
+  // queue, under a new key (the old one was refused); its photos follow it.
+  async function resolve(item, body) {
+    const key = body.idempotency_key;
+    const { state: _s, conflict: _c, ...rest } = item;
+    await store.put({ ...rest, key, body });
+    for (const other of await store.all()) {
+      if (other.kind === "photo" && other.editKey === item.key) await store.put({ ...other, editKey: key });
+    }
+    await count();
+    return flush();
+  }
+
+  async function discard(item) {
+    await dropEdit(item);
+    return count();
+  }
+
+  return { enqueue, flush, resolve, discard, count };
+}
+
+// The in-memory store (tests, and the page when IndexedDB is unavailable: private windows of some
+// browsers), with the same contract as queue-store.js.
+export function memoryStore() {
+  const items = new Map();
+  let last = 0;
+  const copy = (x) => ({ ...x });
+  return {
+    async all() {
+      return Array.from(items.values()).sort((a, b) => a.seq - b.seq).map(copy);
+    },
+    async add(item) {
+      last += 1;
+      items.set(last, { ...item, seq: last });
+      return last;
+    },
+    async put(item) {
+      items.set(item.seq, copy(item));
+    },
+    async delete(seq) {
+      items.delete(seq);
+    },
+  };
+}
