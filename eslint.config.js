@@ -5,7 +5,8 @@ import globals from "globals";
 
 export default [
   {
-    ignores: ["node_modules/", ".venv/", "var/"], // var/ holds collectstatic's copies (Leaflet too)
+    // var/ holds collectstatic's copies (Leaflet too); static/vendor/ the vendored libraries as published
+    ignores: ["node_modules/", ".venv/", "var/", "static/vendor/"],
   },
   js.configs.recommended,
   {
@@ -18,6 +19,11 @@ export default [
       eqeqeq: "error",
       "prefer-const": "error",
     },
+  },
+  {
+    // The service worker: a classic script (importScripts), Workbox as the global it loads.
+    files: ["**/static/**/offline-sw.js"],
+    languageOptions: { sourceType: "script", globals: { ...globals.serviceworker } },
   },
   {
     files: ["tests/js/**/*.js", "eslint.config.js"],

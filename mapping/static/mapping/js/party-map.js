@@ -10,7 +10,9 @@ import { addLayers, loadPending, publishedTiles } from "./party-map/data-layers.
 import { $, say } from "./party-map/page.js";
 import { wireEditor } from "./party-map/editor.js";
 import { openPicker } from "./party-map/picker.js";
-import { wireSave } from "./party-map/save.js";
+import { replayHandlers, wireSave } from "./party-map/save.js";
+import { startOutbox } from "./party-map/outbox.js";
+import { wireOffline } from "./party-map/offline.js";
 import { selectPending, selectPublished } from "./party-map/select.js";
 import { showContributions, undo } from "./party-map/contributions.js";
 import { startGeometryEdit } from "./party-map/shape-edit.js";
@@ -58,6 +60,7 @@ const actions = {
   "finish-geometry": finishGeometry,
   "cancel-draw": cancelDraw,
   "edit-geometry": startGeometryEdit,
+  offline: (c) => c.openOffline(),
 };
 document.querySelectorAll("#toolbar [data-action], #drawbar [data-action], #editor [data-action='edit-geometry']").forEach((b) => {
   b.addEventListener("click", () => actions[b.dataset.action](ctx));
@@ -69,5 +72,10 @@ ctx.map.on("click", (e) => {
 });
 if (!ctx.canEdit) say(ctx, ctx.T.viewOnly);
 el.dataset.ready = "true";
+ctx.outboxReady = startOutbox(ctx, replayHandlers(ctx));
+wireOffline(ctx);
 tiles.update();
-loadPending(ctx);
+ctx.outboxReady.then(() => {
+  el.dataset.outbox = "ready";
+  loadPending(ctx);
+});

@@ -7,6 +7,7 @@ import { featureTiles } from "../feature-tiles.js";
 import { drawOrder, styleFor } from "../selection.js";
 import { bboxParam } from "./geometry.js";
 import { say } from "./page.js";
+import { mergePending } from "./queued.js";
 
 // The published and pending layers on ctx.map; `onPendingTap(feature, latlng)` when a pending
 // change is tapped (they are drawn as SVG, above, and catch their own taps).
@@ -74,14 +75,13 @@ export function publishedTiles(ctx) {
   );
 }
 
-// Newest first from the API: keep only the latest pending change of each element.
-function latestPerElement(features) {
-  const byElement = new Map();
-  features.forEach((f) => {
-    const key = `${f.properties.osm_type}/${f.properties.osm_id}`;
-    if (!byElement.has(key)) byElement.set(key, f);
-  });
-  return byElement;
+// My pending changes: the server's (newest first, as last loaded) with the outbox's queued ones
+// over them (queued.js), the latest change of each element.
+export function drawPending(ctx) {
+  ctx.pending.clearLayers();
+  ctx.pendingByElement = mergePending(ctx.serverPending || [], ctx.queued || []);
+  ctx.pending.addData({ type: "FeatureCollection", features: Array.from(ctx.pendingByElement.values()) });
+  ctx.el.dataset.pending = String(ctx.pendingByElement.size);
 }
 
 export async function loadPending(ctx) {
@@ -97,15 +97,14 @@ export async function loadPending(ctx) {
       signal: load.controller.signal, headers: { Accept: "application/json" }, credentials: "same-origin",
     });
     if (!resp.ok) throw new Error(String(resp.status));
-    const data = await resp.json();
-    ctx.pending.clearLayers();
-    ctx.pendingByElement = latestPerElement(data.pending.features);
-    ctx.pending.addData({ type: "FeatureCollection", features: Array.from(ctx.pendingByElement.values()) });
-    el.dataset.pending = String(ctx.pendingByElement.size);
+    ctx.serverPending = (await resp.json()).pending.features;
     load.pending = "loaded";
   } catch (err) {
     if (err.name === "AbortError") return;
-    load.pending = "error";
+    // No network and nothing kept: the queued changes still show; with some waiting, the page is
+    // usable offline, not in error.
+    load.pending = (ctx.queued || []).length ? "loaded" : "error";
   }
+  drawPending(ctx);
   showState(ctx);
 }

@@ -17,7 +17,7 @@ export const SENT = [200, 201];
 
 // `store`: {all() -> items sorted by seq, add(item) -> seq, put(item), delete(seq)}.
 // `send(item)` -> {status, data}; status 0 = no network. `events`: onSent(item, data),
-// onConflict(item, data), onRefused(item, data), onChange(count).
+// onConflict(item, data), onRefused(item, data, status), onChange(count, items).
 export function createQueue(store, send, events = {}) {
   const on = (name, ...args) => events[name] && events[name](...args);
   let chain = Promise.resolve(); // the passes, one after the other
@@ -65,14 +65,14 @@ export function createQueue(store, send, events = {}) {
         on("onSent", item, data);
       } else if (status === 409 && item.kind === "edit") {
         await store.put({ ...item, state: "conflict", conflict: data });
-        on("onConflict", { ...item, state: "conflict", conflict: data }, data);
+        on("onConflict", { ...item, state: "conflict", conflict: data }, data, status);
       } else if (item.kind === "edit") {
         (await dropEdit(item)).forEach((seq) => dropped.add(seq));
         waitingEdits.delete(item.key);
-        on("onRefused", item, data);
+        on("onRefused", item, data, status);
       } else {
         await store.delete(item.seq);
-        on("onRefused", item, data);
+        on("onRefused", item, data, status);
       }
       await count();
     }
@@ -95,8 +95,10 @@ export function createQueue(store, send, events = {}) {
   // queue, under a new key (the old one was refused); its photos follow it.
   async function resolve(item, body) {
     const key = body.idempotency_key;
-    const { state: _s, conflict: _c, ...rest } = item;
-    await store.put({ ...rest, key, body });
+    const rest = { ...item, key, body };
+    delete rest.state;
+    delete rest.conflict;
+    await store.put(rest);
     for (const other of await store.all()) {
       if (other.kind === "photo" && other.editKey === item.key) await store.put({ ...other, editKey: key });
     }

@@ -1,39 +1,85 @@
-// Saving the editor: the payload, the POST (page.js: retries, same idempotency key), then the answer:
-// saved, field errors under their fields, or the conflict screen.
-import { $, node, post, say } from "./page.js";
+// Saving the editor: the payload goes into the outbox (outbox.js: IndexedDB first, then the POST
+// with its idempotency key), then the answer: saved, kept on the phone until the network returns,
+// field errors under their fields, or the conflict screen. Changes the outbox sends later (replayed
+// after a reload or when the network returns) answer through replayHandlers.
+import { $, fmt, node, say } from "./page.js";
 import { newKey } from "./network.js";
 import { payloadTags } from "./tags.js";
 import { clearErrors, closeSheet, sheetError } from "./sheet.js";
 import { stopGeometryEdit } from "./shape-edit.js";
 import { showConflict } from "./conflict.js";
-import { loadPending } from "./data-layers.js";
+import { drawPending, loadPending } from "./data-layers.js";
+import { messageOf } from "./outbox.js";
 
 function payload(current) {
   return { tags: payloadTags(current.pairs), ...current.geometry };
 }
 
 export async function submit(ctx, body) {
-  const { T } = ctx;
   clearErrors(ctx);
+  say(ctx, ctx.T.saving);
+  await ctx.outboxReady;
+  const item = { kind: "edit", key: body.idempotency_key, url: ctx.el.dataset.editsUrl, body, shape: ctx.current && ctx.current.geometry };
+  return answered(ctx, body, ctx.outbox.submitThrough(item));
+}
+
+async function answered(ctx, body, reply) {
+  const { T } = ctx;
   const button = $("save-button");
   button.disabled = true;
-  say(ctx, T.saving);
   try {
-    const { status, data } = await post(ctx, ctx.el.dataset.editsUrl, body);
-    if (status === 201 || status === 200) {
-      say(ctx, body.action === "delete" ? T.deleted : T.saved);
+    const { status, data, item } = await reply;
+    if (status === 201 || status === 200 || status === 0) {
+      say(ctx, status === 0 ? T.savedOffline : body.action === "delete" ? T.deleted : T.saved);
       stopGeometryEdit(ctx, false);
       closeSheet(ctx);
-      loadPending(ctx);
+      if (status === 0) drawPending(ctx);
+      else loadPending(ctx);
       return;
     }
     if (status === 400 && data) return showErrors(ctx, data);
-    if (status === 409 && data) return showConflict(ctx, body, data, (merged) => submit(ctx, merged));
-    sheetError((data && data.detail) || T.failed);
+    if (status === 409 && data) return conflictOf(ctx, item, data);
+    sheetError(messageOf(data, T.failed));
     say(ctx, "");
   } finally {
     button.disabled = false;
   }
+}
+
+// The conflict screen for a change held in the outbox; the choice replaces it there.
+function conflictOf(ctx, item, data) {
+  if (!data.tags && !ctx.current) {
+    ctx.outbox.queue.discard(item);
+    return say(ctx, ctx.T.replayGone);
+  }
+  if (!data.tags) ctx.outbox.queue.discard(item);
+  showConflict(ctx, item.body, data, (merged) => answered(ctx, merged, ctx.outbox.resolve(item, merged)));
+}
+
+// What the outbox says about changes sent without the page waiting (after a reload, or when the
+// network came back): the map is reloaded; a conflict opens its screen; a refusal is told.
+export function replayHandlers(ctx) {
+  let reload = null;
+  const later = () => {
+    clearTimeout(reload);
+    reload = setTimeout(() => loadPending(ctx), 300);
+  };
+  return {
+    onQueued: () => drawPending(ctx),
+    onSent: later,
+    onConflict: (item, data) => {
+      const b = item.body;
+      ctx.current = {
+        action: b.action, type: b.element_type, id: b.element_id, version: b.base_version, preset: b.preset || "",
+        pairs: b.after ? b.after.tags : [], geometry: item.shape, kind: b.element_type === "node" ? "point" : "line",
+      };
+      conflictOf(ctx, item, data);
+    },
+    onRefused: (item, data) => {
+      say(ctx, fmt(ctx.T.refused, { message: messageOf(data, ctx.T.failed) }));
+      later();
+    },
+  };
 }
 
 // 400: "tags.<key>" errors go under the field or the tag row of that key (expert mode opens when the

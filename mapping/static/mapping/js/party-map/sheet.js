@@ -3,7 +3,7 @@
 import { $ } from "./page.js";
 import { stopGeometryEdit } from "./shape-edit.js";
 
-const PANELS = ["picker", "editor", "conflict", "contributions"];
+const PANELS = ["picker", "editor", "conflict", "contributions", "offline"];
 
 export function openSheet(ctx, title, panel) {
   const { sheet } = ctx;

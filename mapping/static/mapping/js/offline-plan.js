@@ -1,0 +1,56 @@
+// What "Download the party" fetches, and how big it will be, before anything is fetched. Pure:
+// tests/js/offline-plan.test.js runs it in Node. Base tiles (our own tile server, /tiles/z/x/y.png,
+// @2x on high-density screens as map-base.js asks) at zooms 13-19 over the party area; the
+// published data tiles (mapping.feature_tiles: zoom z holds the map's zoom z + 1, up to 15) that the
+// party map asks for at those zooms; then the party's own URLs (presets, pending, contributions).
+
+export const BASE_ZOOMS = [13, 19];
+export const DATA_ZOOMS = [12, 15];
+// The cap on one download (docs/offline.md): a party whose estimate exceeds it is refused (the
+// agent should draw a smaller area). One downloaded party at a time: a new download replaces it.
+export const CAP_BYTES = 80 * 1024 * 1024;
+// Average sizes measured on the demo town (bench/offline.py; docs/benchmarks.md), with a margin.
+export const BASE_TILE_BYTES = { 1: 12000, 2: 34000 };
+export const DATA_TILE_BYTES = 20000;
+export const OTHER_BYTES = 200000;
+
+function lon2x(lon, n) {
+  return Math.floor(((lon + 180) / 360) * n);
+}
+function lat2y(lat, n) {
+  const r = (lat * Math.PI) / 180;
+  return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
+}
+
+// The tiles of zoom z covering `bbox` {west, south, east, north}, as [z, x, y].
+export function tilesFor(bbox, z) {
+  const n = 2 ** z;
+  const clamp = (v) => Math.max(0, Math.min(n - 1, v));
+  const [x0, x1] = [clamp(lon2x(bbox.west, n)), clamp(lon2x(bbox.east, n))];
+  const [y0, y1] = [clamp(lat2y(bbox.north, n)), clamp(lat2y(bbox.south, n))];
+  const out = [];
+  for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push([z, x, y]);
+  return out;
+}
+
+function range([a, b]) {
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+// {urls, baseTiles, dataTiles, estimate, tooBig}: `featureTiles` is the published data's
+// ".../tiles/{z}/{x}/{y}" template, `extra` the party's own URLs, `retina` as map-base.js decides.
+export function planDownload({ bbox, retina, featureTiles, extra = [] }) {
+  const suffix = retina ? "@2x.png" : ".png";
+  const base = range(BASE_ZOOMS).flatMap((z) => tilesFor(bbox, z)).map(([z, x, y]) => `/tiles/${z}/${x}/${y}${suffix}`);
+  const data = range(DATA_ZOOMS).flatMap((z) => tilesFor(bbox, z))
+    .map(([z, x, y]) => featureTiles.replace("{z}", z).replace("{x}", x).replace("{y}", y));
+  const estimate = base.length * BASE_TILE_BYTES[retina ? 2 : 1] + data.length * DATA_TILE_BYTES + OTHER_BYTES;
+  return { urls: [...extra, ...data, ...base], baseTiles: base.length, dataTiles: data.length, estimate, tooBig: estimate > CAP_BYTES };
+}
+
+// "12.3 MB" / "12,3 Mo": the number in the reader's language; `unit` is the translated unit.
+export function formatSize(bytes, lang, unit) {
+  const mb = bytes / (1024 * 1024);
+  const digits = mb < 10 ? 1 : 0;
+  return `${new Intl.NumberFormat(lang || "en", { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(mb)} ${unit}`;
+}

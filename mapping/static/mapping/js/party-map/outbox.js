@@ -1,0 +1,117 @@
+// The page's outbox (queue.js over queue-store.js): every save goes through it, whether online or
+// not; it is flushed at start, when the network returns, every 20 s while something waits, and
+// right after each save. The waiting line shows "N changes waiting to be sent".
+//
+// For the photos code: `enqueuePhoto(ctx, {editKey, file})` queues a photo of the edit whose
+// idempotency key is `editKey` (the body's idempotency_key the save used). It is sent once that
+// edit was acknowledged, as POST <photosUrl with the key>/ multipart (fields `photo`, `key`),
+// 201/200 = stored, 400 {detail} = refused (told to the resident, dropped), 404 = unknown edit.
+import { csrfToken, newKey } from "./network.js";
+import { $, fmt, say } from "./page.js";
+import { createQueue } from "./queue.js";
+import { openQueueStore } from "./queue-store.js";
+import { waitingText } from "./queued.js";
+
+const RETRY_MS = 20000;
+
+async function sendItem(item) {
+  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken(document.cookie) };
+  let body;
+  if (item.kind === "photo") {
+    body = new FormData();
+    body.append("photo", item.blob, item.name || "photo.jpg");
+    body.append("key", item.key);
+  } else {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(item.body);
+  }
+  let resp;
+  try {
+    resp = await fetch(item.url, { method: "POST", headers, body, credentials: "same-origin" });
+  } catch {
+    return { status: 0, data: null };
+  }
+  let data = null;
+  try {
+    data = await resp.json();
+  } catch {
+    data = null;
+  }
+  return { status: resp.status, data };
+}
+
+// A 400's {field: [messages]} or {detail} as one line.
+export function messageOf(data, fallback) {
+  if (!data) return fallback;
+  if (data.detail) return String(data.detail);
+  return Object.values(data).flat().join(" ") || fallback;
+}
+
+function showWaiting(ctx, items) {
+  const line = $("outbox-status");
+  if (!line) return;
+  const forms = { one: ctx.T.waitingOne, other: ctx.T.waitingOther };
+  line.hidden = items.length === 0;
+  line.textContent = waitingText(forms, items.length, document.documentElement.lang);
+  line.dataset.count = String(items.length);
+  ctx.el.dataset.queued = String(items.length);
+}
+
+// `handlers`: {onSent(item), onConflict(item, data), onRefused(item, data), onQueued()} from the page
+// (save.js); answers to a save the page waits for go to that save instead.
+export async function startOutbox(ctx, handlers) {
+  const waiters = new Map(); // key -> resolve({status, data, item})
+  const answer = (item, status, data) => {
+    const w = waiters.get(item.key);
+    if (!w) return false;
+    waiters.delete(item.key);
+    w({ status, data, item });
+    return true;
+  };
+  const store = await openQueueStore();
+  const queue = createQueue(store, sendItem, {
+    onChange: (_n, items) => {
+      ctx.queued = items;
+      showWaiting(ctx, items);
+      handlers.onQueued();
+    },
+    onSent: (item, data) => answer(item, 201, data) || handlers.onSent(item, data),
+    onConflict: (item, data) => answer(item, 409, data) || handlers.onConflict(item, data),
+    onRefused: (item, data, status) => answer(item, status, data) || handlers.onRefused(item, data),
+  });
+  const flush = async () => {
+    const result = await queue.flush();
+    if (result === "offline") waiters.forEach((w, key) => { waiters.delete(key); w({ status: 0, data: null }); });
+    return result;
+  };
+  // Sends one change through the queue; resolves with its answer, or {status: 0} when it waits.
+  const submitThrough = (item) => new Promise((resolve) => {
+    waiters.set(item.key, resolve);
+    queue.enqueue(item).then(flush);
+  });
+  ctx.outbox = {
+    queue, flush, submitThrough,
+    resolve: (item, body) => new Promise((resolve) => {
+      waiters.set(body.idempotency_key, resolve);
+      queue.resolve(item, body).then(flush);
+    }),
+  };
+  window.addEventListener("online", flush);
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && flush());
+  setInterval(() => (ctx.queued || []).length && flush(), RETRY_MS);
+  await queue.count();
+  const held = (ctx.queued || []).find((i) => i.state === "conflict");
+  if (held) handlers.onConflict(held, held.conflict);
+  flush();
+  return ctx.outbox;
+}
+
+// Queues a photo of the edit `editKey` (see above); returns its own key.
+export async function enqueuePhoto(ctx, { editKey, file }) {
+  const key = newKey();
+  const url = fmt(ctx.el.dataset.photosUrl, { key: editKey });
+  await ctx.outbox.queue.enqueue({ kind: "photo", key, editKey, url, blob: file, name: file.name || "photo.jpg" });
+  say(ctx, ctx.T.photoQueued);
+  ctx.outbox.flush();
+  return key;
+}
