@@ -49,15 +49,21 @@ def precache_paths() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _url(path: str) -> str:
+    """The static URL as the browser writes it: ``static()`` quotes the "@" of our vendored folders
+    (vendor/idb@8.0.4), the module imports do not, and the caches match URLs as written."""
+    return static(path).replace("%40", "@")
+
+
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker script: Workbox, the list of files to install, then our routes."""
-    scripts = [static(f"{WORKBOX}/{name}.prod.js") for name in WORKBOX_MODULES]
-    precache = [static(path) for path in precache_paths()]
+    scripts = [_url(f"{WORKBOX}/{name}.prod.js") for name in WORKBOX_MODULES]
+    precache = [_url(path) for path in precache_paths()]
     body = (
         "// Cartoparty's service worker (parties/offline_views.py): Workbox, then offline-sw.js.\n"
         f"self.CARTOPARTY_PRECACHE = {json.dumps(precache)};\n"
-        f"importScripts({', '.join(json.dumps(s) for s in [*scripts, static(SW_SCRIPT)])});\n"
+        f"importScripts({', '.join(json.dumps(s) for s in [*scripts, _url(SW_SCRIPT)])});\n"
     )
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"

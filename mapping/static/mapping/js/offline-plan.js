@@ -54,3 +54,16 @@ export function formatSize(bytes, lang, unit) {
   const digits = mb < 10 ? 1 : 0;
   return `${new Intl.NumberFormat(lang || "en", { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(mb)} ${unit}`;
 }
+
+// {west, south, east, north} of a GeoJSON geometry (the party area).
+export function geojsonBounds(geometry) {
+  const b = { west: Infinity, south: Infinity, east: -Infinity, north: -Infinity };
+  const walk = (c) => {
+    if (typeof c[0] === "number") {
+      b.west = Math.min(b.west, c[0]); b.east = Math.max(b.east, c[0]);
+      b.south = Math.min(b.south, c[1]); b.north = Math.max(b.north, c[1]);
+    } else c.forEach(walk);
+  };
+  walk(geometry.coordinates);
+  return b;
+}

@@ -24,7 +24,7 @@ export function partyPlan(ctx) {
   const bbox = { west: ab.getWest(), south: ab.getSouth(), east: ab.getEast(), north: ab.getNorth() };
   const { dataset } = ctx.el;
   const extra = [
-    location.pathname, dataset.presetsUrl, `${dataset.featuresUrl}?layers=pending&bbox=${bboxParam(bbox)}`,
+    dataset.presetsUrl, `${dataset.featuresUrl}?layers=pending&bbox=${bboxParam(bbox)}`,
   ];
   if (ctx.canEdit) extra.push(dataset.contributionsUrl);
   return planDownload({ bbox, retina: (window.devicePixelRatio || 1) > 1.5, featureTiles: dataset.tilesUrl, extra });
