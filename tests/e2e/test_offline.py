@@ -18,10 +18,11 @@ from django.contrib.gis.geos import Point, Polygon
 from playwright.sync_api import expect
 
 from mapping.models import Revision
+from mapping.services import submit_edit
 from mapping.store import apply_change
 from tests.e2e.conftest import LOCAL_HOSTS, TIMEOUT_MS, BrowserLog
 from tests.e2e.test_resident import join
-from tests.factories import NodeFactory, PartyFactory
+from tests.factories import NodeFactory, PartyFactory, ResidentFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -75,7 +76,7 @@ def shot(page, name: str) -> None:
 
 def download(page, texts) -> None:
     page.wait_for_function("document.getElementById('party-map').dataset.worker === 'ready'")
-    page.locator('#toolbar [data-action="offline"]').click()
+    page.locator("#offline-button").click()
     expect(page.locator("#offline-estimate")).to_contain_text(texts["estimate"])
     shot(page, "1-download-size")
     page.locator("#offline-download").click()
@@ -130,15 +131,18 @@ def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(li
     shot(page, "4-offline-waiting")
     assert not Revision.objects.exists()
 
-    page.reload()  # offline: the service worker serves the page, the outbox is IndexedDB
+    response = page.reload()  # offline: the service worker serves the page, the outbox is IndexedDB
+    assert response.from_service_worker and response.ok
     ready(page)
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
     expect(page.locator("#outbox-status")).to_have_text(waiting)
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '5'")
     context.close()
 
     context, page = launch(browser, profile, log, locale)  # the phone restarted
     context.set_offline(True)
-    page.goto(f"{live_server.url}/parties/{party.pk}/map/")
+    response = page.goto(f"{live_server.url}/parties/{party.pk}/map/")
+    assert response.from_service_worker
     ready(page)
     expect(page.locator("#outbox-status")).to_have_text(waiting)
     assert not Revision.objects.exists()
@@ -174,10 +178,15 @@ def test_a_conflict_on_replay_opens_the_conflict_screen(live_server, browser, tm
     page.get_by_label("Name", exact=True).fill("Banc du matin")
     page.locator("#save-button").click()
     expect(page.locator("#outbox-status")).to_have_text("1 change waiting to be sent")
-    apply_change(  # meanwhile an agent accepts another name: the bench is at version 2
+    # Meanwhile another resident renames it and an agent accepts that: the bench is at version 2.
+    theirs = submit_edit(
+        author=ResidentFactory(party=party, nickname="Dominique"), party=party, element_type="node",
+        element_id=bench.osm_id, action="modify", base_version=bench.version, preset="", idempotency_key="theirs",
+        after={"tags": [["amenity", "bench"], ["name", "Banc du soir"]], "geometry": {"type": "Point", "coordinates": list(BENCH)}},
+    ).revision  # fmt: skip
+    apply_change(
         town=party.town, element_type="node", element_id=bench.osm_id, action="modify",
-        after={"tags": {"amenity": "bench", "name": "Banc du soir"}, "geometry": {"type": "Point", "coordinates": list(BENCH)}},
-        base_version=bench.version,
+        after=theirs.after, base_version=theirs.base_version,
     )  # fmt: skip
 
     context.set_offline(False)
@@ -185,11 +194,12 @@ def test_a_conflict_on_replay_opens_the_conflict_screen(live_server, browser, tm
     conflict = page.locator("#conflict-rows fieldset")
     expect(conflict).to_contain_text("Banc du soir")
     expect(conflict).to_contain_text("Banc du matin")
-    assert not Revision.objects.filter(party=party).exists()
+    assert not Revision.objects.filter(party=party, author__nickname="Camille").exists()
+    shot(page, "6-conflict-on-replay")
     page.get_by_role("button", name="Save my choices").click()
     expect(page.locator("#map-status")).to_have_text(re.compile("Saved"))
     page.wait_for_function("document.getElementById('party-map').dataset.queued === '0'")
-    mine = Revision.objects.get(party=party)
+    mine = Revision.objects.get(party=party, author__nickname="Camille")
     assert mine.base_version == 2 and mine.after["tags"]["name"] == "Banc du matin"
     context.close()
     assert log.external_requests == []

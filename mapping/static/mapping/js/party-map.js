@@ -60,7 +60,6 @@ const actions = {
   "finish-geometry": finishGeometry,
   "cancel-draw": cancelDraw,
   "edit-geometry": startGeometryEdit,
-  offline: (c) => c.openOffline(),
 };
 document.querySelectorAll("#toolbar [data-action], #drawbar [data-action], #editor [data-action='edit-geometry']").forEach((b) => {
   b.addEventListener("click", () => actions[b.dataset.action](ctx));

@@ -78,7 +78,7 @@ function openOffline(ctx) {
 }
 
 export function wireOffline(ctx) {
-  ctx.openOffline = () => openOffline(ctx);
+  $("offline-button").addEventListener("click", () => openOffline(ctx));
   showNetwork(ctx);
   window.addEventListener("online", () => showNetwork(ctx));
   window.addEventListener("offline", () => showNetwork(ctx));
