@@ -43,6 +43,7 @@ BENCHMARKS = {
     "exports": "exports.py",
     "printing": "printing.py",
     "review": "review.py",
+    "offline": "offline.py",
     "event_load": "event_load.py",
     "load": "load.py",
 }

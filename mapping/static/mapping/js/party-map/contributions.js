@@ -30,7 +30,15 @@ export async function showContributions(ctx) {
   }
 }
 
+// Undo takes back the last change still waiting in the outbox (never sent: nothing to withdraw on the
+// server), else withdraws my last pending change on the server.
 export async function undo(ctx) {
+  const queued = (ctx.queued || []).filter((i) => i.kind === "edit" && i.state !== "conflict");
+  if (queued.length) {
+    await ctx.outbox.queue.discard(queued[queued.length - 1]);
+    say(ctx, ctx.T.undone);
+    return;
+  }
   const { status } = await post(ctx, ctx.el.dataset.undoUrl, null);
   say(ctx, status === 200 ? ctx.T.undone : ctx.T.nothingToUndo);
   loadPending(ctx);

@@ -51,6 +51,7 @@ async function download(ctx, plan) {
     $("offline-progress-text").textContent = fmt(T.offlineProgress, { done, total, size: size(ctx, got) });
   });
   button.disabled = false;
+  ctx.el.dataset.downloadedBytes = String(bytes);
   ctx.el.dataset.download = failed ? "partial" : "done";
   $("offline-progress-text").textContent = failed
     ? fmt(T.offlinePartial, { size: size(ctx, bytes), failed })
