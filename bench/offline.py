@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     watch = MachineWatch.before_run(5)
     if pid := postgres_pid():
         watch.add(pid)
@@ -189,6 +191,9 @@ def main() -> int:
     world = ev.build_world(residents + 1, viewers)
     phone = world.residents[-1]
     world.residents = world.residents[:-1]
+    # The evening's residents save inside this party's area (event_load's random points and nodes).
+    ev.AREA = AREA
+    world.nodes = [n for n in world.nodes if AREA[0] <= n[2][0] <= AREA[2] and AREA[1] <= n[2][1] <= AREA[3]]
     from django.contrib.gis.geos import Polygon
 
     from parties.models import Party

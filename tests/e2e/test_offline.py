@@ -20,9 +20,9 @@ from playwright.sync_api import expect
 from mapping.models import Revision
 from mapping.services import submit_edit
 from mapping.store import apply_change
-from tests.e2e.conftest import LOCAL_HOSTS, TIMEOUT_MS, BrowserLog
+from tests.e2e.conftest import LOCAL_HOSTS, TIMEOUT_MS, BrowserLog, sign_in
 from tests.e2e.test_resident import join
-from tests.factories import NodeFactory, PartyFactory, ResidentFactory
+from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -111,7 +111,9 @@ FR = {
 
 
 @pytest.mark.parametrize("texts", [EN, FR], ids=["en", "fr"])
-def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(live_server, browser, tmp_path, texts):
+def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(
+    live_server, browser, tmp_path, texts
+):
     log = BrowserLog()
     party = PartyFactory(area=small_area())
     profile = tmp_path / "profile"
@@ -164,7 +166,9 @@ def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(li
 def test_a_conflict_on_replay_opens_the_conflict_screen(live_server, browser, tmp_path):
     log = BrowserLog()
     party = PartyFactory(area=small_area())
-    bench = NodeFactory(town=party.town, tags={"amenity": "bench", "name": "Banc"}, geom=Point(*BENCH, srid=4326))
+    bench = NodeFactory(
+        town=party.town, tags={"amenity": "bench", "name": "Banc"}, geom=Point(*BENCH, srid=4326)
+    )
     context, page = launch(browser, tmp_path / "profile", log)
     join(page, live_server, party, "Camille")
     page.goto(f"{live_server.url}/parties/{party.pk}/map/#19/{BENCH[1]}/{BENCH[0]}")
@@ -203,3 +207,73 @@ def test_a_conflict_on_replay_opens_the_conflict_screen(live_server, browser, tm
     assert mine.base_version == 2 and mine.after["tags"]["name"] == "Banc du matin"
     context.close()
     assert log.external_requests == []
+
+
+
+def test_the_agent_prepares_a_shared_tablet_and_the_party_map_opens_offline(live_server, browser, tmp_path):
+    log = BrowserLog()
+    party = PartyFactory(area=small_area())
+    agent = AgentFactory(town=party.town)
+    context, page = launch(browser, tmp_path / "profile", log)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, agent, f"/manage/parties/{party.pk}/")
+    card = page.locator("#warm-cache")
+    expect(card.locator("#warm-estimate")).to_contain_text("map tiles")
+    card.get_by_role("button", name="Prepare this device for offline use").click()
+    page.wait_for_function("document.getElementById('warm-cache').dataset.state === 'done'", timeout=120000)
+    expect(card.locator("#warm-status")).to_contain_text("Downloaded")
+    card.scroll_into_view_if_needed()
+    shot(page, "7-agent-tablet")
+    kept = page.evaluate("caches.open('cartoparty-download').then((c) => c.keys()).then((k) => k.map((r) => r.url))")
+    assert any(f"/api/parties/{party.pk}/presets/" in u for u in kept)
+    assert any("/tiles/19/" in u for u in kept)
+    assert not any("/contributions/" in u for u in kept)  # no resident's own data on a shared tablet
+
+    context.set_offline(True)
+    response = page.goto(f"{live_server.url}/parties/{party.pk}/map/")
+    assert response.from_service_worker and response.ok
+    page.wait_for_function("document.getElementById('party-map').dataset.state !== 'loading'")
+    expect(page.locator("#offline-banner")).to_be_visible()
+    context.close()
+    assert log.external_requests == []
+
+def _photos_endpoint_exists() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/parties/1/edits/0b9e0c4e-1f4e-4c1e-9d1a-2f6f7b1c2d3e/photos/")
+    except Resolver404:
+        return False
+    return True
+
+
+QUEUE_PHOTO = """async ([editKey, url]) => {
+  const { openQueueStore } = await import('/static/mapping/js/party-map/queue-store.js');
+  const store = await openQueueStore();
+  const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+  await store.add({ kind: 'photo', key: crypto.randomUUID(), editKey, url, blob: new Blob([png], { type: 'image/png' }), name: 'bench.png' });
+}"""
+
+
+@pytest.mark.skipif(not _photos_endpoint_exists(), reason="the photos endpoint lands with the photos branch")
+def test_a_photo_taken_offline_arrives_once_after_its_edit(live_server, browser, tmp_path):
+    log = BrowserLog()
+    party = PartyFactory(area=small_area())
+    context, page = launch(browser, tmp_path / "profile", log)
+    join(page, live_server, party, "Camille")
+    ready(page)
+    context.set_offline(True)
+    add_bench(page, "Banc photographié", EN)
+    edit_key = page.evaluate(
+        "import('/static/mapping/js/party-map/queue-store.js').then((m) => m.openQueueStore()).then((s) => s.all()).then((a) => a[0].key)"
+    )
+    page.evaluate(QUEUE_PHOTO, [edit_key, f"/api/parties/{party.pk}/edits/{edit_key}/photos/"])
+    page.reload()
+    ready(page)
+    expect(page.locator("#outbox-status")).to_have_text("2 changes waiting to be sent")
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('party-map').dataset.queued === '0'")
+    revision = Revision.objects.get(party=party)
+    assert revision.idempotency_key == edit_key
+    assert revision.photos.count() == 1  # the photos branch's relation name: adjust when merging
+    context.close()

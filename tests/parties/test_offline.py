@@ -28,7 +28,11 @@ def test_the_service_worker_covers_the_party_maps_and_loads_only_our_own_files(c
     assert scripts[-1] == "/static/mapping/js/offline-sw.js"
     assert all(s.startswith("/static/") for s in scripts)  # no CDN
     precache = json.loads(re.search(r"CARTOPARTY_PRECACHE = (.*);", body).group(1))
-    for needed in ("/static/mapping/js/party-map.js", "/static/mapping/js/party-map/outbox.js", "/static/vendor/idb@8.0.4/index.js"):
+    for needed in (
+        "/static/mapping/js/party-map.js",
+        "/static/mapping/js/party-map/outbox.js",
+        "/static/vendor/idb@8.0.4/index.js",
+    ):
         assert needed in precache
     assert "/static/mapping/js/offline-sw.js" not in precache
 

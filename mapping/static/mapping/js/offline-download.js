@@ -9,13 +9,20 @@ export function offlineSupported() {
   return "serviceWorker" in navigator && "caches" in window;
 }
 
-// Registers the service worker; resolves when it is active. The browser is asked to keep our
-// storage (not evicted under pressure) once something was downloaded.
+// Registers the service worker; resolves with its registration once it is active (or null). Not
+// navigator.serviceWorker.ready: that waits for a worker of the *current* page's scope, and the
+// agent's page (/manage/...) is outside /parties/.
 export async function registerWorker(url, scope) {
   if (!offlineSupported()) return null;
   try {
-    await navigator.serviceWorker.register(url, { scope });
-    return await navigator.serviceWorker.ready;
+    const reg = await navigator.serviceWorker.register(url, { scope });
+    const worker = reg.installing || reg.waiting;
+    if (!reg.active && worker) {
+      await new Promise((resolve) => {
+        worker.addEventListener("statechange", () => ["activated", "redundant"].includes(worker.state) && resolve());
+      });
+    }
+    return reg.active ? reg : null;
   } catch {
     return null;
   }

@@ -10,8 +10,8 @@ export const DATA_ZOOMS = [12, 15];
 // agent should draw a smaller area). One downloaded party at a time: a new download replaces it.
 export const CAP_BYTES = 80 * 1024 * 1024;
 // Average sizes measured on the demo town (bench/offline.py; docs/benchmarks.md), with a margin.
-export const BASE_TILE_BYTES = { 1: 12000, 2: 34000 };
-export const DATA_TILE_BYTES = 20000;
+export const BASE_TILE_BYTES = { 1: 7000, 2: 20000 };
+export const DATA_TILE_BYTES = 15000;
 export const OTHER_BYTES = 200000;
 
 function lon2x(lon, n) {

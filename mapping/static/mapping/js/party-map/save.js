@@ -64,8 +64,11 @@ export function replayHandlers(ctx) {
     clearTimeout(reload);
     reload = setTimeout(() => loadPending(ctx), 300);
   };
+  let draw = null; // the outbox changes once per item sent: the map is redrawn at most every 200 ms
   return {
-    onQueued: () => drawPending(ctx),
+    onQueued: () => {
+      if (!draw) draw = setTimeout(() => { draw = null; drawPending(ctx); }, 200);
+    },
     onSent: later,
     onConflict: (item, data) => {
       const b = item.body;
