@@ -76,7 +76,7 @@ def shot(page, name: str) -> None:
 
 def download(page, texts) -> None:
     page.wait_for_function("document.getElementById('party-map').dataset.worker === 'ready'")
-    page.locator("#offline-button").click()
+    page.locator("#offline-button").click()  # "Download" (French "Télécharger")
     expect(page.locator("#offline-estimate")).to_contain_text(texts["estimate"])
     shot(page, "1-download-size")
     page.locator("#offline-download").click()
@@ -209,7 +209,6 @@ def test_a_conflict_on_replay_opens_the_conflict_screen(live_server, browser, tm
     assert log.external_requests == []
 
 
-
 def test_the_agent_prepares_a_shared_tablet_and_the_party_map_opens_offline(live_server, browser, tmp_path):
     log = BrowserLog()
     party = PartyFactory(area=small_area())
@@ -224,7 +223,9 @@ def test_the_agent_prepares_a_shared_tablet_and_the_party_map_opens_offline(live
     expect(card.locator("#warm-status")).to_contain_text("Downloaded")
     card.scroll_into_view_if_needed()
     shot(page, "7-agent-tablet")
-    kept = page.evaluate("caches.open('cartoparty-download').then((c) => c.keys()).then((k) => k.map((r) => r.url))")
+    kept = page.evaluate(
+        "caches.open('cartoparty-download').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
+    )
     assert any(f"/api/parties/{party.pk}/presets/" in u for u in kept)
     assert any("/tiles/19/" in u for u in kept)
     assert not any("/contributions/" in u for u in kept)  # no resident's own data on a shared tablet
@@ -236,6 +237,7 @@ def test_the_agent_prepares_a_shared_tablet_and_the_party_map_opens_offline(live
     expect(page.locator("#offline-banner")).to_be_visible()
     context.close()
     assert log.external_requests == []
+
 
 def _photos_endpoint_exists() -> bool:
     from django.urls import Resolver404, resolve

@@ -6,13 +6,24 @@
 // idempotency key is `editKey` (the body's idempotency_key the save used). It is sent once that
 // edit was acknowledged, as POST <photosUrl with the key>/ multipart (fields `photo`, `key`),
 // 201/200 = stored, 400 {detail} = refused (told to the resident, dropped), 404 = unknown edit.
-import { csrfToken, newKey } from "./network.js";
+import { csrfToken, newKey, postWithRetry } from "./network.js";
 import { $, fmt, say } from "./page.js";
 import { createQueue } from "./queue.js";
 import { openQueueStore } from "./queue-store.js";
 import { waitingText } from "./queued.js";
 
 const RETRY_MS = 20000;
+
+// An edit: one attempt; a busy server (5xx, 429) is then retried as network.js does (backoff,
+// Retry-After, the page saying why it waits); no network at all answers {status: 0} at once.
+async function sendEdit(ctx, item) {
+  const first = await sendItem(item);
+  if (first.status !== 429 && first.status < 500) return first;
+  return postWithRetry(item.url, item.body, {
+    csrf: csrfToken(document.cookie),
+    onWait: (reason, s) => say(ctx, fmt(ctx.T[reason], { s })),
+  });
+}
 
 async function sendItem(item) {
   const headers = { Accept: "application/json", "X-CSRFToken": csrfToken(document.cookie) };
@@ -69,7 +80,7 @@ export async function startOutbox(ctx, handlers) {
     return true;
   };
   const store = await openQueueStore();
-  const queue = createQueue(store, sendItem, {
+  const queue = createQueue(store, (item) => (item.kind === "edit" ? sendEdit(ctx, item) : sendItem(item)), {
     onChange: (_n, items) => {
       ctx.queued = items;
       showWaiting(ctx, items);
