@@ -196,10 +196,11 @@ def main() -> int:
     world.nodes = [n for n in world.nodes if AREA[0] <= n[2][0] <= AREA[2] and AREA[1] <= n[2][1] <= AREA[3]]
     from django.contrib.gis.geos import Polygon
 
+    from core.geo import SRID
     from parties.models import Party
 
     area = Polygon.from_bbox(AREA)
-    area.srid = 4326
+    area.srid = SRID
     Party.objects.filter(pk=world.party_id).update(area=area)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
