@@ -10,7 +10,7 @@ export const DATA_ZOOMS = [12, 15];
 // agent should draw a smaller area). One downloaded party at a time: a new download replaces it.
 export const CAP_BYTES = 80 * 1024 * 1024;
 // Average sizes measured on the demo town (bench/offline.py; docs/benchmarks.md), with a margin.
-export const BASE_TILE_BYTES = { 1: 7000, 2: 20000 };
+export const BASE_TILE_BYTES = { 1: 7000, 2: 11000 };
 export const DATA_TILE_BYTES = 15000;
 export const OTHER_BYTES = 200000;
 

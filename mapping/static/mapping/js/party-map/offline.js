@@ -84,8 +84,11 @@ export function wireOffline(ctx) {
   window.addEventListener("online", () => showNetwork(ctx));
   window.addEventListener("offline", () => showNetwork(ctx));
   if (!offlineSupported()) return;
+  const controlled = !!navigator.serviceWorker.controller; // this load went through the worker
   registerWorker(ctx.el.dataset.swUrl, ctx.el.dataset.swScope).then((reg) => {
     ctx.el.dataset.worker = reg ? "ready" : "none";
-    if (reg && navigator.onLine) keepPages([location.pathname]);
+    // First visit (no worker controlled this page's load): keep the page now; later loads go
+    // through the worker's network-first route, which keeps it without a second request.
+    if (reg && navigator.onLine && !controlled) keepPages([location.pathname]);
   });
 }
