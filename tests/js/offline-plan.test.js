@@ -12,6 +12,8 @@ test("the tiles covering an area: one at low zoom, a grid at high zoom, as the t
   const z19 = tilesFor(VADUZ, 19);
   assert.equal(z19.length, 420);
   assert.ok(z19.every(([z]) => z === 19));
+  assert.equal(tilesFor(VADUZ, 13, 1).length, 9); // one more tile on each side
+  assert.equal(tilesFor({ west: -180, south: 84, east: -179.9, north: 85 }, 2, 1).length, 4); // clamped at the edge
 });
 
 test("the plan: zooms 13-19 of base tiles, 12-15 of map data, the party's own URLs first", () => {
@@ -20,6 +22,8 @@ test("the plan: zooms 13-19 of base tiles, 12-15 of map data, the party's own UR
   assert.ok(plan.urls.includes("/tiles/13/4312/2876.png"));
   assert.ok(plan.urls.some((u) => u.startsWith("/tiles/19/")));
   assert.ok(!plan.urls.some((u) => u.startsWith("/tiles/20/") || u.startsWith("/tiles/12/")));
+  assert.ok(plan.urls.includes("/tiles/13/4311/2875.png")); // the margin at low zooms
+  assert.equal(plan.urls.filter((u) => u.startsWith("/tiles/19/")).length, 420); // none at 19
   assert.ok(plan.urls.includes("/api/towns/vaduz/features/tiles/12/2156/1438"));
   assert.equal(new Set(plan.urls).size, plan.urls.length);
   assert.equal(plan.urls.length, 1 + plan.baseTiles + plan.dataTiles);

@@ -6,6 +6,9 @@
 
 export const BASE_ZOOMS = [13, 19];
 export const DATA_ZOOMS = [12, 15];
+// A phone's view of a small party at a low zoom reaches past the area: one more tile on each side at
+// the zooms where that is cheap (all map-data zooms; base zooms up to 17), so the map shows no hole.
+export const MARGIN_UP_TO_ZOOM = 17;
 // The cap on one download (docs/offline.md): a party whose estimate exceeds it is refused (the
 // agent should draw a smaller area). One downloaded party at a time: a new download replaces it.
 export const CAP_BYTES = 80 * 1024 * 1024;
@@ -22,12 +25,13 @@ function lat2y(lat, n) {
   return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
 }
 
-// The tiles of zoom z covering `bbox` {west, south, east, north}, as [z, x, y].
-export function tilesFor(bbox, z) {
+// The tiles of zoom z covering `bbox` {west, south, east, north}, as [z, x, y], with `margin`
+// more tiles on each side.
+export function tilesFor(bbox, z, margin = 0) {
   const n = 2 ** z;
   const clamp = (v) => Math.max(0, Math.min(n - 1, v));
-  const [x0, x1] = [clamp(lon2x(bbox.west, n)), clamp(lon2x(bbox.east, n))];
-  const [y0, y1] = [clamp(lat2y(bbox.north, n)), clamp(lat2y(bbox.south, n))];
+  const [x0, x1] = [clamp(lon2x(bbox.west, n) - margin), clamp(lon2x(bbox.east, n) + margin)];
+  const [y0, y1] = [clamp(lat2y(bbox.north, n) - margin), clamp(lat2y(bbox.south, n) + margin)];
   const out = [];
   for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push([z, x, y]);
   return out;
@@ -41,8 +45,8 @@ function range([a, b]) {
 // ".../tiles/{z}/{x}/{y}" template, `extra` the party's own URLs, `retina` as map-base.js decides.
 export function planDownload({ bbox, retina, featureTiles, extra = [] }) {
   const suffix = retina ? "@2x.png" : ".png";
-  const base = range(BASE_ZOOMS).flatMap((z) => tilesFor(bbox, z)).map(([z, x, y]) => `/tiles/${z}/${x}/${y}${suffix}`);
-  const data = range(DATA_ZOOMS).flatMap((z) => tilesFor(bbox, z))
+  const base = range(BASE_ZOOMS).flatMap((z) => tilesFor(bbox, z, z <= MARGIN_UP_TO_ZOOM ? 1 : 0)).map(([z, x, y]) => `/tiles/${z}/${x}/${y}${suffix}`);
+  const data = range(DATA_ZOOMS).flatMap((z) => tilesFor(bbox, z, 1))
     .map(([z, x, y]) => featureTiles.replace("{z}", z).replace("{x}", x).replace("{y}", y));
   const estimate = base.length * BASE_TILE_BYTES[retina ? 2 : 1] + data.length * DATA_TILE_BYTES + OTHER_BYTES;
   return { urls: [...extra, ...data, ...base], baseTiles: base.length, dataTiles: data.length, estimate, tooBig: estimate > CAP_BYTES };
