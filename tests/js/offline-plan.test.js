@@ -22,8 +22,9 @@ test("the plan: zooms 13-19 of base tiles, 12-15 of map data, the party's own UR
   assert.ok(plan.urls.includes("/tiles/13/4312/2876.png"));
   assert.ok(plan.urls.some((u) => u.startsWith("/tiles/19/")));
   assert.ok(!plan.urls.some((u) => u.startsWith("/tiles/20/") || u.startsWith("/tiles/12/")));
-  assert.ok(plan.urls.includes("/tiles/13/4311/2875.png")); // the margin at low zooms
-  assert.equal(plan.urls.filter((u) => u.startsWith("/tiles/19/")).length, 420); // none at 19
+  assert.ok(plan.urls.includes("/api/towns/vaduz/features/tiles/12/2155/1437")); // map data: a margin
+  assert.ok(!plan.urls.includes("/tiles/13/4311/2875.png")); // base tiles: none
+  assert.equal(plan.urls.filter((u) => u.startsWith("/tiles/19/")).length, 420);
   assert.ok(plan.urls.includes("/api/towns/vaduz/features/tiles/12/2156/1438"));
   assert.equal(new Set(plan.urls).size, plan.urls.length);
   assert.equal(plan.urls.length, 1 + plan.baseTiles + plan.dataTiles);
