@@ -57,9 +57,10 @@ export async function selectPublished(ctx, feature, latlng) {
 export function selectPending(ctx, feature) {
   const { T } = ctx;
   const p = feature.properties;
-  openSheet(ctx, T.pending, "contributions");
+  const waiting = p.queued ? T.notSent : T.pending; // still in the outbox, or at the server
+  openSheet(ctx, waiting, "contributions");
   const actionLabel = { create: T.actionCreate, modify: T.actionModify, delete: T.actionDelete }[p.action] || p.action;
-  $("contribution-list").replaceChildren(contributionItem(T, { name: p.tags.name || "", action_label: actionLabel, status_label: T.pending, after: { tags: p.tags } }));
+  $("contribution-list").replaceChildren(contributionItem(T, { name: p.tags.name || "", action_label: actionLabel, status_label: waiting, after: { tags: p.tags } }));
   $("contributions-empty").hidden = true;
 }
 
