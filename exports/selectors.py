@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -225,7 +226,7 @@ def materialise_scope(town: Town, scope: Scope) -> None:
     :func:`drop_scope`). Revision-based scopes (party, since) take the elements of the *accepted*
     revisions, and for ways the vertices before and after (so moved and orphaned nodes are in).
     """
-    params = {"town": town.pk}
+    params: dict[str, Any] = {"town": town.pk}
     with connection.cursor() as cur:
         cur.execute(SCOPE_TABLES)
         if scope.party_id is not None or scope.since is not None:
@@ -352,19 +353,21 @@ def changelog_for_town(town: Town):
     )
 
 
-def parties_with_changes_for_town(town: Town) -> list[dict]:
-    """Parties with at least one accepted change, newest first, with their counts."""
+def parties_with_changes_for_town(town: Town) -> list[dict[str, Any]]:
+    """Parties with at least one accepted change, newest first, with their counts (plain dicts: the
+    open-data page adds each party's downloads)."""
     from django.db.models import Count, Q
 
     from parties.models import Party
 
-    return list(
+    rows = (
         Party.objects.filter(town=town)
         .annotate(accepted=Count("revisions", filter=Q(revisions__status=Revision.Status.ACCEPTED)))
         .filter(accepted__gt=0)
         .order_by("-starts_at")
         .values("id", "title_en", "title_fr", "hashtag", "starts_at", "accepted")
     )
+    return [dict(row) for row in rows]
 
 
 def contributors_for_town(town: Town) -> list[str]:

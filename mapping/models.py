@@ -14,6 +14,8 @@ its ``geom_status`` says why: invalid geometry is never stored.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
@@ -192,6 +194,22 @@ class Revision(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_reason = models.TextField(blank=True)
+
+    # Not columns: what the pages that list revisions show beside them, set on the instances they
+    # list and never saved (absent on any other instance). Declared so that mypy checks them.
+    # The feature's name and kind, in the reader's language (mapping.history.describe):
+    feature_name: str
+    preset_name: str
+    kind_name: str
+    # An element's timeline (mapping.history.element_history):
+    applied_decision: ReviewDecision | None
+    diff: list[dict[str, Any]]
+    published_after: dict[str, Any] | None
+    decision_log: list[ReviewDecision]
+    # The review pages (review.views): flags, canned reason and outcome in the reader's language.
+    localized_flags: list[dict[str, Any]]
+    reason_label: str
+    outcome: str
 
     class Meta:
         ordering = ["-created_at"]

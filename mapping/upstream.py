@@ -159,6 +159,7 @@ def reconcile_upstream(town: Town, cur) -> None:
                         cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version
                     )
                 continue
+            assert upstream is not None  # None only when gone (handled above)
             tags, keys = merge_tags(base["tags"], local["tags"], upstream["tags"])
             shape, shape_conflict = _merge_value(base["shape"], local["shape"], upstream["shape"])
             if shape_conflict:

@@ -45,7 +45,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "nickname", "email"]
     raw_id_fields = ["party"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),  # Django's own (typed as optional)
         (_("Cartoparty"), {"fields": ["role", "town", "party", "nickname", "licence_consent_at"]}),
     ]
     add_fieldsets = [

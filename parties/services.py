@@ -260,6 +260,8 @@ def town_area(town: Town) -> Polygon:
         )
     boundary = town.boundary
     area = boundary[0].clone() if len(boundary) == 1 else boundary.convex_hull
+    # One part of a multipolygon, or the hull of several (polygons with an area): a polygon.
+    assert isinstance(area, Polygon)
     area.srid = SRID
     return area
 
@@ -288,7 +290,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
             _("A party lasts at most %(days)d days.") % {"days": MAX_PARTY_DURATION.days},
             "too_long",
         )
-    area = None
+    area: GEOSGeometry | None = None
     if data.use_town_boundary:
         try:
             area = town_area(town)
@@ -349,7 +351,8 @@ def create_party(agent: User, data: PartyInput) -> Party:
     Preconditions: ``agent`` is an agent of a town (PermissionDenied otherwise). Raises ValidationError
     keyed by field when a rule is broken: nothing is saved.
     """
-    if not permissions.is_agent(agent):
+    # An agent is bound to a town (is_agent checks it); the second test says so to mypy.
+    if not permissions.is_agent(agent) or agent.town is None:
         raise PermissionDenied
     town = agent.town
     return Party.objects.create(town=town, created_by=agent, **_clean_party(town, data))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +38,7 @@ from mapping.selectors import (
     pending_features_geojson_for_author,
 )
 from parties import presets
+from parties.access import signed_in
 from parties.api.views import IsAgent
 from parties.models import Party
 from parties.selectors import parties_for_user, party_for_agent
@@ -47,9 +48,7 @@ PARTY_ID = OpenApiParameter("party_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 def party_for(request: Request, party_id: int) -> Party:
     """The party, if the requester may see it (its residents, its town's agents)."""
-    if not request.user.is_authenticated:
-        raise NotAuthenticated
-    party = parties_for_user(request.user).filter(pk=party_id).first()
+    party = parties_for_user(signed_in(request)).filter(pk=party_id).first()  # anonymous: 403
     if party is None:
         raise NotFound(_("No such party."))
     return party
@@ -129,7 +128,7 @@ class PartyEdits(APIView):
         }
         # 403, 400 (issues by field), 429 (Retry-After) and 409 (current version, tag choice) answer
         # through core.http.api_exception_handler.
-        result = services.submit_edit(author=request.user, party=party, **change)
+        result = services.submit_edit(author=signed_in(request), party=party, **change)
         return Response(
             RevisionSerializer(result.revision).data,
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
@@ -146,8 +145,9 @@ class UndoLastEdit(APIView):
     )
     def post(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        services.check_can_edit(request.user, party)
-        revision = services.undo_last_edit(request.user)
+        author = signed_in(request)
+        services.check_can_edit(author, party)
+        revision = services.undo_last_edit(author)
         if revision is None:
             raise NotFound(_("Nothing to undo: you have no pending change."))
         return Response(RevisionSerializer(revision).data)
@@ -162,7 +162,7 @@ class MyContributions(APIView):
     )
     def get(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        revisions = with_outcome(Revision.objects.filter(party=party, author=request.user)).order_by(
+        revisions = with_outcome(Revision.objects.filter(party=party, author=signed_in(request))).order_by(
             "-created_at", "-pk"
         )[:500]
         return Response(RevisionSerializer(revisions, many=True).data)
