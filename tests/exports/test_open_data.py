@@ -19,13 +19,7 @@ from exports.services import request_export
 from tests.exports.conftest import make_edits
 from tests.factories import PartyFactory, TownFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path):
-    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
-    return settings.CARTOPARTY_EXPORT_DIR
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir")]  # tests/conftest.py
 
 
 def test_page_is_public_with_licence_downloads_and_changelog(client, edited_centre):
