@@ -313,6 +313,9 @@ class UpstreamConflict(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
+    # Not a column: the merge page's table of tags by side, set on the conflicts it lists (exports.views).
+    rows: list[dict[str, Any]]
+
     class Meta:
         ordering = ["-created_at", "id"]
         verbose_name = _("upstream conflict")

@@ -27,6 +27,7 @@ import json
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -276,7 +277,7 @@ def flag_maybe_in_osm(town: Town, cur) -> int:
     return found
 
 
-def open_conflicts_for_town(town: Town):
+def open_conflicts_for_town(town: Town) -> QuerySet[UpstreamConflict]:
     return UpstreamConflict.objects.filter(town=town, status=UpstreamConflict.Status.OPEN).order_by("id")
 
 
