@@ -66,7 +66,9 @@ def png_header_only(width: int, height: int) -> bytes:
 @pytest.fixture
 def edit(party):
     """A resident's saved edit with its idempotency key."""
-    return RevisionFactory(party=party, author=ResidentFactory(party=party), idempotency_key=str(uuid.uuid4()))
+    return RevisionFactory(
+        party=party, author=ResidentFactory(party=party), idempotency_key=str(uuid.uuid4())
+    )
 
 
 def url(edit: Revision) -> str:
@@ -76,7 +78,10 @@ def url(edit: Revision) -> str:
 
 
 def upload(client, edit, content: bytes, *, key: str | None = None, name="photo.jpg", **extra):
-    data = {"photo": SimpleUploadedFile(name, content, content_type="image/jpeg"), "key": key or str(uuid.uuid4())}
+    data = {
+        "photo": SimpleUploadedFile(name, content, content_type="image/jpeg"),
+        "key": key or str(uuid.uuid4()),
+    }
     data.update(extra)
     return client.post(url(edit), data, HTTP_ACCEPT_LANGUAGE="en")
 
@@ -194,7 +199,12 @@ def test_only_the_author_while_the_party_is_open(client, edit):
     assert upload(client, edit, jpeg()).status_code == 403
     client.force_login(edit.author)
     wrong = reverse("mapping-api:party-edit-photos", kwargs={"party_id": party.pk, "edit_key": "nope"})
-    assert client.post(wrong, {"photo": SimpleUploadedFile("a.jpg", jpeg()), "key": str(uuid.uuid4())}).status_code == 404
+    assert (
+        client.post(
+            wrong, {"photo": SimpleUploadedFile("a.jpg", jpeg()), "key": str(uuid.uuid4())}
+        ).status_code
+        == 404
+    )
     party.ends_at = timezone.now() - dt.timedelta(minutes=1)
     party.save()
     assert upload(client, edit, jpeg()).status_code == 403
@@ -249,7 +259,9 @@ def test_party_gps_threshold_is_on_the_map_page(client, edit):
 def test_osm_exports_never_carry_photos(centre_town, client, tmp_path, settings):
     settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
     party = PartyFactory(town=centre_town)
-    edit = RevisionFactory(party=party, author=ResidentFactory(party=party), idempotency_key=str(uuid.uuid4()))
+    edit = RevisionFactory(
+        party=party, author=ResidentFactory(party=party), idempotency_key=str(uuid.uuid4())
+    )
     accept_revision(edit, AgentFactory(town=centre_town))
     before = {}
     for fmt in ("osc", "osm"):
