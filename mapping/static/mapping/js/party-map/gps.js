@@ -4,6 +4,8 @@
 import { $, fmt, say } from "./page.js";
 import { fixQuality, parseThreshold, placeDecision, roundMetres } from "./gps-fix.js";
 import { placePoint } from "./drawing.js";
+import { pointGeometry } from "./geometry.js";
+import { showDraft } from "./sheet.js";
 
 const STYLE = {
   good: { color: "#1565c0", fillColor: "#1565c0" },
@@ -72,12 +74,17 @@ export function toggleLocate(ctx) {
   stop(ctx);
 }
 
-function place(ctx) {
+// The new point at the fix itself (not the map's centre, a pixel away), its draft drawn there.
+async function place(ctx) {
   const { fix } = ctx.gps;
   $("gps-confirm").hidden = true;
   ctx.map.setView([fix.lat, fix.lng], Math.max(ctx.map.getZoom(), 18), { animate: false });
   ctx.gps.follow = false;
-  placePoint(ctx);
+  await placePoint(ctx);
+  if (ctx.current && ctx.current.action === "create" && ctx.current.type === "node") {
+    ctx.current.geometry = { geometry: pointGeometry(fix) };
+    showDraft(ctx);
+  }
 }
 
 // "Place a point here": at once with a good fix; a poor one asks first; none yet waits for one.
