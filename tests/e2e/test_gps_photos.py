@@ -52,7 +52,14 @@ def test_locate_me_follows_and_a_poor_fix_asks_before_placing(live_server, new_p
     expect(panel).to_have_attribute("data-quality", "good")
     expect(page.locator("#gps-text")).to_have_text("GPS : à 6 m près")
     expect(page.locator('#toolbar [data-action="locate"]')).to_have_attribute("aria-pressed", "true")
+    # The accuracy circle: 6 m at the map's scale, centred on the position's dot.
+    circle, dot = page.locator("path.gps-accuracy"), page.locator("path.gps-position")
+    expect(circle).to_have_count(1)
+    expect(dot).to_have_count(1)
     shot(page, "locate-me-accuracy-circle")
+    c, d = circle.bounding_box(), dot.bounding_box()
+    assert abs((c["x"] + c["width"] / 2) - (d["x"] + d["width"] / 2)) < 2
+    assert abs((c["y"] + c["height"] / 2) - (d["y"] + d["height"] / 2)) < 2
 
     # A good fix: the point goes where the phone is, no question asked.
     page.locator('[data-gps="place"]').click()
@@ -70,7 +77,11 @@ def test_locate_me_follows_and_a_poor_fix_asks_before_placing(live_server, new_p
     confirm = page.locator("#gps-confirm")
     expect(confirm).to_be_visible()
     expect(confirm).to_contain_text("60 m")
+    page.wait_for_timeout(400)  # the map's pan to the new fix (an animation) ends before the picture
     shot(page, "poor-fix-confirmation")
+    c, d = circle.bounding_box(), dot.bounding_box()
+    assert c["width"] > 5 * d["width"]  # ten times the radius of the first fix
+    assert abs((c["x"] + c["width"] / 2) - (d["x"] + d["width"] / 2)) < 2
     page.locator('[data-gps="wait"]').click()
     expect(confirm).to_be_hidden()
     expect(page.locator("#picker")).to_be_hidden()

@@ -19,8 +19,9 @@ function showFix(ctx) {
   const ll = window.L.latLng(fix.lat, fix.lng);
   const style = STYLE[quality];
   if (!gps.circle) {
-    gps.circle = window.L.circle(ll, { radius: fix.accuracy, weight: 2, fillOpacity: 0.15, interactive: false, ...style }).addTo(ctx.map);
-    gps.dot = window.L.circleMarker(ll, { radius: 8, color: "#fff", weight: 3, fillOpacity: 1, interactive: false, fillColor: style.color }).addTo(ctx.map);
+    const common = { renderer: gps.renderer, interactive: false };
+    gps.circle = window.L.circle(ll, { ...common, radius: fix.accuracy, weight: 2, fillOpacity: 0.15, className: "gps-accuracy", ...style }).addTo(ctx.map);
+    gps.dot = window.L.circleMarker(ll, { ...common, radius: 8, color: "#fff", weight: 3, fillOpacity: 1, className: "gps-position", fillColor: style.color }).addTo(ctx.map);
   } else {
     gps.circle.setLatLng(ll).setRadius(fix.accuracy).setStyle(style);
     gps.dot.setLatLng(ll).setStyle({ fillColor: style.color });
@@ -102,7 +103,10 @@ export function placeAtPosition(ctx) {
 }
 
 export function wireGps(ctx) {
-  ctx.gps = { threshold: parseThreshold(ctx.el.dataset.gpsAccuracy), on: false, follow: true, first: true, fix: null, circle: null, dot: null };
+  ctx.gps = {
+    threshold: parseThreshold(ctx.el.dataset.gpsAccuracy), on: false, follow: true, first: true, fix: null, circle: null, dot: null,
+    renderer: window.L.svg({ padding: 0.5 }), // SVG: the circle and its dot move together while the map pans
+  };
   const { map } = ctx;
   map.on("locationfound", (e) => {
     if (!ctx.gps.on) return;
