@@ -68,9 +68,7 @@ def decode(stream: IO[bytes], size: int) -> Image.Image:
     """The photo decoded, its orientation applied, or PhotoRefused with the reason."""
     limit = settings.CARTOPARTY_PHOTO_MAX_BYTES
     if size > limit:
-        raise PhotoRefused(
-            _("This photo is too large (at most %(mb)d MB).") % {"mb": limit // (1024 * 1024)}
-        )
+        raise PhotoRefused(_("This photo is too large (at most %(mb)d MB).") % {"mb": limit // (1024 * 1024)})
     fmt = sniff(stream.read(16))
     stream.seek(0)
     if fmt == "HEIC":
@@ -83,15 +81,15 @@ def decode(stream: IO[bytes], size: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(stream, formats=[fmt])
-            width, height = image.size
+            opened = Image.open(stream, formats=[fmt])
+            width, height = opened.size
             if width * height > max_pixels or width < 1 or height < 1:
                 raise PhotoRefused(
                     _("This photo has too many pixels (at most %(mp)d million).")
                     % {"mp": max_pixels // 1_000_000}
                 )
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
     except PhotoRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -143,7 +141,14 @@ def _check_author(author: User, party: Party) -> None:
 
 @transaction.atomic
 def attach_photo(
-    *, author: User, party: Party, edit_key: str, key: str, upload: IO[bytes] | None, size: int, licence: str = ""
+    *,
+    author: User,
+    party: Party,
+    edit_key: str,
+    key: str,
+    upload: IO[bytes] | None,
+    size: int,
+    licence: str = "",
 ) -> PhotoResult:
     """Store a photo of the author's edit saved with ``edit_key`` (its idempotency key).
 

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseNotModified,
-    JsonResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
@@ -205,7 +198,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @service_errors(plain_text)
 def photo_file(request: HttpRequest, photo_id: int, size: str) -> HttpResponse:
     """One size of a resident's photo, to those who may see it (mapping.photos.can_see); 404 otherwise."""
-    response = FileResponse(photos.open_file(request.user, photo_id, size), content_type="image/jpeg")
+    with photos.open_file(request.user, photo_id, size) as stored:  # a few hundred kB at most
+        response = HttpResponse(stored.read(), content_type="image/jpeg")
     # Private unless licensed, and not guessable; a browser may keep it, no shared cache may.
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"

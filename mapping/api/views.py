@@ -170,10 +170,10 @@ class EditPhotos(APIView):
             author=request.user,
             party=party,
             edit_key=edit_key,
-            key=str(request.data.get("key") or ""),
+            key=str(request.POST.get("key") or ""),
             upload=upload,
             size=upload.size if upload is not None and upload.size is not None else 0,
-            licence=str(request.data.get("licence") or ""),
+            licence=str(request.POST.get("licence") or ""),
         )
         return Response(
             PhotoSerializer(result.photo).data,

@@ -1,6 +1,6 @@
 """In the street: "Locate me" with Chromium's geolocation emulation (a good fix places a point at
 once, a poor one asks first), and a photo attached to a new bench on a French phone that the agent
-then sees in the review on a desktop in English."""
+then sees in the review on a desktop in English. Screenshots go to $E2E_SCREENSHOTS when set."""
 
 from __future__ import annotations
 
@@ -21,8 +21,13 @@ from tests.factories import AgentFactory, PartyFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HERE = {"latitude": 47.1410, "longitude": 9.5209}
-SHOTS = Path(os.environ.get("CARTOPARTY_SHOTS", "")) if os.environ.get("CARTOPARTY_SHOTS") else None
-FR_PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "fr-FR"}
+SHOTS = Path(os.environ["E2E_SCREENSHOTS"]) if os.environ.get("E2E_SCREENSHOTS") else None
+FR_PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "fr-FR",
+}
 
 
 def shot(page, name: str) -> None:

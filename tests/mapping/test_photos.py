@@ -100,7 +100,7 @@ def test_photo_is_stored_in_two_sizes_without_exif_but_oriented(client, edit, me
     assert photo.revision == edit and photo.author == edit.author and photo.licence == ""
     assert len(stored_files(media)) == 2
     for size, longest in (("thumb", 320), ("display", 1600)):
-        raw = b"".join(client.get(body["thumbnail" if size == "thumb" else "display"]).streaming_content)
+        raw = client.get(body["thumbnail" if size == "thumb" else "display"]).content
         assert SERIAL.encode() not in raw and b"MAKERNOTE" not in raw and b"PhoneMaker" not in raw
         image = Image.open(io.BytesIO(raw))
         assert image.format == "JPEG"
