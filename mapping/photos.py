@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from core.errors import Invalid, NotAllowed, NotFound
 from mapping.models import Photo, Revision
@@ -78,6 +78,9 @@ def decode(stream: IO[bytes], size: int) -> Image.Image:
     if fmt is None:
         raise PhotoRefused(_("This file is not a photo: send a JPEG, PNG or WebP image."))
     max_pixels = settings.CARTOPARTY_PHOTO_MAX_PIXELS
+    # WeasyPrint (the join poster) turns this on for the whole process when it is imported: a
+    # truncated photo would then be padded with grey and kept. Photos must decode to the end.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -121,6 +121,7 @@ class PartyForm(NoSilentCutMixin, forms.Form):
         min_value=services.GPS_ACCURACY_RANGE[0],
         max_value=services.GPS_ACCURACY_RANGE[1],
         initial=20,
+        required=False,  # empty: the default, 20 m
         help_text=_("A less precise position is shown as poor; placing a point there asks first."),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import struct
 import uuid
 import zlib
@@ -49,6 +50,14 @@ def jpeg(size=(400, 200), *, exif: bool = False, orientation: int | None = None)
     if orientation:
         data[0x0112] = orientation
     image.save(out, "JPEG", exif=data.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def noisy_jpeg(size=(800, 600)) -> bytes:
+    """A JPEG of noise: large (tens of kB), so cutting it in half really truncates the picture."""
+    image = Image.frombytes("RGB", size, random.Random(7).randbytes(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
     return out.getvalue()
 
 
@@ -130,7 +139,7 @@ def test_same_key_twice_stores_one_photo(client, edit, media):
         (png_header_only(30000, 30000), "bomb.png", "too many pixels"),
         (b"MZ\x90\x00 this is a program, not a photo" * 100, "holiday.jpg", "not a photo"),
         (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "icon.png", "not a photo"),
-        (jpeg((800, 600))[:1500], "truncated.jpg", "damaged or incomplete"),
+        (noisy_jpeg()[: len(noisy_jpeg()) // 2], "truncated.jpg", "damaged or incomplete"),
         (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "IMG_0001.HEIC", "HEIC"),
         (b"", "empty.jpg", "not a photo"),
     ],
@@ -141,6 +150,18 @@ def test_hostile_photos_are_refused_and_nothing_is_stored(client, edit, media, c
     resp = upload(client, edit, content, name=name)
     assert resp.status_code == 400, resp.content
     assert message in resp.json()["detail"]
+    assert Photo.objects.count() == 0 and stored_files(media) == []
+
+
+def test_truncated_photo_is_refused_even_after_weasyprint_allowed_truncated_images(client, edit, media):
+    import weasyprint  # noqa: F401  (imported for its effect: it sets ImageFile.LOAD_TRUNCATED_IMAGES)
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    client.force_login(edit.author)
+    whole = noisy_jpeg()
+    resp = upload(client, edit, whole[: len(whole) // 2], name="cut.jpg")
+    assert resp.status_code == 400 and "damaged or incomplete" in resp.json()["detail"]
     assert Photo.objects.count() == 0 and stored_files(media) == []
 
 
@@ -231,8 +252,24 @@ def test_licensed_photo_of_an_accepted_edit_is_public(client, edit):
     thumb = upload(client, edit, jpeg(), licence="CC-BY-SA-4.0").json()["thumbnail"]
     client.logout()
     assert client.get(thumb).status_code == 404  # not yet reviewed
+    open_data = reverse("exports:open-data", kwargs={"slug": edit.town.slug})
+    assert thumb not in client.get(open_data).content.decode()
     accept_revision(edit, AgentFactory(town=edit.town))
     assert client.get(thumb).status_code == 200
+    page = client.get(open_data).content.decode()
+    assert thumb in page and "CC BY-SA 4.0" in page and edit.author.display_name in page
+
+
+def test_open_data_lists_no_photo_without_a_licence(client, edit):
+    client.force_login(edit.author)
+    thumb = upload(client, edit, jpeg()).json()["thumbnail"]
+    accept_revision(edit, AgentFactory(town=edit.town))
+    client.logout()
+    assert client.get(thumb).status_code == 404
+    assert (
+        thumb
+        not in client.get(reverse("exports:open-data", kwargs={"slug": edit.town.slug})).content.decode()
+    )
 
 
 def test_review_page_and_my_contributions_show_the_photo(client, edit):

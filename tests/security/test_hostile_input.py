@@ -83,7 +83,7 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "admin:*": ["q", "o", "p", "e", "all", "_changelist_filters", "role__exact", "starts_at__gte"],
 }
 # Numbers and dates get the values that break parsers; every parameter gets the common ones.
-NUMERIC_FIELDS = {"rate_limit_per_minute", "ids", "party", "author"}
+NUMERIC_FIELDS = {"rate_limit_per_minute", "gps_accuracy_m", "ids", "party", "author"}
 DATE_FIELDS = {"starts_at", "ends_at", "bbox", "title_fr", "nickname"}  # dates, and where a date is not one
 NUMERIC_PARAMS = {"zoom", "page", "party", "author", "p", "o", "version"}
 DATE_PARAMS = {"date", "as_of", "starts_at__gte", "bbox"}
@@ -103,6 +103,7 @@ PARTY_FORM = {
     "preset_set": "cartoparty",
     "hashtag": "#soiree",
     "rate_limit_per_minute": "30",
+    "gps_accuracy_m": "20",
 }
 
 
