@@ -8,8 +8,13 @@ import { csrfToken, newKey } from "./network.js";
 export const MAX_PHOTOS = 6;
 const ATTEMPTS = 3;
 
+const realSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 // POST one photo; {status, data}. Network errors and 5xx are tried again (same key: stored once).
-export async function uploadPhoto(ctx, { partyId, editKey, file, key, licence = "" }, fetchImpl = globalThis.fetch) {
+// `options` (fetch, sleep, cookie) let tests/js/photos.test.js run it in Node.
+export async function uploadPhoto(ctx, { partyId, editKey, file, key, licence = "" }, options = {}) {
+  const { fetch = globalThis.fetch, sleep = realSleep } = options;
+  const cookie = options.cookie ?? (typeof document === "undefined" ? "" : document.cookie);
   const url = `/api/parties/${encodeURIComponent(partyId)}/edits/${encodeURIComponent(editKey)}/photos/`;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const form = new FormData();
@@ -18,9 +23,9 @@ export async function uploadPhoto(ctx, { partyId, editKey, file, key, licence = 
     if (licence) form.append("licence", licence);
     let resp = null;
     try {
-      resp = await fetchImpl(url, {
+      resp = await fetch(url, {
         method: "POST", body: form, credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(document.cookie) },
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(cookie) },
       });
     } catch {
       resp = null;
@@ -30,7 +35,7 @@ export async function uploadPhoto(ctx, { partyId, editKey, file, key, licence = 
       try { data = await resp.json(); } catch { data = null; }
       return { status: resp.status, data };
     }
-    await new Promise((r) => setTimeout(r, 2000 * (attempt + 1)));
+    if (attempt < ATTEMPTS - 1) await sleep(2000 * (attempt + 1));
   }
   return { status: 0, data: null };
 }
