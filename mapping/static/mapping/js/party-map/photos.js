@@ -1,7 +1,8 @@
 // Photos of an edit: the picker in the editor (the phone's camera through <input capture>), the
 // chosen photos' previews, and their upload once the edit is saved. uploadPhoto() is the one call
 // of POST /api/parties/<party>/edits/<edit key>/photos/ (multipart: photo, key, licence). ctx.photos
-// holds the chosen files of the feature in the editor.
+// holds the chosen photos of the feature in the editor, each {file, key}: its idempotency key is
+// drawn when it is chosen, so every later attempt (a retry, a queue replayed) sends the same one.
 import { $, fmt, node, say } from "./page.js";
 import { csrfToken, newKey } from "./network.js";
 
@@ -45,7 +46,7 @@ function render(ctx) {
   const list = $("photo-list");
   list.querySelectorAll("img").forEach((img) => URL.revokeObjectURL(img.src));
   list.replaceChildren();
-  ctx.photos.files.forEach((file, i) => {
+  ctx.photos.files.forEach(({ file }, i) => {
     const img = node("img", { src: URL.createObjectURL(file), alt: fmt(T.photoN, { n: i + 1 }), width: "72", height: "72" });
     const rm = node("button", { type: "button", class: "secondary remove-photo", "aria-label": T.removePhoto, title: T.removePhoto }, "✕");
     rm.addEventListener("click", () => { ctx.photos.files.splice(i, 1); render(ctx); });
@@ -72,9 +73,9 @@ export async function sendPhotos(ctx, editKey) {
   const { T } = ctx;
   let sent = 0;
   const refused = [];
-  for (const file of files) {
+  for (const { file, key } of files) {
     say(ctx, fmt(T.photoSending, { n: sent + 1, total: files.length }));
-    const { status, data } = await uploadPhoto(ctx, { partyId: ctx.el.dataset.partyId, editKey, file, key: newKey(), licence });
+    const { status, data } = await uploadPhoto(ctx, { partyId: ctx.el.dataset.partyId, editKey, file, key, licence });
     if (status === 201 || status === 200) sent += 1;
     else refused.push((data && data.detail) || T.photoFailed);
   }
@@ -85,7 +86,7 @@ export function wirePhotos(ctx) {
   $("photo-input").addEventListener("change", (e) => {
     const input = e.target;
     const room = MAX_PHOTOS - ctx.photos.files.length;
-    Array.from(input.files || []).slice(0, Math.max(0, room)).forEach((f) => ctx.photos.files.push(f));
+    Array.from(input.files || []).slice(0, Math.max(0, room)).forEach((file) => ctx.photos.files.push({ file, key: newKey() }));
     input.value = ""; // the same photo may be chosen again after removing it
     render(ctx);
   });
