@@ -281,6 +281,8 @@ def test_review_page_and_my_contributions_show_the_photo(client, edit):
     page = client.get(reverse("review:review-revision", args=[edit.pk])).content.decode()
     assert body["thumbnail"] in page and body["display"] in page
     assert "Photos from the contributor" in page
+    api = client.get(f"/api/review/revisions/{edit.pk}/").json()
+    assert api["photos"] == [body]
 
 
 def test_party_gps_threshold_is_on_the_map_page(client, edit):
