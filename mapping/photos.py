@@ -91,6 +91,12 @@ def decode(stream: IO[bytes], size: int) -> Image.Image:
                     _("This photo has too many pixels (at most %(mp)d million).")
                     % {"mp": max_pixels // 1_000_000}
                 )
+            if fmt == "JPEG":
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale when that still covers the display size:
+                # a 12-megapixel photo costs half the time (every byte is still read: a truncated
+                # file is still refused).
+                scale = DISPLAY_PX / max(width, height)
+                opened.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
             opened.load()
             image = ImageOps.exif_transpose(opened)
     except PhotoRefused:
