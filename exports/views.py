@@ -31,6 +31,7 @@ from exports.selectors import Scope, changelog_for_town, contributors_for_town, 
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
 from mapping.history import describe
 from mapping.models import UpstreamConflict
+from mapping.photos import licensed
 from mapping.upstream import open_conflicts_for_town, resolve_conflict
 from parties.access import AuthenticatedHttpRequest, agent_required, agent_town
 from parties.models import Party, Town
@@ -67,6 +68,8 @@ def open_data(request: HttpRequest, slug: str) -> HttpResponse:
             "changes": page,
             "contributors": contributors_for_town(town),
             "to_merge": open_conflicts_for_town(town).count() if is_agent_of(request.user, town) else None,
+            # Only photos of accepted edits whose author chose an open licence; never in OSM files.
+            "photos": list(licensed(town.pk).order_by("-created_at")[:60]),
         },
     )
 

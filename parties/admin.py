@@ -32,7 +32,7 @@ class PartyAdmin(LeafletGeoAdmin):
     fieldsets = [
         (None, {"fields": ["town", "title_fr", "title_en", "description_fr", "description_en"]}),
         (_("When and where"), {"fields": ["starts_at", "ends_at", "area"]}),
-        (_("Mapping"), {"fields": ["preset_set", "hashtag", "rate_limit_per_minute"]}),
+        (_("Mapping"), {"fields": ["preset_set", "hashtag", "rate_limit_per_minute", "gps_accuracy_m"]}),
         (_("Record"), {"fields": ["join_code", "created_by", "created_at"]}),
     ]
 

@@ -199,6 +199,7 @@ def _save_resident(party: Party, nickname: str, now: dt.datetime, taken: Validat
 
 MAX_PARTY_DURATION = dt.timedelta(days=14)
 MAX_RATE_LIMIT_PER_MINUTE = 600
+GPS_ACCURACY_RANGE = (1, 500)  # metres: a party's threshold of a usable GPS fix
 HASHTAG_RE = re.compile(r"^#[\w-]{1,99}$")
 
 
@@ -217,6 +218,7 @@ class PartyInput:
     preset_set: str = DEFAULT_PRESET_SET
     hashtag: str = ""
     rate_limit_per_minute: int = 30
+    gps_accuracy_m: int = 20
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> PartyInput:
@@ -329,6 +331,13 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
             _("Choose between 1 and %(max)d edits per minute.") % {"max": MAX_RATE_LIMIT_PER_MINUTE},
             "rate_limit_range",
         )
+    if not GPS_ACCURACY_RANGE[0] <= data.gps_accuracy_m <= GPS_ACCURACY_RANGE[1]:
+        fail(
+            "gps_accuracy_m",
+            _("Choose between %(min)d and %(max)d metres.")
+            % {"min": GPS_ACCURACY_RANGE[0], "max": GPS_ACCURACY_RANGE[1]},
+            "gps_accuracy_range",
+        )
     if errors:
         raise ValidationError(errors)
     return {
@@ -342,6 +351,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
         "preset_set": data.preset_set,
         "hashtag": hashtag,
         "rate_limit_per_minute": data.rate_limit_per_minute,
+        "gps_accuracy_m": data.gps_accuracy_m,
     }
 
 

@@ -20,6 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mapping.api.serializers import PhotoSerializer
 from mapping.history import outcome_label, tag_diff
 from mapping.models import Revision
 from mapping.services import SIDES
@@ -78,6 +79,7 @@ class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
             "the conflicting keys with their base / theirs / mine values, 'geometry', 'deletion', 'gone'"
         )
     )
+    photos = PhotoSerializer(many=True, read_only=True, help_text="Photos the contributor attached.")
 
     class Meta(ReviewRevisionSerializer.Meta):
         fields = [
@@ -87,6 +89,7 @@ class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
             "tag_diff",
             "vertices",
             "outdated",
+            "photos",
         ]
         read_only_fields = fields
 

@@ -131,6 +131,7 @@ def review_revision(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "repaired": quality.repaired_geometry(rev.flags or []) is not None,
         "outdated": state,
         "merge_rows": merge_rows(state),
+        "photos": list(rev.photos.all()),
     }
     return render(request, "review/review_revision.html", context)
 
@@ -335,7 +336,7 @@ def review_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def my_contributions(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A resident's contributions: status and the reviewer's reason, in the resident's language."""
-    revisions = list(contributions_for(request.user)[:500])
+    revisions = list(contributions_for(request.user).prefetch_related("photos")[:500])
     for rev in revisions:
         rev.reason_label = reason_label(rev.reason_code)
         describe(rev)

@@ -35,6 +35,7 @@ class PartySerializer(serializers.ModelSerializer):
             "preset_set",
             "hashtag",
             "rate_limit_per_minute",
+            "gps_accuracy_m",
             "join_url",
             "dashboard_url",
             "stats_url",

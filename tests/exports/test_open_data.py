@@ -155,7 +155,7 @@ def test_page_and_api_query_budget(client, edited_centre, django_assert_num_quer
     """The page's queries do not grow with the number of changes or parties (no N+1)."""
     url = reverse("exports:open-data", kwargs={"slug": "centre"})
     client.get(url)  # warm the session/cache
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):  # ... and the photos under an open licence (one query)
         assert client.get(url).status_code == 200
     with django_assert_num_queries(3):
         assert client.get(reverse("exports:api-changes", kwargs={"slug": "centre"})).status_code == 200

@@ -60,6 +60,7 @@ def test_detail_fields(client, people):
         "preset_set",
         "hashtag",
         "rate_limit_per_minute",
+        "gps_accuracy_m",
         "join_url",
         "dashboard_url",
         "stats_url",

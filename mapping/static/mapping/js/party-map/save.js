@@ -7,6 +7,7 @@ import { clearErrors, closeSheet, sheetError } from "./sheet.js";
 import { stopGeometryEdit } from "./shape-edit.js";
 import { showConflict } from "./conflict.js";
 import { loadPending } from "./data-layers.js";
+import { sendPhotos } from "./photos.js";
 
 function payload(current) {
   return { tags: payloadTags(current.pairs), ...current.geometry };
@@ -23,6 +24,7 @@ export async function submit(ctx, body) {
     if (status === 201 || status === 200) {
       say(ctx, body.action === "delete" ? T.deleted : T.saved);
       stopGeometryEdit(ctx, false);
+      if (body.action !== "delete") sendPhotos(ctx, body.idempotency_key); // the edit's photos, after it
       closeSheet(ctx);
       loadPending(ctx);
       return;
