@@ -79,6 +79,8 @@ def run(files: list, runs: int, targets: Targets) -> list[list[str]]:
                 spread(ours),
                 spread(o2p),
                 f"{a / b:.2f}x",
+                cpu_spread(ours),
+                cpu_spread(o2p),
                 f"{max(t.peak_mib for t in ours):.0f}",
                 f"{max(t.peak_mib for t in o2p):.0f}",
             ]
@@ -92,6 +94,11 @@ def run(files: list, runs: int, targets: Targets) -> list[list[str]]:
 def spread(times: list) -> str:
     """Median wall time, and the range when there were several runs."""
     return summarize(t.seconds for t in times).format(2)
+
+
+def cpu_spread(times: list) -> str:
+    """Median CPU seconds of the tool (its children included) + PostgreSQL's meanwhile."""
+    return f"{summarize(t.cpu for t in times).median:.2f} + {summarize(t.pg_cpu for t in times).median:.2f}"
 
 
 def main() -> int:
@@ -126,6 +133,8 @@ def main() -> int:
                 "import_osm s",
                 "osm2pgsql s",
                 "ratio of medians",
+                "import_osm CPU s (+ PG)",
+                "osm2pgsql CPU s (+ PG)",
                 "import_osm MiB",
                 "osm2pgsql MiB",
             ],
