@@ -104,7 +104,7 @@ class _Plan:
         self.passes, self.town_id, self.limit = passes, town_id, limit
         self.index, self.after, self.seq = 0, 0, 0
 
-    def next_chunk(self, cur: psycopg.Cursor) -> tuple[int, Pass, dict] | None:
+    def next_chunk(self, cur: psycopg.Cursor[Any]) -> tuple[int, Pass, dict[str, int | None]] | None:
         """Cut the next chunk (on ``cur``): its sequence number, pass and query parameters."""
         if self.index >= len(self.passes):
             return None
@@ -159,7 +159,9 @@ class _Chunks:
                         if self.stopped:
                             return
                     sql_text = step.chunk_sql(params["end"] is not None)
-                    count, data = cur.execute(sql_text, params, binary=True).fetchone()
+                    row = cur.execute(sql_text, params, binary=True).fetchone()
+                    assert row is not None  # an aggregate: always one row
+                    count, data = row
                     with self.cond:
                         self.ready[seq] = (step.kind, count, data or b"")
                         self.cond.notify_all()
@@ -221,7 +223,7 @@ def chunks(
             extra.close()
 
 
-def snapshot_connection(params: dict, snapshot: str) -> Callable[[], psycopg.Connection]:
+def snapshot_connection(params: dict[str, Any], snapshot: str) -> Callable[[], psycopg.Connection]:
     """A function opening a connection that reads ``snapshot`` (exported by the build's transaction,
     which must stay open meanwhile), read-only, with the build's session settings."""
 
