@@ -22,6 +22,7 @@ build's connection alone (``snapshot=None``), with the same chunks.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import Loader
 from psycopg.pq import Format
+
+log = logging.getLogger(__name__)
 
 # Chunks built ahead of the one the caller is writing (both workers together): memory bound.
 WINDOW = 4
@@ -213,9 +216,15 @@ def chunks(
 
     ``own`` is the build's connection (inside its transaction); ``second``, when given, opens
     another connection already in the same snapshot, which builds every other chunk. It is closed
-    (its read-only transaction rolled back) when the iteration ends.
+    (its read-only transaction rolled back) when the iteration ends. If it cannot be opened (the
+    server has no connection to spare), ``own`` builds every chunk: slower, the same file.
     """
-    extra = second() if second is not None else None
+    extra = None
+    if second is not None:
+        try:
+            extra = second()
+        except psycopg.OperationalError as exc:  # no connection to spare (max_connections...): one is enough
+            log.warning("export chunks on one connection: %s", exc)
     try:
         yield from _Chunks(_Plan(passes, town_id, limit), [own] if extra is None else [own, extra])
     finally:

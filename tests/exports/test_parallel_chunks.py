@@ -187,3 +187,22 @@ def test_a_failing_chunk_query_stops_the_export_and_closes_the_second_connection
             list(producer.chunks(own, passes, town.pk, 2, tracked))
     assert closed and all(conn.closed for conn in closed)
     assert not [t for t in threading.enumerate() if t.name.startswith("export-chunks")]
+
+
+def test_without_a_connection_to_spare_the_build_connection_writes_every_chunk(town, tmp_path, monkeypatch):
+    serial(monkeypatch)
+    one = tmp_path / "one.osm.pbf"
+    build_export(town, "pbf", one)
+    monkeypatch.undo()
+
+    def refused(params, snapshot):
+        def connect():
+            raise psycopg.OperationalError("sorry, too many clients already")
+
+        return connect
+
+    monkeypatch.setattr(producer, "snapshot_connection", refused)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    fallback = tmp_path / "fallback.osm.pbf"
+    assert build_export(town, "pbf", fallback).counts == {"node": 12, "way": 3, "relation": 1}
+    assert fallback.read_bytes() == one.read_bytes()
