@@ -127,23 +127,41 @@ class _Plan:
 class _Chunks:
     """The workers' results, handed to the caller in sequence order (see the module docstring)."""
 
-    def __init__(self, plan: _Plan, connections: list[psycopg.Connection]) -> None:
+    def __init__(
+        self, plan: _Plan, own: psycopg.Connection, second: Callable[[], psycopg.Connection] | None = None
+    ) -> None:
         self.plan = plan
         self.cond = threading.Condition()
         self.ready: dict[int, tuple[str, int, bytes]] = {}
         self.taken = 0  # sequence number of the next chunk the caller takes
         self.cut = threading.Lock()
-        self.workers_left = len(connections)
+        sources: list[psycopg.Connection | Callable[[], psycopg.Connection]] = [own]
+        if second is not None:
+            sources.append(second)
+        self.workers_left = len(sources)
         self.total: int | None = None  # number of chunks, once the plan is exhausted
         self.error: BaseException | None = None
         self.stopped = False
         self.threads = [
-            threading.Thread(target=self._work, args=(conn,), name=f"export-chunks-{n}", daemon=True)
-            for n, conn in enumerate(connections)
+            threading.Thread(target=self._work, args=(source,), name=f"export-chunks-{n}", daemon=True)
+            for n, source in enumerate(sources)
         ]
 
-    def _work(self, conn: psycopg.Connection) -> None:
+    def _work(self, source: psycopg.Connection | Callable[[], psycopg.Connection]) -> None:
+        """Cut and build chunks until none is left; ``source`` is a connection, or opens one (then
+        in this thread, while the other worker already builds the first chunk; closed at the end)."""
+        opened: psycopg.Connection | None = None
         try:
+            if isinstance(source, psycopg.Connection):
+                conn = source
+            else:
+                try:
+                    conn = opened = source()
+                except psycopg.Error as exc:
+                    # No connection to spare, or the build's transaction already failed (its own
+                    # error is the one to report): the first worker builds every chunk, or fails.
+                    log.warning("export chunks on one connection: %s", exc)
+                    return
             with raw_cursor(conn) as cur:
                 while True:
                     with self.cut:  # one worker cuts at a time: a chunk starts where the last ended
@@ -174,6 +192,8 @@ class _Chunks:
                 self.stopped = True
                 self.cond.notify_all()
         finally:
+            if opened is not None:
+                opened.close()  # its read-only transaction ends with it
             with self.cond:
                 self.workers_left -= 1
                 self.cond.notify_all()
@@ -219,17 +239,7 @@ def chunks(
     (its read-only transaction rolled back) when the iteration ends. If it cannot be opened (the
     server has no connection to spare), ``own`` builds every chunk: slower, the same file.
     """
-    extra = None
-    if second is not None:
-        try:
-            extra = second()
-        except psycopg.OperationalError as exc:  # no connection to spare (max_connections...): one is enough
-            log.warning("export chunks on one connection: %s", exc)
-    try:
-        yield from _Chunks(_Plan(passes, town_id, limit), [own] if extra is None else [own, extra])
-    finally:
-        if extra is not None:
-            extra.close()
+    yield from _Chunks(_Plan(passes, town_id, limit), own, second)
 
 
 def snapshot_connection(params: dict[str, Any], snapshot: str) -> Callable[[], psycopg.Connection]:

@@ -157,21 +157,20 @@ def test_memory_stays_at_a_few_chunks_whatever_the_town(town, monkeypatch):
     with psycopg.connect(**db_params(), autocommit=True) as own:
         own.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         snapshot = own.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        second = producer.snapshot_connection(db_params(), snapshot)()
-        try:
-            chunks = producer._Chunks(producer._Plan(passes, town.pk, 1), [own, second])
-            for _ in chunks:
-                threading.Event().wait(0.02)  # a slow encoder: the workers run ahead as far as allowed
-                with chunks.cond:
-                    held.append(len(chunks.ready))
-        finally:
-            second.close()
+        second = producer.snapshot_connection(db_params(), snapshot)
+        chunks = producer._Chunks(producer._Plan(passes, town.pk, 1), own, second)
+        for _ in chunks:
+            threading.Event().wait(0.02)  # a slow encoder: the workers run ahead as far as allowed
+            with chunks.cond:
+                held.append(len(chunks.ready))
     assert len(held) == len(NODE_IDS) + 1  # every node, the deleted one too (filter "true")
     assert max(held) <= producer.WINDOW and max(held) >= 1
 
 
 def test_a_failing_chunk_query_stops_the_export_and_closes_the_second_connection(town):
-    passes = [Pass("node", "mapping_node", "e.no_such_column", "'x'", negative=False)]
+    # Fails at the first row, after half a second: the second connection is open by then.
+    failing = "pg_sleep(0.5) IS NOT NULL AND e.osm_id / (e.osm_id - e.osm_id) = 1"
+    passes = [Pass("node", "mapping_node", failing, "'x'", negative=False)]
     closed = []
     with psycopg.connect(**db_params(), autocommit=True) as own:
         own.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
@@ -183,7 +182,7 @@ def test_a_failing_chunk_query_stops_the_export_and_closes_the_second_connection
             closed.append(conn)
             return conn
 
-        with pytest.raises(psycopg.errors.UndefinedColumn):
+        with pytest.raises(psycopg.errors.DivisionByZero):
             list(producer.chunks(own, passes, town.pk, 2, tracked))
     assert closed and all(conn.closed for conn in closed)
     assert not [t for t in threading.enumerate() if t.name.startswith("export-chunks")]
