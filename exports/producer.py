@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,13 +231,15 @@ def chunks(
     town_id: int,
     limit: int,
     second: Callable[[], psycopg.Connection] | None = None,
-) -> Iterator[tuple[str, int, bytes]]:
+) -> Generator[tuple[str, int, bytes], None, None]:
     """(kind, count, text) of every non-empty chunk of ``passes``, in order.
 
     ``own`` is the build's connection (inside its transaction); ``second``, when given, opens
     another connection already in the same snapshot, which builds every other chunk. It is closed
     (its read-only transaction rolled back) when the iteration ends. If it cannot be opened (the
     server has no connection to spare), ``own`` builds every chunk: slower, the same file.
+    A caller that stops early must ``close()`` the generator before it ends ``own``'s transaction:
+    that stops the workers (each finishes the query it is running).
     """
     yield from _Chunks(_Plan(passes, town_id, limit), own, second)
 

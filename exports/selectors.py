@@ -6,8 +6,9 @@ temporary tables ``exp_node``/``exp_way``/``exp_relation`` (with the nodes every
 so ways are always complete).
 
 Elements come out in osmium's order (the order ``osmium sort`` and ``apply-changes`` write): by
-type, negative ids first by absolute value, then positive ids ascending. Chunks are keyset-paged
-(one index range scan each), so memory stays at one chunk whatever the town's size.
+type, negative ids first by absolute value, then positive ids ascending. Chunks are id ranges of at
+most ``CHUNK`` rows (one index range scan each, cut and built by :mod:`exports.producer`), so memory
+stays at a few chunks whatever the town's size.
 """
 
 from __future__ import annotations

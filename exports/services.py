@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,9 +128,10 @@ def build_export(
         )
         writer = FORMATS[fmt].writer(path, attribution_for(town))
         writer.start()
+        chunks = export_chunks(town, fmt, scoped, snapshot.second_connection())
         try:
             written = 0
-            for kind, count, data in export_chunks(town, fmt, scoped, snapshot.second_connection()):
+            for kind, count, data in chunks:
                 writer.write_chunk(kind, data)
                 written += count
                 if total:
@@ -141,13 +142,15 @@ def build_export(
         except BaseException:
             writer.abort()  # stops the encoder thread, removes the partial file
             raise
+        finally:
+            chunks.close()  # the chunk workers stop (and the second connection closes) before the snapshot ends
         stats = writer.end()
     return ExportResult(paths=[path], counts=stats.counts)
 
 
 def export_chunks(
     town: Town, fmt: str, scoped: bool, second: Callable[[], psycopg.Connection] | None = None
-) -> Iterator[tuple[str, int, bytes]]:
+) -> Generator[tuple[str, int, bytes], None, None]:
     """(kind, count, bytes) chunks of a whole file in ``fmt`` (not osc), in file order."""
     if fmt == "geojson":
         passes = [p for kind in KINDS for p in geojson_passes(kind, scoped=scoped)]

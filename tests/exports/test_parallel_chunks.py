@@ -19,6 +19,7 @@ from exports import producer, services
 from exports.producer import Pass
 from exports.selectors import LOCAL_ID_OFFSET
 from exports.services import build_export
+from exports.writers.pbf import PbfWriter
 from mapping.models import Node, Relation, Way
 from tests.factories import NodeFactory, TownFactory
 
@@ -205,3 +206,28 @@ def test_without_a_connection_to_spare_the_build_connection_writes_every_chunk(t
     fallback = tmp_path / "fallback.osm.pbf"
     assert build_export(town, "pbf", fallback).counts == {"node": 12, "way": 3, "relation": 1}
     assert fallback.read_bytes() == one.read_bytes()
+
+
+def test_a_writer_failing_mid_file_stops_the_workers_before_the_snapshot_ends(town, tmp_path, monkeypatch):
+    monkeypatch.setattr(services, "CHUNK", 1)
+    written = []
+    real = PbfWriter._write
+
+    def failing(self, kind, data):
+        written.append(kind)
+        if len(written) == 3:
+            raise OSError("No space left on device")
+        real(self, kind, data)
+
+    monkeypatch.setattr(PbfWriter, "_write", failing)
+    path = tmp_path / "full.osm.pbf"
+    with pytest.raises(OSError, match="No space"):
+        build_export(town, "pbf", path)
+    assert not path.exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("export-chunks")]
+    with psycopg.connect(**db_params()) as conn:  # the second connection is gone
+        sessions = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend' AND state LIKE 'idle in transaction%'"
+        ).fetchone()[0]
+    assert sessions == 0
