@@ -44,7 +44,8 @@ class Pass:
     """The rows of one kind in one id direction: what a run of chunks reads, in order.
 
     ``line`` is the SQL expression of one row's text (``e`` is the row), ``sep`` the SQL literal
-    put between two rows of a chunk, ``where`` the rows' filter beyond town and id range.
+    put between two rows of a chunk, ``where`` the rows' filter beyond town and id range, and
+    ``params`` the values of the named parameters ``line`` uses.
     """
 
     kind: str
@@ -53,6 +54,7 @@ class Pass:
     line: str
     negative: bool
     sep: str = "''"
+    params: tuple[tuple[str, Any], ...] = ()
 
     def cut_sql(self) -> str:
         """The id that ends the chunk starting after %(after)s, or no row if the rest fits."""
@@ -107,7 +109,7 @@ class _Plan:
         self.passes, self.town_id, self.limit = passes, town_id, limit
         self.index, self.after, self.seq = 0, 0, 0
 
-    def next_chunk(self, cur: psycopg.Cursor[Any]) -> tuple[int, Pass, dict[str, int | None]] | None:
+    def next_chunk(self, cur: psycopg.Cursor[Any]) -> tuple[int, Pass, dict[str, Any]] | None:
         """Cut the next chunk (on ``cur``): its sequence number, pass and query parameters."""
         if self.index >= len(self.passes):
             return None
@@ -115,7 +117,7 @@ class _Plan:
         params = {"town": self.town_id, "after": self.after, "skip": self.limit - 1}
         row = cur.execute(step.cut_sql(), params).fetchone()
         end = row[0] if row else None
-        chunk = (self.seq, step, {"town": self.town_id, "after": self.after, "end": end})
+        chunk = (self.seq, step, {**dict(step.params), "town": self.town_id, "after": self.after, "end": end})
         self.seq += 1
         if end is None:  # this pass is done: the next starts from the beginning of its ids
             self.index, self.after = self.index + 1, 0

@@ -29,6 +29,7 @@ from exports.selectors import (
     GEOJSON_CHUNK,
     KINDS,
     Scope,
+    common_time,
     count_elements,
     drop_scope,
     geojson_passes,
@@ -156,7 +157,12 @@ def export_chunks(
         passes = [p for kind in KINDS for p in geojson_passes(kind, scoped=scoped)]
         limit = GEOJSON_CHUNK
     else:
-        passes = [p for kind in KINDS for p in opl_passes(kind, scoped=scoped, positive_ids=fmt == "pbf")]
+        common = common_time(town)
+        passes = [
+            p
+            for kind in KINDS
+            for p in opl_passes(kind, scoped=scoped, positive_ids=fmt == "pbf", common=common)
+        ]
         limit = CHUNK
     connection.ensure_connection()
     return producer.chunks(connection.connection, passes, town.pk, limit, second)

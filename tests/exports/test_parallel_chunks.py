@@ -7,6 +7,7 @@ are transactional and run last.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import osmium
@@ -231,3 +232,28 @@ def test_a_writer_failing_mid_file_stops_the_workers_before_the_snapshot_ends(to
             " AND backend_type = 'client backend' AND state LIKE 'idle in transaction%'"
         ).fetchone()[0]
     assert sessions == 0
+
+
+@pytest.mark.parametrize("fmt", ["pbf", "osm"])
+def test_timestamps_shared_or_not_are_written_as_stored(town, tmp_path, fmt):
+    """The town's common timestamp is formatted once; every other one as before (same file)."""
+    common, other, third = (dt.datetime(2026, 12, 7, h, 30, 15, tzinfo=dt.UTC) for h in (9, 10, 11))
+    Node.objects.filter(town=town).update(updated_at=common)
+    Node.objects.filter(town=town, osm_id__in=(5, -2)).update(updated_at=other)
+    Way.objects.filter(town=town).update(updated_at=third)
+    Relation.objects.filter(town=town).update(updated_at=common)
+    path = tmp_path / f"times.{fmt}"
+    build_export(town, fmt, path)
+    written = {(o.type_str(), o.id): o.timestamp for o in osmium.FileProcessor(str(path))}
+    local = (lambda i: LOCAL_ID_OFFSET - i) if fmt == "pbf" else (lambda i: i)
+    expected = {
+        ("n", local(n.osm_id) if n.osm_id < 0 else n.osm_id): n.updated_at
+        for n in Node.objects.filter(town=town, visible=True)
+    }
+    expected |= {
+        ("w", local(w.osm_id) if w.osm_id < 0 else w.osm_id): third
+        for w in Way.objects.filter(town=town, visible=True)
+    }
+    expected[("r", 40)] = common
+    assert written == expected
+    assert written[("n", 5)] == other and written[("n", 1)] == common
