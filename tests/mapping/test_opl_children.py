@@ -38,7 +38,7 @@ def test_readers_started_early_are_taken_by_the_import_of_that_file():
     assert early["nodes"][0].startswith("n") and early["ways"][0].startswith("w")
 
 
-def test_another_file_or_an_xml_file_or_another_command_starts_nothing(tmp_path):
+def test_another_file_an_xml_file_a_large_file_or_another_command_starts_nothing(tmp_path):
     xml = tmp_path / "town.osm"
     xml.write_text('<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY a "b">]><osm version="0.6"/>')
     assert not start_import_readers(["manage.py", "import_osm", str(xml), "--town", "t"])  # checked first
@@ -47,6 +47,10 @@ def test_another_file_or_an_xml_file_or_another_command_starts_nothing(tmp_path)
     )
     assert not start_import_readers(["manage.py", "import_osm"])  # the command reports the missing file
     assert not start_import_readers(["manage.py", "export_osm", str(CENTRE_PBF)])
+    large = tmp_path / "region.osm.pbf"
+    with large.open("wb") as fh:
+        fh.truncate(opl_children.EARLY_MAX_BYTES + 1)  # start-up is a small share of such an import
+    assert not start_import_readers(["manage.py", "import_osm", str(large), "--town", "t"])
     assert not opl_children._early
     start_import_readers(["manage.py", "import_osm", "--town", "t", str(CENTRE_PBF)])
     assert opl_children.take(DEMO_PBF, "nodes") is None  # started for another file: not handed out
