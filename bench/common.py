@@ -26,6 +26,31 @@ def postgres_pid() -> int | None:
         return None
 
 
+def cluster_cpu() -> float:
+    """CPU seconds (user + system) the bench cluster has used so far: the postmaster, its live
+    processes, and the backends that have exited (reaped by the postmaster, so counted in its
+    children's times). The difference over a run is the CPU PostgreSQL spent on it, provided
+    nothing else uses this private cluster meanwhile (it is this worktree's own)."""
+    root = postgres_pid()
+    if root is None:
+        return 0.0
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        pid, parent = int(entry.name), int(rest[1])
+        if pid == root:
+            total += sum(int(v) for v in rest[11:15])  # its own time and its reaped children's
+        elif parent == root:
+            total += int(rest[11]) + int(rest[12])  # a live backend or auxiliary process
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def bench_db_url(name: str = "cartoparty_bench") -> str:
     return f"postgis://cartoparty@{quote(str(SOCKET_DIR), safe='')}:{PG_PORT}/{name}"
 
@@ -53,20 +78,30 @@ class Timed:
     seconds: float
     peak_mib: float
     output: str
+    cpu: float = 0.0  # user + system seconds of the process and its children
+    pg_cpu: float = 0.0  # CPU seconds the bench cluster spent meanwhile (cluster_cpu)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> Timed:
-    """Run a command under GNU time: wall seconds and peak resident memory of the process."""
+    """Run a command under GNU time: wall seconds, peak resident memory and CPU of the process (and
+    its children), and the CPU PostgreSQL spent meanwhile."""
+    pg_before = cluster_cpu()
     start = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "__PEAK_KB__ %M", *cmd], cwd=ROOT, env=env, capture_output=True, text=True
+        ["/usr/bin/time", "-f", "__PEAK_KB__ %M %U %S", *cmd],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
+    pg_cpu = cluster_cpu() - pg_before
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"command failed: {' '.join(cmd)}")
-    peak = next(line for line in proc.stderr.splitlines() if line.startswith("__PEAK_KB__"))
-    return Timed(seconds, int(peak.split()[1]) / 1024, proc.stdout + proc.stderr)
+    usage = next(line for line in proc.stderr.splitlines() if line.startswith("__PEAK_KB__")).split()
+    cpu = float(usage[2]) + float(usage[3])
+    return Timed(seconds, int(usage[1]) / 1024, proc.stdout + proc.stderr, cpu, pg_cpu)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import postgres_pid, table
+from common import cluster_cpu, postgres_pid, table
 from machine import MachineWatch, Spread, Targets, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,12 +109,14 @@ class Run:
     seconds: float  # wall time (for export_osm: its own build time, printed by it)
     cpu: float  # user + system seconds of the process and its threads
     peak_mib: int
+    pg_cpu: float = 0.0  # CPU seconds PostgreSQL spent meanwhile (its backends for this export)
 
 
 def run(cmd: list[str]) -> Run:
     """One child process, measured by GNU time. For export_osm the seconds are the command's own
     build time (printed by it): Django's start-up is excluded, as the web and worker processes are
     already running when they export. CPU time is the whole process's (start-up included)."""
+    pg_before = cluster_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "PEAK_KB %M CPU %U %S", *cmd],
@@ -124,6 +126,7 @@ def run(cmd: list[str]) -> Run:
         text=True,
     )
     seconds = time.perf_counter() - started
+    pg_cpu = cluster_cpu() - pg_before
     if done.returncode:
         raise SystemExit(done.stdout + done.stderr)
     own = re.search(r"relations in ([0-9.]+) s", done.stdout)
@@ -132,6 +135,7 @@ def run(cmd: list[str]) -> Run:
         float(own.group(1)) if own else seconds,
         float(usage.group(2)) + float(usage.group(3)),
         int(usage.group(1)) // 1024,
+        pg_cpu,
     )
 
 
@@ -225,17 +229,19 @@ def main() -> int:
     cases = [case for town in towns for case in bench_town(town, args.rounds)]
     watch.after_run()
     print(f"\nExports: median (min-max) of {args.rounds} rounds; seconds are wall time, CPU is user + system "
-          "of the process (export_osm: Django's start-up included)\n")  # fmt: skip
+          "of the process (export_osm: Django's start-up included, and its encoder child), PG CPU that of "
+          "PostgreSQL's backends meanwhile\n")  # fmt: skip
     rows = []
     for c in cases:
         ref = [c.reference, f"{c.ref_seconds().format(2)}", f"{summarize(r.cpu for r in c.refs).format(2)}",
                f"{c.ratio:.2f}x", f">= {c.min_ratio:g}x"] if c.refs else ["", "", "", "", ""]  # fmt: skip
         rows.append([
             c.town, f"{c.objects:,}", c.name, c.seconds().format(2), summarize(r.cpu for r in c.ours).format(2),
-            f"{c.objects / c.seconds().median:,.0f}", str(max(r.peak_mib for r in c.ours)), *ref,
+            summarize(r.pg_cpu for r in c.ours).format(2), f"{c.objects / c.seconds().median:,.0f}",
+            str(max(r.peak_mib for r in c.ours)), *ref,
         ])  # fmt: skip
-    print(table(["town", "objects", "ours", "s", "CPU s", "obj/s", "peak MiB", "reference", "s", "CPU s",
-                 "ratio", "target"], rows))  # fmt: skip
+    print(table(["town", "objects", "ours", "s", "CPU s", "PG CPU s", "obj/s", "peak MiB", "reference", "s",
+                 "CPU s", "ratio", "target"], rows))  # fmt: skip
     print()
     targets = Targets("exports", watch)
     judge(cases, targets)

@@ -1,4 +1,7 @@
-"""Project package: settings, URLs, WSGI, and the Celery application (config.celery).
+"""Project package: it wires the apps and imports any of them. Settings, the root URLs, WSGI, the
+Celery application (config.celery), and what belongs to no one app: the sign-in guard
+(config.login_guard), security headers and request limits (config.security), the OpenAPI error
+answers (config.openapi), how manage.py starts (config.startup), the static files storage.
 
 The Celery application is not imported here, as Django's Celery recipe does: that costs every
 process start 80 ms. ``celery -A config`` finds ``config.celery`` by itself, and ``config.urls``

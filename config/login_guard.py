@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -110,7 +110,14 @@ def lockout_message(seconds: int) -> str:
     ) % {"minutes": minutes}
 
 
-class GuardedFormMixin:
+# The mixin goes before an AuthenticationForm (the site's or the admin's); mypy reads it as one.
+if TYPE_CHECKING:
+    _AuthenticationFormBase = AuthenticationForm
+else:
+    _AuthenticationFormBase = object
+
+
+class GuardedFormMixin(_AuthenticationFormBase):
     """Checks the lockout before the password, with a message that says what happened."""
 
     locked_seconds = 0
@@ -136,7 +143,8 @@ class GuardedLoginView(LoginView):
 
     authentication_form = GuardedAuthenticationForm
 
-    def form_invalid(self, form: GuardedAuthenticationForm) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        assert isinstance(form, GuardedAuthenticationForm)  # the authentication_form above
         response = super().form_invalid(form)
         # The failure just recorded may have started the lockout.
         seconds = form.locked_seconds or locked_for(form.data.get("username", ""), self.request)

@@ -64,6 +64,10 @@ class SecurityHeadersMiddleware:
         return response
 
 
+PHOTO_UPLOAD = re.compile(r"^/api/parties/[0-9]+/edits/[^/]+/photos/$")
+PHOTO_FORM_OVERHEAD = 64 * 1024
+
+
 class BodySizeLimitMiddleware:
     """Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (CARTOPARTY_MAX_BODY_BYTES) answer 413 before anything
     reads them. Django alone would answer 400 (RequestDataTooBig) and only where a view reads
@@ -74,6 +78,9 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.method == "POST" and PHOTO_UPLOAD.match(request.path_info):
+            # A photo's route alone carries the photo: its limit, plus the multipart form's few fields.
+            limit = max(limit, settings.CARTOPARTY_PHOTO_MAX_BYTES + PHOTO_FORM_OVERHEAD)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

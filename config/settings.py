@@ -136,7 +136,13 @@ STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfi
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Photos go through default_storage: files under MEDIA_ROOT, or an S3-compatible bucket with
+    # django-storages (docs/deploy.md). MEDIA_URL is never served as is: photos are sent by a view
+    # that checks who asks (mapping.views.photo_file).
+    "default": {
+        "BACKEND": env.str("CARTOPARTY_MEDIA_STORAGE", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("CARTOPARTY_MEDIA_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {
         "BACKEND": "config.storage.StaticFilesStorage"
         if not DEBUG and env.bool("CARTOPARTY_PRODUCTION", default=False)
@@ -182,6 +188,11 @@ CACHES = {
 # Several sites (or bench databases) sharing one Redis keep their keys apart with a prefix.
 CACHES["default"]["KEY_PREFIX"] = env.str("CARTOPARTY_CACHE_KEY_PREFIX", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CARTOPARTY_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+# Photos residents attach to their edits (mapping/photos.py): the largest file accepted (its upload
+# route alone may carry a body this large, plus the form's few fields) and the most pixels decoded.
+CARTOPARTY_PHOTO_MAX_BYTES = env.int("CARTOPARTY_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
+CARTOPARTY_PHOTO_MAX_PIXELS = env.int("CARTOPARTY_PHOTO_MAX_PIXELS", default=50_000_000)
+CARTOPARTY_PHOTOS_PER_EDIT = env.int("CARTOPARTY_PHOTOS_PER_EDIT", default=6)
 
 # --- Leaflet: our own tiles only, never an external server ---
 LEAFLET_CONFIG = {

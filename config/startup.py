@@ -9,6 +9,7 @@ every command; an import's process leaves out only the apps an import does not u
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 
@@ -30,6 +31,25 @@ COMMAND_APPS = {
 }
 
 
+def start_import_readers(argv: list[str]) -> bool:
+    """Before Django's set-up: start the libosmium readers ``import_osm FILE`` will take, so that
+    they start and decode on the other core while Django sets up (:mod:`mapping.opl_children`).
+    True if they were started (a ``.pbf`` file that exists)."""
+    if argv[1:2] != ["import_osm"]:
+        return False
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("file")
+    parser.add_argument("--town")
+    parser.add_argument("--name")
+    try:
+        known, _rest = parser.parse_known_args(argv[2:])
+    except SystemExit:  # the command itself will say what is wrong with its arguments
+        return False
+    from mapping import opl_children  # only pyosmium's path and the standard library: no Django
+
+    return opl_children.start_early(known.file)
+
+
 def setup(argv: list[str]) -> None:
     """Set Django up for the command in ``argv`` (as ``manage.py`` receives it).
 
@@ -38,6 +58,7 @@ def setup(argv: list[str]) -> None:
     collection during start-up, and what it built is frozen, never scanned again.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    start_import_readers(argv)
     gc.disable()
     import django
     from django.conf import settings

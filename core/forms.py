@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+
 
 class NoSilentCutMixin:
     """Length limits without silent data loss.
@@ -13,6 +15,8 @@ class NoSilentCutMixin:
     instead: static/js/length-limit.js shows a message as soon as the text is too long, and the
     field's own validation refuses it on the server with a message in the reader's language.
     """
+
+    fields: dict[str, forms.Field]  # the form's, as the mixin goes before a Django form
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

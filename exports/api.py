@@ -75,6 +75,7 @@ class ExportJobs(APIView):
         path, job = request_export(town, fmt, scope, request.user)
         if job is not None:
             return Response(JobSerializer(job).data, status=202)
+        assert path is not None  # request_export answers (path, None) or (None, job)
         url = download_url(town, fmt, scope)
         row = {
             "format": fmt,

@@ -47,8 +47,8 @@ def tile(request: HttpRequest, z: str, x: str, y: str, retina: str | None = None
     is_retina = bool(retina)
     if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     etag = tiles.tile_etag(zi, xi, yi, is_retina) if if_none_match else None
-    if etag and etag in if_none_match:
-        response = HttpResponseNotModified()
+    if etag and if_none_match and etag in if_none_match:  # etag is computed only with the header
+        response: HttpResponse = HttpResponseNotModified()
     else:
         body, etag = tiles.get_tile(zi, xi, yi, is_retina)  # the cached file first
         response = HttpResponse(body, content_type="image/png")

@@ -9,32 +9,39 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from exports import producer
 from exports.changesets import build_osmchange
 from exports.data_version import data_version
 from exports.formats import FORMATS, attribution_for
 from exports.models import Job
 from exports.selectors import (
+    CHUNK,
+    GEOJSON_CHUNK,
     KINDS,
     Scope,
+    common_time,
     count_elements,
     drop_scope,
-    geojson_chunks_for_town,
+    geojson_passes,
     materialise_scope,
-    opl_chunks_for_town,
+    opl_passes,
 )
 from mapping.selectors import BBox
 from parties.models import Town
 
 ProgressFn = Callable[[int, str], None]
+# Whole-town exports build their chunks on two connections (exports.producer): one per core.
+PARALLEL_CONNECTIONS = True
 
 
 class ExportError(ValueError):
@@ -59,6 +66,10 @@ class _Snapshot:
 
     def __init__(self, town: Town, scope: Scope) -> None:
         self.town, self.scope = town, scope
+        # A second connection can read this snapshot (exports.producer) only when the build owns
+        # its transaction (a caller's uncommitted writes are invisible to other connections) and
+        # reads the whole town (a scope lives in this connection's temporary tables).
+        self.shared: str | None = None
 
     def __enter__(self) -> _Snapshot:
         owns = not connection.in_atomic_block
@@ -70,9 +81,23 @@ class _Snapshot:
             # Each chunk's query is costed high enough for PostgreSQL to compile it (JIT) again,
             # every chunk: a third of the server's time for an export (docs/benchmarks.md).
             cur.execute("SET LOCAL jit = off")
+            if owns and self.scope.whole_town and PARALLEL_CONNECTIONS:
+                cur.execute("SELECT pg_export_snapshot()")
+                self.shared = cur.fetchone()[0]
         if not self.scope.whole_town:
             materialise_scope(self.town, self.scope)
         return self
+
+    def second_connection(self) -> Callable[[], psycopg.Connection] | None:
+        """What opens the second connection reading this snapshot, if the build can use one."""
+        if self.shared is None:
+            return None
+        params = {
+            k: v
+            for k, v in connection.get_connection_params().items()
+            if k not in ("cursor_factory", "context")
+        }
+        return producer.snapshot_connection(params, self.shared)
 
     def __exit__(self, *exc) -> None:
         if not self.scope.whole_town:
@@ -93,7 +118,7 @@ def build_export(
     progress = progress or _noop
     if fmt not in FORMATS:
         raise ExportError(_("Unknown format: %(fmt)s") % {"fmt": fmt})
-    with _Snapshot(town, scope):
+    with _Snapshot(town, scope) as snapshot:
         if fmt == "osc":
             done = build_osmchange(town, path, scope, progress)
             return ExportResult(paths=done.paths, counts=done.counts, changesets=done.changesets)
@@ -104,24 +129,43 @@ def build_export(
         )
         writer = FORMATS[fmt].writer(path, attribution_for(town))
         writer.start()
+        chunks = export_chunks(town, fmt, scoped, snapshot.second_connection())
         try:
             written = 0
-            source = geojson_chunks_for_town if fmt == "geojson" else opl_chunks_for_town
-            extra = {"positive_ids": True} if fmt == "pbf" else {}
-            for kind in KINDS:
-                for count, data in source(town, kind, scoped=scoped, **extra):
-                    writer.write_chunk(kind, data)
-                    written += count
-                    if total:
-                        progress(
-                            min(99, written * 100 // total),
-                            _("%(done)s of %(total)s elements") % {"done": written, "total": total},
-                        )
+            for kind, count, data in chunks:
+                writer.write_chunk(kind, data)
+                written += count
+                if total:
+                    progress(
+                        min(99, written * 100 // total),
+                        _("%(done)s of %(total)s elements") % {"done": written, "total": total},
+                    )
         except BaseException:
             writer.abort()  # stops the encoder thread, removes the partial file
             raise
+        finally:
+            chunks.close()  # the chunk workers stop (and the second connection closes) before the snapshot ends
         stats = writer.end()
     return ExportResult(paths=[path], counts=stats.counts)
+
+
+def export_chunks(
+    town: Town, fmt: str, scoped: bool, second: Callable[[], psycopg.Connection] | None = None
+) -> Generator[tuple[str, int, bytes], None, None]:
+    """(kind, count, bytes) chunks of a whole file in ``fmt`` (not osc), in file order."""
+    if fmt == "geojson":
+        passes = [p for kind in KINDS for p in geojson_passes(kind, scoped=scoped)]
+        limit = GEOJSON_CHUNK
+    else:
+        common = common_time(town)
+        passes = [
+            p
+            for kind in KINDS
+            for p in opl_passes(kind, scoped=scoped, positive_ids=fmt == "pbf", common=common)
+        ]
+        limit = CHUNK
+    connection.ensure_connection()
+    return producer.chunks(connection.connection, passes, town.pk, limit, second)
 
 
 # --- Cached downloads and background builds ----------------------------------------------------

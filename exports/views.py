@@ -15,6 +15,7 @@ from django.http import (
     HttpResponseNotModified,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
@@ -30,8 +31,9 @@ from exports.selectors import Scope, changelog_for_town, contributors_for_town, 
 from exports.services import download_url, downloads_for_town, request_export, scope_from_params
 from mapping.history import describe
 from mapping.models import UpstreamConflict
+from mapping.photos import licensed
 from mapping.upstream import open_conflicts_for_town, resolve_conflict
-from parties.access import agent_required, agent_town
+from parties.access import AuthenticatedHttpRequest, agent_required, agent_town
 from parties.models import Party, Town
 from parties.permissions import is_agent_of
 
@@ -66,11 +68,13 @@ def open_data(request: HttpRequest, slug: str) -> HttpResponse:
             "changes": page,
             "contributors": contributors_for_town(town),
             "to_merge": open_conflicts_for_town(town).count() if is_agent_of(request.user, town) else None,
+            # Only photos of accepted edits whose author chose an open licence; never in OSM files.
+            "photos": list(licensed(town.pk).order_by("-created_at")[:60]),
         },
     )
 
 
-def _serve(request: HttpRequest, town: Town, fmt: str, scope: Scope, filename: str) -> HttpResponse:
+def _serve(request: HttpRequest, town: Town, fmt: str, scope: Scope, filename: str) -> HttpResponseBase:
     path, job = request_export(town, fmt, scope, request.user)
     if job is not None:
         status_url = reverse("exports:job", kwargs={"slug": town.slug, "job_id": job.pk})
@@ -86,10 +90,11 @@ def _serve(request: HttpRequest, town: Town, fmt: str, scope: Scope, filename: s
         response["Retry-After"] = "5"
         response["Location"] = status_url
         return response
+    assert path is not None  # request_export answers (path, None) or (None, job)
     return file_response(request, path, fmt, filename)
 
 
-def file_response(request: HttpRequest, path: Path, fmt: str, filename: str) -> HttpResponse:
+def file_response(request: HttpRequest, path: Path, fmt: str, filename: str) -> HttpResponseBase:
     """A cached export with validators; answers 304 when the client's copy is current."""
     stat = path.stat()
     etag = quote_etag(
@@ -103,7 +108,7 @@ def file_response(request: HttpRequest, path: Path, fmt: str, filename: str) -> 
     else:
         not_modified = if_modified_since is not None and last_modified <= if_modified_since
     if not_modified:
-        response: HttpResponse = HttpResponseNotModified()
+        response: HttpResponseBase = HttpResponseNotModified()
     else:
         response = FileResponse(
             path.open("rb"), as_attachment=True, filename=filename, content_type=FORMATS[fmt].media_type
@@ -115,7 +120,7 @@ def file_response(request: HttpRequest, path: Path, fmt: str, filename: str) -> 
 
 
 @require_safe
-def download(request: HttpRequest, slug: str, filename: str) -> HttpResponse:
+def download(request: HttpRequest, slug: str, filename: str) -> HttpResponseBase:
     town = get_object_or_404(Town, slug=slug)
     fmt = _format_of(filename, town.slug)
     if fmt is None:
@@ -124,7 +129,7 @@ def download(request: HttpRequest, slug: str, filename: str) -> HttpResponse:
 
 
 @require_safe
-def party_download(request: HttpRequest, slug: str, party_id: int, filename: str) -> HttpResponse:
+def party_download(request: HttpRequest, slug: str, party_id: int, filename: str) -> HttpResponseBase:
     town = get_object_or_404(Town, slug=slug)
     party = get_object_or_404(Party, town=town, pk=party_id)  # tenant: the party must be this town's
     scope = Scope(party_id=party.pk)
@@ -150,7 +155,7 @@ def job_status(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
 
 @require_GET
 @agent_required
-def merge_list(request: HttpRequest, slug: str) -> HttpResponse:
+def merge_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Agents: elements changed here and in OpenStreetMap that need a choice."""
     town = agent_town(request, slug)
     conflicts = list(open_conflicts_for_town(town))
@@ -177,7 +182,7 @@ def _choice_refused(request: HttpRequest, exc: ServiceError, slug: str, conflict
 @require_POST
 @agent_required
 @service_errors(_choice_refused)
-def merge_choose(request: HttpRequest, slug: str, conflict_id: int) -> HttpResponse:
+def merge_choose(request: AuthenticatedHttpRequest, slug: str, conflict_id: int) -> HttpResponse:
     town = agent_town(request, slug)
     conflict = get_object_or_404(UpstreamConflict, town=town, pk=conflict_id)
     resolve_conflict(conflict, request.POST.get("choice", ""), request.user)

@@ -3,7 +3,8 @@ geometry) and its one writer (``mapping.store``), the gate every publishing path
 edits as append-only revisions, the import of OSM extracts and the upstream merge of newer ones
 (``mapping.upstream``), history and the map as of a date, map-data tiles, quality checks, and the
 party dashboard's counts. It imports parties and core; it tells exports of changes by signal
-(``mapping.signals``). Review (decisions, queue, bulk, diffs) still lives here until review/ holds it."""
+(``mapping.signals``). The models of proposals and decisions (``Revision``, ``ReviewDecision``) are
+here, as the store's history; the decisions themselves, the queue, bulk and diffs are ``review``'s."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _

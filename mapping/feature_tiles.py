@@ -160,7 +160,8 @@ class TileAnswer:
         return self.gzipped is None
 
     def body(self) -> bytes:
-        """The GeoJSON itself, for a client that does not take gzip."""
+        """The GeoJSON itself, for a client that does not take gzip (not for a tile with too many)."""
+        assert self.gzipped is not None  # the view answers too_many before asking for the body
         return gzip.decompress(self.gzipped)
 
 

@@ -8,7 +8,7 @@ all read it), while the review queue and decisions are the ``review`` app.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -20,6 +20,9 @@ from mapping.models import ReviewDecision, Revision
 from mapping.selectors import BadRequest, BBox, capped_feature_collection
 from parties import presets as preset_data
 from parties.models import Town
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 Status = Revision.Status
 Decision = ReviewDecision.Decision
@@ -54,7 +57,20 @@ def describe(rev: Revision) -> Revision:
     return rev
 
 
-def with_outcome(revisions: QuerySet[Revision]) -> QuerySet[Revision]:
+class Outcome(TypedDict):
+    """What :func:`with_outcome` annotates: the last decision's canned reason, comment and kind."""
+
+    reason_code: str | None
+    reason_comment: str | None
+    last_decision: str | None
+    merged: bool
+
+
+# A string: WithAnnotations takes its two arguments in type checking only.
+RevisionWithOutcome: TypeAlias = "WithAnnotations[Revision, Outcome]"
+
+
+def with_outcome(revisions: QuerySet[Revision]) -> QuerySet[RevisionWithOutcome]:
     """Annotate what :func:`outcome_label` reads, from the decision log, in the same query."""
     last = (
         ReviewDecision.objects.filter(revision=OuterRef("pk"))

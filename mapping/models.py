@@ -14,6 +14,8 @@ its ``geom_status`` says why: invalid geometry is never stored.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
@@ -193,6 +195,22 @@ class Revision(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_reason = models.TextField(blank=True)
 
+    # Not columns: what the pages that list revisions show beside them, set on the instances they
+    # list and never saved (absent on any other instance). Declared so that mypy checks them.
+    # The feature's name and kind, in the reader's language (mapping.history.describe):
+    feature_name: str
+    preset_name: str
+    kind_name: str
+    # An element's timeline (mapping.history.element_history):
+    applied_decision: ReviewDecision | None
+    diff: list[dict[str, Any]]
+    published_after: dict[str, Any] | None
+    decision_log: list[ReviewDecision]
+    # The review pages (review.views): flags, canned reason and outcome in the reader's language.
+    localized_flags: list[dict[str, Any]]
+    reason_label: str
+    outcome: str
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("revision")
@@ -295,6 +313,9 @@ class UpstreamConflict(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
+    # Not a column: the merge page's table of tags by side, set on the conflicts it lists (exports.views).
+    rows: list[dict[str, Any]]
+
     class Meta:
         ordering = ["-created_at", "id"]
         verbose_name = _("upstream conflict")
@@ -304,3 +325,39 @@ class UpstreamConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_type} {self.element_id} ({self.status})"
+
+
+class Photo(models.Model):
+    """A photo a resident attached to one of their edits, to show the agent what is there.
+
+    Only re-encoded copies are kept (a thumbnail and a display size, EXIF gone but the orientation
+    applied): never the uploaded file. Files live in ``default_storage`` under random names and are
+    served by ``mapping.views.photo_file`` (the author and the town's agents; anyone once the edit is
+    accepted and the resident chose an open licence). Never part of an OSM export.
+    """
+
+    class Licence(models.TextChoices):
+        NONE = "", _("not published")
+        CC_BY_SA = "CC-BY-SA-4.0", _("CC BY-SA 4.0")
+        CC0 = "CC0-1.0", _("CC0 1.0")
+
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="+")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="photos")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="photos")
+    # The photo's own idempotency key: a replayed upload returns the photo stored the first time.
+    key = models.CharField(_("idempotency key"), max_length=64)
+    thumbnail = models.CharField(_("thumbnail file"), max_length=200)
+    display = models.CharField(_("display file"), max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    licence = models.CharField(_("licence"), max_length=20, choices=Licence.choices, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        constraints = [models.UniqueConstraint(fields=["author", "key"], name="photo_unique_key")]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of revision {self.revision_id}"

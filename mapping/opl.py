@@ -17,19 +17,16 @@ The child is :mod:`mapping.opl_reader`.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
-import subprocess
 import sys
-import tempfile
 from array import array
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.geo import ewkb_header
+from mapping import opl_children
 
 CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory stays small
 
@@ -228,25 +225,6 @@ def object_runs(chunk: str) -> Iterator[tuple[str, str]]:
         start = end
 
 
-# libosmium queues up to 20 buffers between its reader, decoder and writer threads; the importer
-# takes OPL more slowly than libosmium writes it, so full queues were most of the child's memory
-# (243 MiB for a 1.5 M-object file). Four each keep it near 100 MiB, 16 bytes a node of which is
-# the location index.
-# The child starts without site (-S: no .pth files, no editable-install finders), with the folder
-# that holds pyosmium first on its path.
-_OSMIUM_SPEC = importlib.util.find_spec("osmium")
-_OSMIUM_DIR = str(Path(_OSMIUM_SPEC.origin).parent.parent) if _OSMIUM_SPEC and _OSMIUM_SPEC.origin else ""
-CHILD_ENV = {
-    **os.environ,
-    **{
-        f"OSMIUM_MAX_{q}_QUEUE_SIZE": os.environ.get(f"OSMIUM_MAX_{q}_QUEUE_SIZE", "4")
-        for q in ("INPUT", "OSMDATA", "OUTPUT")
-    },
-    "PYTHONPATH": os.pathsep.join(p for p in (_OSMIUM_DIR, os.environ.get("PYTHONPATH", "")) if p),
-}
-READER = Path(__file__).resolve().with_name("opl_reader.py")
-
-
 class OplError(Exception):
     """libosmium could not read the file (truncated, corrupt, not OSM); the message says why."""
 
@@ -263,15 +241,9 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
     """
     if objects not in PASSES:
         raise ValueError(objects)
-    with tempfile.TemporaryFile() as errors:
-        # -P: the script's folder must not shadow the standard library (mapping/selectors.py).
-        args = [sys.executable, "-S", "-P", str(READER), str(path), objects]
-        proc = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env=CHILD_ENV,
-        )
+    child = opl_children.take(path, objects) or opl_children.spawn(path, objects)
+    proc, errors = child.proc, child.errors
+    with errors:
         assert proc.stdout is not None
         try:
             rest = b""
@@ -289,6 +261,7 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            proc.stdout.close()
         if code != 0 or rest:
             errors.seek(0)
             lines = errors.read().decode(errors="replace").strip().splitlines()

@@ -208,6 +208,7 @@ class _CopyFeeder:
             while (item := self.queue.get()) is not None:
                 sql, rows, cost = item
                 if sql is None:
+                    assert callable(rows)  # (None, callback, 0) from after_written()
                     rows()  # an after_written() callback: everything before it is written
                     continue
                 if sql != current:
@@ -215,6 +216,7 @@ class _CopyFeeder:
                         copy_cm.__exit__(None, None, None)
                     copy_cm, current = self.cur.copy(sql), sql
                     copy = copy_cm.__enter__()
+                assert copy is not None and isinstance(rows, str)  # (sql, rows, cost) from write()
                 copy.write(rows)
                 with self.lock:
                     self.queued_cost -= cost
@@ -335,14 +337,14 @@ def _first_import_chunks(
     """
     sources = _Sources({"ways": opl.stream_opl(path, "ways"), "nodes": opl.stream_opl(path, "nodes")})
     try:
-        ways_left = after_ways is not None
+        ways_left = after_ways  # the callback, until it is handed to the feeder
         while item := sources.take(("ways", "nodes") if feeder.queued_cost >= BACKLOG else ("nodes", "ways")):
             yield item[1]
-            if ways_left and sources.exhausted("ways"):
-                ways_left = False
-                feeder.after_written(after_ways)
-        if ways_left:  # the way reader was still closing when the last chunk came
-            feeder.after_written(after_ways)
+            if ways_left is not None and sources.exhausted("ways"):
+                feeder.after_written(ways_left)
+                ways_left = None
+        if ways_left is not None:  # the way reader was still closing when the last chunk came
+            feeder.after_written(ways_left)
     finally:
         sources.stop()
 

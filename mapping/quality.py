@@ -397,7 +397,7 @@ def check_duplicate(revision: Revision) -> list[Flag]:
     geom = _geos(revision, revision.after)
     if primary is None or geom is None or geom.empty:
         return []
-    params = {
+    params: dict[str, Any] = {
         "ewkt": geom.ewkt,
         "town": revision.town_id,
         "key": primary[0],

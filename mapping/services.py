@@ -15,7 +15,6 @@ checked in this order, and nothing is saved unless every check passes:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import math
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid, NotAllowed, TooMany
-from mapping import gate, store
+from mapping import gate, quality, store
 from mapping.models import Revision
 from mapping.payloads import Action, ElementType, Payload, State
 from mapping.validation import Issue, issues_by_field
@@ -315,14 +314,9 @@ def _merge_or_conflict(
     return merge.merged
 
 
-def _quality_flags(revision: Revision) -> list[dict]:
-    """Automatic checks from mapping.quality (run_checks(revision) -> list of flags), when installed."""
-    try:
-        quality = importlib.import_module("mapping.quality")
-    except ImportError:
-        return []
-    run_checks = getattr(quality, "run_checks", None)
-    return list(run_checks(revision)) if run_checks else []
+def _quality_flags(revision: Revision) -> list[dict[str, Any]]:
+    """The automatic checks of :mod:`mapping.quality`, stored on the revision for its reviewers."""
+    return quality.run_checks(revision)
 
 
 @dataclass(frozen=True)

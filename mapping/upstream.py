@@ -27,6 +27,7 @@ import json
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -159,6 +160,7 @@ def reconcile_upstream(town: Town, cur) -> None:
                         cur, town, kind, osm_id, None, version=new_version + 1, base_version=new_version
                     )
                 continue
+            assert upstream is not None  # None only when gone (handled above)
             tags, keys = merge_tags(base["tags"], local["tags"], upstream["tags"])
             shape, shape_conflict = _merge_value(base["shape"], local["shape"], upstream["shape"])
             if shape_conflict:
@@ -275,7 +277,7 @@ def flag_maybe_in_osm(town: Town, cur) -> int:
     return found
 
 
-def open_conflicts_for_town(town: Town):
+def open_conflicts_for_town(town: Town) -> QuerySet[UpstreamConflict]:
     return UpstreamConflict.objects.filter(town=town, status=UpstreamConflict.Status.OPEN).order_by("id")
 
 

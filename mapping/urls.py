@@ -14,6 +14,7 @@ urlpatterns = [
         name="town-feature-tile",
     ),
     path("api/presets/describe", views.describe_feature, name="describe-feature"),
+    path("photos/<int:photo_id>/<str:size>.jpg", views.photo_file, name="photo"),
     # History and the map as of a date.
     re_path(
         r"^towns/(?P<slug>[-\w]+)/history/(?P<element_type>node|way|relation)/(?P<element_id>-?[0-9]+)/$",

@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from core.http import service_errors
-from mapping import feature_tiles
+from core.http import plain_text, service_errors
+from mapping import feature_tiles, photos
 from mapping.history import element_history, features_as_of, parse_as_of
 from mapping.models import Revision
 from mapping.selectors import (
@@ -192,3 +192,15 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cur:
         cur.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+@service_errors(plain_text)
+def photo_file(request: HttpRequest, photo_id: int, size: str) -> HttpResponse:
+    """One size of a resident's photo, to those who may see it (mapping.photos.can_see); 404 otherwise."""
+    with photos.open_file(request.user, photo_id, size) as stored:  # a few hundred kB at most
+        response = HttpResponse(stored.read(), content_type="image/jpeg")
+    # Private unless licensed, and not guessable; a browser may keep it, no shared cache may.
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -32,7 +32,7 @@ class PartyAdmin(LeafletGeoAdmin):
     fieldsets = [
         (None, {"fields": ["town", "title_fr", "title_en", "description_fr", "description_en"]}),
         (_("When and where"), {"fields": ["starts_at", "ends_at", "area"]}),
-        (_("Mapping"), {"fields": ["preset_set", "hashtag", "rate_limit_per_minute"]}),
+        (_("Mapping"), {"fields": ["preset_set", "hashtag", "rate_limit_per_minute", "gps_accuracy_m"]}),
         (_("Record"), {"fields": ["join_code", "created_by", "created_at"]}),
     ]
 
@@ -45,7 +45,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["username", "nickname", "email"]
     raw_id_fields = ["party"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),  # Django's own (typed as optional)
         (_("Cartoparty"), {"fields": ["role", "town", "party", "nickname", "licence_consent_at"]}),
     ]
     add_fieldsets = [

@@ -116,6 +116,14 @@ class PartyForm(NoSilentCutMixin, forms.Form):
         initial=30,
         help_text=_("Above this, a resident is asked to wait a little."),
     )
+    gps_accuracy_m = forms.IntegerField(
+        label=_("GPS accuracy needed (metres)"),
+        min_value=services.GPS_ACCURACY_RANGE[0],
+        max_value=services.GPS_ACCURACY_RANGE[1],
+        initial=20,
+        required=False,  # empty: the default, 20 m
+        help_text=_("A less precise position is shown as poor; placing a point there asks first."),
+    )
 
     def __init__(self, *args: Any, town: Town, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,6 +146,7 @@ class PartyForm(NoSilentCutMixin, forms.Form):
             "preset_set",
             "hashtag",
             "rate_limit_per_minute",
+            "gps_accuracy_m",
         ]
         initial = {name: getattr(party, name) for name in names}
         for name in ("starts_at", "ends_at"):

@@ -124,6 +124,8 @@ class Party(models.Model):
     hashtag = models.CharField(_("hashtag"), max_length=100, blank=True)
     join_code = models.CharField(_("join code"), max_length=32, unique=True, default=_join_code)
     rate_limit_per_minute = models.PositiveIntegerField(_("edits per minute per resident"), default=30)
+    # A GPS fix less precise than this is shown as poor, and placing a point there asks first.
+    gps_accuracy_m = models.PositiveIntegerField(_("GPS accuracy needed (metres)"), default=20)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -199,6 +199,7 @@ def _save_resident(party: Party, nickname: str, now: dt.datetime, taken: Validat
 
 MAX_PARTY_DURATION = dt.timedelta(days=14)
 MAX_RATE_LIMIT_PER_MINUTE = 600
+GPS_ACCURACY_RANGE = (1, 500)  # metres: a party's threshold of a usable GPS fix
 HASHTAG_RE = re.compile(r"^#[\w-]{1,99}$")
 
 
@@ -217,6 +218,7 @@ class PartyInput:
     preset_set: str = DEFAULT_PRESET_SET
     hashtag: str = ""
     rate_limit_per_minute: int = 30
+    gps_accuracy_m: int = 20
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> PartyInput:
@@ -260,6 +262,8 @@ def town_area(town: Town) -> Polygon:
         )
     boundary = town.boundary
     area = boundary[0].clone() if len(boundary) == 1 else boundary.convex_hull
+    # One part of a multipolygon, or the hull of several (polygons with an area): a polygon.
+    assert isinstance(area, Polygon)
     area.srid = SRID
     return area
 
@@ -288,7 +292,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
             _("A party lasts at most %(days)d days.") % {"days": MAX_PARTY_DURATION.days},
             "too_long",
         )
-    area = None
+    area: GEOSGeometry | None = None
     if data.use_town_boundary:
         try:
             area = town_area(town)
@@ -327,6 +331,13 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
             _("Choose between 1 and %(max)d edits per minute.") % {"max": MAX_RATE_LIMIT_PER_MINUTE},
             "rate_limit_range",
         )
+    if not GPS_ACCURACY_RANGE[0] <= data.gps_accuracy_m <= GPS_ACCURACY_RANGE[1]:
+        fail(
+            "gps_accuracy_m",
+            _("Choose between %(min)d and %(max)d metres.")
+            % {"min": GPS_ACCURACY_RANGE[0], "max": GPS_ACCURACY_RANGE[1]},
+            "gps_accuracy_range",
+        )
     if errors:
         raise ValidationError(errors)
     return {
@@ -340,6 +351,7 @@ def _clean_party(town: Town, data: PartyInput) -> dict[str, Any]:
         "preset_set": data.preset_set,
         "hashtag": hashtag,
         "rate_limit_per_minute": data.rate_limit_per_minute,
+        "gps_accuracy_m": data.gps_accuracy_m,
     }
 
 
@@ -349,7 +361,8 @@ def create_party(agent: User, data: PartyInput) -> Party:
     Preconditions: ``agent`` is an agent of a town (PermissionDenied otherwise). Raises ValidationError
     keyed by field when a rule is broken: nothing is saved.
     """
-    if not permissions.is_agent(agent):
+    # An agent is bound to a town (is_agent checks it); the second test says so to mypy.
+    if not permissions.is_agent(agent) or agent.town is None:
         raise PermissionDenied
     town = agent.town
     return Party.objects.create(town=town, created_by=agent, **_clean_party(town, data))

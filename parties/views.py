@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ServiceError
 from core.http import service_errors
 from parties import permissions, poster, selectors, services
-from parties.access import agent_required
+from parties.access import AuthenticatedHttpRequest, agent_required, agent_town
 from parties.forms import JoinForm, PartyForm, PublicNameForm
 from parties.models import Party
 
@@ -78,7 +78,7 @@ def party_map(request: HttpRequest, party_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def manage(request: HttpRequest) -> HttpResponse:
+def manage(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The agent's home: their town's parties, soonest first, and the name they are credited under."""
     form = PublicNameForm(request.POST or None, initial={"nickname": request.user.nickname})
     if request.method == "POST" and form.is_valid():
@@ -95,8 +95,8 @@ def manage(request: HttpRequest) -> HttpResponse:
     return render(request, "parties/manage.html", context, status=status)
 
 
-def _party_form(request: HttpRequest, party: Party | None) -> HttpResponse:
-    town = party.town if party else request.user.town
+def _party_form(request: AuthenticatedHttpRequest, party: Party | None) -> HttpResponse:
+    town = party.town if party else agent_town(request)
     initial = PartyForm.initial_for(party) if party else {}
     form = PartyForm(request.POST or None, town=town, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -117,19 +117,19 @@ def _party_form(request: HttpRequest, party: Party | None) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def party_create(request: HttpRequest) -> HttpResponse:
+def party_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _party_form(request, None)
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def party_edit(request: HttpRequest, party_id: int) -> HttpResponse:
+def party_edit(request: AuthenticatedHttpRequest, party_id: int) -> HttpResponse:
     return _party_form(request, selectors.party_for_agent(request.user, party_id))
 
 
 @require_GET
 @agent_required
-def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, party_id: int) -> HttpResponse:
     """The live dashboard of a party for its town's agents."""
     party = selectors.party_for_agent(request.user, party_id)
     context = {
@@ -143,7 +143,7 @@ def dashboard(request: HttpRequest, party_id: int) -> HttpResponse:
 
 @require_GET
 @agent_required
-def party_qr(request: HttpRequest, party_id: int, kind: str) -> HttpResponse:
+def party_qr(request: AuthenticatedHttpRequest, party_id: int, kind: str) -> HttpResponse:
     """The join link's QR code, SVG or PNG."""
     party = selectors.party_for_agent(request.user, party_id)
     if kind not in poster.QR_KINDS:
@@ -155,7 +155,7 @@ def party_qr(request: HttpRequest, party_id: int, kind: str) -> HttpResponse:
 
 @require_GET
 @agent_required
-def party_poster(request: HttpRequest, party_id: int) -> HttpResponse:
+def party_poster(request: AuthenticatedHttpRequest, party_id: int) -> HttpResponse:
     """The printable A4 poster (PDF) with the QR code and a bilingual how-to."""
     party = selectors.party_for_agent(request.user, party_id)
     response = HttpResponse(poster.poster_pdf(party), content_type="application/pdf")

@@ -17,13 +17,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mapping.api.serializers import PhotoSerializer
 from mapping.history import outcome_label, tag_diff
 from mapping.models import Revision
 from mapping.services import SIDES
+from parties.access import AuthenticatedRequest, agent_town
 from parties.permissions import is_agent
 from review import services as review
 from review.selectors import (
@@ -78,6 +79,7 @@ class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
             "the conflicting keys with their base / theirs / mine values, 'geometry', 'deletion', 'gone'"
         )
     )
+    photos = PhotoSerializer(many=True, read_only=True, help_text="Photos the contributor attached.")
 
     class Meta(ReviewRevisionSerializer.Meta):
         fields = [
@@ -87,6 +89,7 @@ class ReviewRevisionDetailSerializer(ReviewRevisionSerializer):
             "tag_diff",
             "vertices",
             "outdated",
+            "photos",
         ]
         read_only_fields = fields
 
@@ -176,7 +179,7 @@ class ContributionSerializer(serializers.ModelSerializer):
         return reason_label(getattr(obj, "reason_code", None))
 
 
-def _revision(request: Request, pk: int) -> Revision:
+def _revision(request: AuthenticatedRequest, pk: int) -> Revision:
     rev = review.revisions_for_reviewer(request.user).select_related("author", "town").filter(pk=pk).first()
     if rev is None:
         raise NotFound(_("No such revision."))
@@ -206,11 +209,12 @@ class QueueAPI(APIView):
             )
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         if not is_agent(request.user):
             raise NotFound(_("The review queue is for the town's agents."))
         filters = QueueFilters.from_query(request.query_params)
-        qs = queue_for_town(request.user.town, filters)
+        town = agent_town(request)
+        qs = queue_for_town(town, filters)
         try:
             page = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
@@ -221,7 +225,7 @@ class QueueAPI(APIView):
         return Response(
             {
                 "count": count,
-                "counts": queue_counts(request.user.town, filters),
+                "counts": queue_counts(town, filters),
                 "results": ReviewRevisionSerializer(rows, many=True).data,
             }
         )
@@ -231,7 +235,7 @@ class RevisionAPI(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="One revision to review", responses={200: ReviewRevisionDetailSerializer})
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return Response(ReviewRevisionDetailSerializer(_revision(request, pk)).data)
 
 
@@ -245,7 +249,7 @@ class DecideAPI(APIView):
         request=DecisionSerializer,
         responses={200: ReviewRevisionSerializer, 400: None, 403: None, 404: None, 409: None},
     )
-    def post(self, request: Request, pk: int, action: str) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int, action: str) -> Response:
         rev = _revision(request, pk)
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -285,7 +289,7 @@ class AmendAPI(APIView):
         request=AmendSerializer,
         responses={201: ContributionSerializer, 400: None, 404: None, 409: None},
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         rev = Revision.objects.filter(author=request.user, pk=pk).first()
         if rev is None:
             raise NotFound(_("No such revision."))
@@ -299,18 +303,19 @@ class BulkAPI(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Bulk accept or reject", request=BulkSerializer, responses={200: None})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not is_agent(request.user):
             raise NotFound(_("The review queue is for the town's agents."))
         data = BulkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         selection = {k: v[k] for k in ("ids", "author", "party") if k in v}
+        town = agent_town(request)
         if v["action"] == "accept":
-            result = review.bulk_accept(request.user.town, request.user, **selection)
+            result = review.bulk_accept(town, request.user, **selection)
         else:
             result = review.bulk_reject(
-                request.user.town, request.user, v["reason"], reason_code=v["reason_code"], **selection
+                town, request.user, v["reason"], reason_code=v["reason_code"], **selection
             )
         body = result.as_dict()
         body["conflict_urls"] = {
@@ -327,7 +332,7 @@ class ContributionsAPI(APIView):
         description="Status and the reviewer's reason, in the requester's language.",
         responses={200: ContributionSerializer(many=True)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(ContributionSerializer(contributions_for(request.user)[:500], many=True).data)
 
 

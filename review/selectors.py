@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
-from mapping.history import with_outcome
+from mapping.history import RevisionWithOutcome, with_outcome
 from mapping.models import Revision
 from mapping.quality import repaired_geometry
 from parties.models import Town, User, public_name
@@ -190,14 +190,14 @@ def revision_map_data(revision: Revision, after: dict | None = None) -> dict[str
 # --- Contributions (what residents see) --------------------------------------------------------
 
 
-def contributions_for(user: User) -> QuerySet[Revision]:
+def contributions_for(user: User) -> QuerySet[RevisionWithOutcome]:
     """The user's own revisions, newest first, with the last decision's canned reason and comment.
 
     ``reason_label`` (the canned reason, in the current language) and ``reason_comment`` (as the
     reviewer wrote it) come from the decision log; superseded proposals are included (status withdrawn).
     """
     if not user.is_authenticated:
-        return Revision.objects.none()
+        return with_outcome(Revision.objects.none())
     return with_outcome(Revision.objects.filter(author=user).select_related("party", "town")).order_by(
         "-created_at", "-pk"
     )

@@ -37,7 +37,8 @@ from django.utils.translation import gettext_lazy
 
 from core.errors import Invalid, NotAllowed
 from mapping.gate import SAME_PLACE, Change, Refused, check_change, normalise
-from mapping.models import Element, ElementType, Node, ReviewDecision, Revision
+from mapping.models import Element, ElementType, Node, ReviewDecision, Revision, Way
+from mapping.payloads import Payload, State
 from mapping.quality import run_checks
 from mapping.services import ThreeWay, resolve, three_way
 from mapping.store import (
@@ -141,7 +142,7 @@ class FeatureGone(Conflict):
         return {"detail": self.message}
 
 
-def conflict_dict(merge: ThreeWay, current_version: int, *, deletion: bool = False) -> dict[str, Any]:
+def conflict_dict(merge: ThreeWay, current_version: int | None, *, deletion: bool = False) -> dict[str, Any]:
     """Base, published and this edit's value of each conflicting key, and whether the shape conflicts."""
     sides = {"base": merge.base, "theirs": merge.theirs, "mine": merge.mine}
     return {
@@ -277,15 +278,15 @@ class Outdated:
         return {**conflict_dict(self.merge, self.current_version), "gone": False, "clean": self.clean}
 
 
-def _against(rev: Revision, after: dict | None, version: int, current: dict | None) -> Outdated | None:
+def _against(rev: Revision, after: Payload | None, version: int, current: State | None) -> Outdated | None:
     """How ``after`` (this edit, or an agent's fix of it) stands against published ``current``."""
     if version == rev.base_version:
         return None  # nothing newer: apply_change decides
     if current is None:
         return Outdated(version, gone=True)
     if rev.action == Revision.Action.DELETE:
-        return Outdated(version, ThreeWay(rev.before or {}, {}, current, {}, [], True), deletion=True)
-    return Outdated(version, three_way(rev.element_type, rev.before or {}, after or {}, current))
+        return Outdated(version, ThreeWay(rev.before or State(), {}, current, {}, [], True), deletion=True)
+    return Outdated(version, three_way(rev.element_type, rev.before or State(), after or Payload(), current))
 
 
 def outdated(rev: Revision) -> Outdated | None:
@@ -298,7 +299,7 @@ def outdated(rev: Revision) -> Outdated | None:
     return _against(rev, rev.after, element.version, element_state(element) if element.visible else None)
 
 
-def _resolved(rev: Revision, state: Outdated, choices: dict | None) -> tuple[dict | None, int, bool]:
+def _resolved(rev: Revision, state: Outdated, choices: dict | None) -> tuple[Payload | None, int, bool]:
     """(payload, base version, merged?) once ``state``'s conflicts are settled by ``choices``.
 
     Raises :class:`FeatureGone`, or :class:`MergeConflict` while a conflicting key (or the shape, or
@@ -319,15 +320,15 @@ def _resolved(rev: Revision, state: Outdated, choices: dict | None) -> tuple[dic
 
 
 def _apply_onto_current(
-    rev: Revision, after: dict | None, choices: dict | None
-) -> tuple[Element, dict | None, bool]:
+    rev: Revision, after: Payload | None, choices: dict | None
+) -> tuple[Element, Payload | None, bool]:
     """Apply ``after``; when another change was published since, re-apply it onto that version.
 
     Returns (element, what was published, merged?). The usual case costs nothing extra: the merge
     starts from the Conflict ``apply_change`` raises (with the current state), and the second
     ``apply_change`` checks the version again, so a change slipping in between is a plain Conflict.
     """
-    change = {
+    change: dict[str, Any] = {
         "town": rev.town,
         "element_type": rev.element_type,
         "element_id": rev.element_id,
@@ -350,7 +351,7 @@ def _apply_onto_current(
     return apply_change(**change, after=payload, base_version=base_version), payload, merged
 
 
-def _merge_log(rev: Revision, payload: dict | None, merged: bool) -> dict[str, Any]:
+def _merge_log(rev: Revision, payload: Payload | None, merged: bool) -> dict[str, Any]:
     """A merged accept keeps what was really published on its decision row (``amended_after``)."""
     if not merged:
         return {}
@@ -409,7 +410,7 @@ def request_changes(revision: Revision, reviewer: User, reason: str, reason_code
     )
 
 
-def _normalised(element_type: str, after: Any) -> dict:
+def _normalised(element_type: str, after: Any) -> Payload:
     """A person's payload (an agent's fix, an amendment) in the store's format, or ReviewError."""
     try:
         return normalise(element_type, after)
@@ -417,7 +418,7 @@ def _normalised(element_type: str, after: Any) -> dict:
         raise ReviewError(str(exc)) from exc
 
 
-def _gated(rev: Revision, after: dict | None, before: dict | None = None) -> None:
+def _gated(rev: Revision, after: Payload | None, before: State | None = None) -> None:
     """The gate's rules (mapping.gate) for publishing ``after`` as this revision: the same as for the
     resident's own edit, in the revision's party area (one query for the area, one for references).
 
@@ -445,7 +446,7 @@ def _gated(rev: Revision, after: dict | None, before: dict | None = None) -> Non
 
 @transaction.atomic
 def fix_and_accept(
-    revision: Revision, reviewer: User, after: dict, choices: dict | None = None
+    revision: Revision, reviewer: User, after: Any, choices: dict | None = None
 ) -> ReviewDecision:
     """Accept a pending revision with the agent's corrected payload, in one step.
 
@@ -470,7 +471,7 @@ def fix_and_accept(
 
 
 @transaction.atomic
-def amend_revision(revision: Revision, author: User, after: dict) -> Revision:
+def amend_revision(revision: Revision, author: User, after: Any) -> Revision:
     """The author answers a request for changes: a new pending revision supersedes the old one.
 
     Preconditions: ``author`` wrote ``revision`` and it is in ``needs_changes``. The old revision is
@@ -518,14 +519,15 @@ def _restorable_way_nodes(town: Town, nodes: list) -> list:
     return [[n[0] if n[0] in alive else None, n[1], n[2]] for n in nodes]
 
 
-def _restore_payload(element_type: str, town: Town, state: dict) -> dict:
-    payload = {k: v for k, v in state.items() if k != "version"}
+def _restore_payload(element_type: str, town: Town, state: State) -> Payload:
+    payload = state.copy()
+    payload.pop("version", None)
     if element_type == ElementType.WAY:
         payload["nodes"] = _restorable_way_nodes(town, payload.get("nodes", []))
     return payload
 
 
-def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
+def _before_merge(rev: Revision, applied: ReviewDecision) -> State:
     """What the feature was just before ``applied`` published ``rev``: ``rev.before``, unless the edit
     was merged onto a version published after it (then that version, as its own accept published it),
     so reverting a merged edit never undoes the other edit too."""
@@ -534,6 +536,7 @@ def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
         or applied.version_after is None
         or rev.base_version == applied.version_after - 1
     ):
+        assert rev.before is not None  # reverts call this for a modification or deletion: never None
         return rev.before
     prior = (
         ReviewDecision.objects.filter(
@@ -553,7 +556,9 @@ def _before_merge(rev: Revision, applied: ReviewDecision) -> dict:
                 "This edit was merged onto a version that did not come from review: change the feature instead."
             )
         )
-    return prior.amended_after if prior.amended_after is not None else prior.revision.after
+    published = prior.amended_after if prior.amended_after is not None else prior.revision.after
+    assert published is not None  # an applied decision published a state (a deletion does not merge)
+    return published
 
 
 def _check_points_unchanged_since(rev: Revision, applied: ReviewDecision, element: Element) -> None:
@@ -566,6 +571,7 @@ def _check_points_unchanged_since(rev: Revision, applied: ReviewDecision, elemen
     """
     if rev.element_type != ElementType.WAY or rev.action == Revision.Action.CREATE:
         return
+    assert isinstance(element, Way)  # the revision's element, a way
     expected: dict[int, tuple[float, float]] = {}
     payload = applied.amended_after or rev.after
     if payload is not None:  # the way's node list is still the one this revision wrote
@@ -614,6 +620,8 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             element_state(element) if element else None,
         )
     _check_points_unchanged_since(rev, applied, element)
+    base_version: int | None
+    before: State | None
     element_id, base_version, before = rev.element_id, element.version, element_state(element)
     if rev.action == Revision.Action.CREATE:
         action, after = Revision.Action.DELETE, None
@@ -844,7 +852,7 @@ def bulk_reject(
     party_id = party.pk if isinstance(party, Party) else party
     with transaction.atomic():
         rows = _locked_selection(town, reviewer, result, ids=ids, author=author, party=party_id)
-        decided = [(r[0], None) for r in rows]
+        decided: list[tuple[int, int | None]] = [(r[0], None) for r in rows]
         _log_bulk(town, reviewer, decided, Status.REJECTED, Decision.REJECTED, reason, reason_code)
     result.decided = sorted(d[0] for d in decided)
     return result

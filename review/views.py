@@ -27,8 +27,7 @@ from mapping.models import Revision
 from mapping.services import SIDES
 from mapping.store import Conflict
 from parties import presets
-from parties.access import agent_required
-from parties.models import Town
+from parties.access import AuthenticatedHttpRequest, agent_required, agent_town
 from review import services as review
 from review.selectors import (
     QueueFilters,
@@ -52,7 +51,7 @@ def localized_flags(flags: list[dict]) -> list[dict]:
             **f,
             "message": f.get(f"message_{lang}") or f.get("message_en", ""),
             "label": quality.flag_label(f.get("code", "")),
-            "severity_label": str(quality.SEVERITIES.get(f.get("severity"), "")),
+            "severity_label": str(quality.SEVERITIES.get(f.get("severity", ""), "")),
         }
         for f in flags or []
     ]
@@ -69,7 +68,7 @@ def _filter_options(counts: dict) -> dict:
 def _queue_page(
     request: HttpRequest, filters: QueueFilters, *, error: str = "", status: int = 200
 ) -> HttpResponse:
-    town = request.user.town
+    town = agent_town(request)
     page = Paginator(queue_for_town(town, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     counts = queue_counts(town, filters)
     for rev in page.object_list:
@@ -90,14 +89,14 @@ def _queue_page(
 
 @require_GET
 @agent_required
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The town's queue, filterable by party, contributor, preset, flag and status, with counts."""
     return _queue_page(request, QueueFilters.from_query(request.GET))
 
 
 @require_GET
 @agent_required
-def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
+def review_revision(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One revision: before/after map, tag diff, contributor, flags, decisions and the actions."""
     rev = get_object_or_404(
         review.revisions_for_reviewer(request.user).select_related("author", "party"), pk=pk
@@ -132,6 +131,7 @@ def review_revision(request: HttpRequest, pk: int) -> HttpResponse:
         "repaired": quality.repaired_geometry(rev.flags or []) is not None,
         "outdated": state,
         "merge_rows": merge_rows(state),
+        "photos": list(rev.photos.all()),
     }
     return render(request, "review/review_revision.html", context)
 
@@ -225,7 +225,7 @@ def _decision_refused(request: HttpRequest, exc: ServiceError, pk: int) -> HttpR
 @require_POST
 @agent_required
 @service_errors(_decision_refused)
-def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def review_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Accept, reject, request changes, fix then accept, or revert; then on to the next in the queue.
 
     A decision that lost a race (409) shows the refreshed queue with the reason.
@@ -279,10 +279,10 @@ def _bulk_refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 @require_POST
 @agent_required
 @service_errors(_bulk_refused)
-def review_bulk(request: HttpRequest) -> HttpResponse:
+def review_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Bulk accept or reject: the ticked revisions, one contributor's or a whole party's pending edits."""
     filters = QueueFilters.from_query(QueryDict(request.POST.get("queue", "")))
-    town: Town = request.user.town
+    town = agent_town(request)
     op = request.POST.get("op", "")
     action, _sep, scope = op.partition(":")
     selection: dict[str, Any] = {}
@@ -334,9 +334,9 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def my_contributions(request: HttpRequest) -> HttpResponse:
+def my_contributions(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A resident's contributions: status and the reviewer's reason, in the resident's language."""
-    revisions = list(contributions_for(request.user)[:500])
+    revisions = list(contributions_for(request.user).prefetch_related("photos")[:500])
     for rev in revisions:
         rev.reason_label = reason_label(rev.reason_code)
         describe(rev)

@@ -106,3 +106,11 @@ def agent(party):
 @pytest.fixture
 def resident(party):
     return ResidentFactory(party=party)
+
+
+@pytest.fixture
+def export_dir(settings, tmp_path) -> Path:
+    """Exports and prints written under the test's own temporary directory, returned; the modules
+    that build files use it for every test (``pytestmark = pytest.mark.usefixtures("export_dir")``)."""
+    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+    return settings.CARTOPARTY_EXPORT_DIR

@@ -19,6 +19,7 @@ from tests.factories import (
 
 SMALL = "9.518,47.137,9.526,47.142"  # central Vaduz, inside the centre_town extract
 AGENT_LOGIN = "jmeier-login"
+pytestmark = pytest.mark.usefixtures("export_dir")  # tests/conftest.py
 
 FRENCH = [
     "LÉGENDE",
@@ -48,11 +49,6 @@ ENGLISH = [
     "Changed",
     "Town agent",
 ]
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path):
-    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
 
 
 @pytest.fixture

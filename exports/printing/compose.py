@@ -12,6 +12,7 @@ the index flowed into columns and pages, the :class:`Page` data, the forked map 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import traceback
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -148,13 +150,13 @@ class Page:
     lang: str
     title: str
     subtitle: str
-    date: object
-    data_as_of: object
+    date: dt.date  # the print's day, local
+    data_as_of: dt.datetime
     legend: Legend
     streets: list[Entry]
     pois: dict[str, list[Entry]]
     changes: dict
-    previous_date: object
+    previous_date: dt.datetime | None  # the previous edition's data_as_of
     contributors: list[str]
     url: str
     changes_page: bool
@@ -207,20 +209,35 @@ def compose_pdf(page: Page, layout: bytes, map_pdf: Path, out: Path) -> int:
     copied as is, never parsed: Mapnik's streams are large).
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        StreamObject,
+    )
+
+    def stream_data(item: Any) -> bytes:
+        """A content stream's bytes (the stream, or a reference to it in the page's array)."""
+        stream = item.get_object()
+        assert isinstance(stream, StreamObject)  # what a page's /Contents holds
+        return stream.get_data()
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(layout)))
     map_page = PdfReader(map_pdf).pages[0]
     contents = map_page["/Contents"].get_object()
     streams = contents if isinstance(contents, ArrayObject) else [contents]
+    map_resources = map_page["/Resources"].get_object()
+    assert map_resources is not None  # Mapnik's page has its resources (fonts, images)
     form = DecodedStreamObject()
-    form.set_data(b"\n".join(stream.get_object().get_data() for stream in streams))
+    form.set_data(b"\n".join(stream_data(stream) for stream in streams))
     form.update(
         {
             NameObject("/Type"): NameObject("/XObject"),
             NameObject("/Subtype"): NameObject("/Form"),
             NameObject("/BBox"): ArrayObject([FloatObject(v) for v in map_page.mediabox]),
-            NameObject("/Resources"): map_page["/Resources"].get_object().clone(writer),
+            NameObject("/Resources"): map_resources.clone(writer),
         }
     )
     form_ref = writer._add_object(form)
@@ -234,9 +251,8 @@ def compose_pdf(page: Page, layout: bytes, map_pdf: Path, out: Path) -> int:
     k = w * PT_PER_MM / float(map_page.mediabox.width)
     draw.set_data(f"q {k:.6f} 0 0 {k:.6f} {tx:.3f} {ty:.3f} cm /CartopartyMap Do Q\n".encode())
     existing = first["/Contents"]
-    existing_list = (
-        list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
-    )
+    existing_obj = existing.get_object()
+    existing_list = list(existing_obj) if isinstance(existing_obj, ArrayObject) else [existing]
     first[NameObject("/Contents")] = ArrayObject([writer._add_object(draw), *existing_list])
     writer.add_metadata({"/Title": page.title, "/Creator": "Cartoparty", "/Subject": page.attribution})
     with open(out, "wb") as fh:

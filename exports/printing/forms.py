@@ -39,7 +39,9 @@ class PrintOrderForm(NoSilentCutMixin, forms.Form):
     def __init__(self, *args, town: Town, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["party"].queryset = Party.objects.filter(town=town)
+        party = self.fields["party"]
+        assert isinstance(party, forms.ModelChoiceField)  # declared above
+        party.queryset = Party.objects.filter(town=town)
 
     def params(self) -> dict:
         data = self.cleaned_data

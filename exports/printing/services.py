@@ -192,6 +192,7 @@ def town_centre(town: Town) -> tuple[float, float]:
         row = cur.fetchone()
     if row:
         return row[0], row[1]
+    assert town.boundary is not None  # town_print_area refuses a town without one first
     west, south, east, north = town.boundary.extent
     return (west + east) / 2, (south + north) / 2
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mapping.history import outcome_label
-from mapping.models import ElementType, Revision
+from mapping.models import ElementType, Photo, Revision
 
 
 class EditSerializer(serializers.Serializer):
@@ -138,3 +139,29 @@ class DashboardStatsSerializer(serializers.Serializer):
     by_status = StatusCountsSerializer()
     by_preset = PresetCountSerializer(many=True)
     recent = RecentEditsSerializer()
+
+
+class PhotoSerializer(serializers.Serializer):
+    """A stored photo: its id and the addresses of its two sizes (served to whoever may see it)."""
+
+    id = serializers.IntegerField(read_only=True)
+    thumbnail = serializers.SerializerMethodField()
+    display = serializers.SerializerMethodField()
+
+    def get_thumbnail(self, obj: Photo) -> str:
+        return reverse("mapping:photo", kwargs={"photo_id": obj.pk, "size": "thumb"})
+
+    def get_display(self, obj: Photo) -> str:
+        return reverse("mapping:photo", kwargs={"photo_id": obj.pk, "size": "display"})
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    """The multipart form of a photo upload (documentation only: the view reads the form itself)."""
+
+    photo = serializers.FileField(help_text="The image (JPEG, PNG or WebP, checked by content).")
+    key = serializers.UUIDField(help_text="The photo's own idempotency key.")
+    licence = serializers.ChoiceField(
+        choices=["", "CC-BY-SA-4.0", "CC0-1.0"],
+        required=False,
+        help_text="An open licence the resident accepted for the open-data page (default: none).",
+    )

@@ -8,6 +8,11 @@ urlpatterns = [
     path("parties/<int:party_id>/edits/", views.PartyEdits.as_view(), name="party-edits"),
     path("parties/<int:party_id>/edits/undo/", views.UndoLastEdit.as_view(), name="party-undo"),
     path(
+        "parties/<int:party_id>/edits/<str:edit_key>/photos/",
+        views.EditPhotos.as_view(),
+        name="party-edit-photos",
+    ),
+    path(
         "parties/<int:party_id>/contributions/", views.MyContributions.as_view(), name="party-contributions"
     ),
     path("parties/<int:party_id>/stats/", views.PartyStats.as_view(), name="party-stats"),

@@ -13,18 +13,21 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapping import dashboard, services, store
+from mapping import dashboard, photos, services, store
 from mapping.api.serializers import (
     ConflictSerializer,
     DashboardStatsSerializer,
     EditSerializer,
     ElementSerializer,
     ErrorSerializer,
+    PhotoSerializer,
+    PhotoUploadSerializer,
     RevisionSerializer,
 )
 from mapping.geometry import is_area
@@ -38,6 +41,7 @@ from mapping.selectors import (
     pending_features_geojson_for_author,
 )
 from parties import presets
+from parties.access import signed_in
 from parties.api.views import IsAgent
 from parties.models import Party
 from parties.selectors import parties_for_user, party_for_agent
@@ -47,9 +51,7 @@ PARTY_ID = OpenApiParameter("party_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 def party_for(request: Request, party_id: int) -> Party:
     """The party, if the requester may see it (its residents, its town's agents)."""
-    if not request.user.is_authenticated:
-        raise NotAuthenticated
-    party = parties_for_user(request.user).filter(pk=party_id).first()
+    party = parties_for_user(signed_in(request)).filter(pk=party_id).first()  # anonymous: 403
     if party is None:
         raise NotFound(_("No such party."))
     return party
@@ -129,9 +131,51 @@ class PartyEdits(APIView):
         }
         # 403, 400 (issues by field), 429 (Retry-After) and 409 (current version, tag choice) answer
         # through core.http.api_exception_handler.
-        result = services.submit_edit(author=request.user, party=party, **change)
+        result = services.submit_edit(author=signed_in(request), party=party, **change)
         return Response(
             RevisionSerializer(result.revision).data,
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+        )
+
+
+class EditPhotos(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Attach a photo to my edit",
+        description=(
+            "multipart/form-data: `photo` (the image, JPEG/PNG/WebP by content, at most "
+            "CARTOPARTY_PHOTO_MAX_BYTES and CARTOPARTY_PHOTO_MAX_PIXELS), `key` (the photo's own UUID "
+            "idempotency key) and optionally `licence`. `edit_key` is the idempotency key the edit was "
+            "saved with. 201 the photo's addresses; 200 the same on a replay of `key` (nothing stored "
+            "twice); 400 a refused photo; 404 no edit of the requester has that key; 403 not the "
+            "author or the party is closed; 413 a body over the photo limit."
+        ),
+        parameters=[PARTY_ID, OpenApiParameter("edit_key", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={
+            201: PhotoSerializer,
+            200: OpenApiResponse(PhotoSerializer, description="Same key: the photo stored before."),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            413: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request, party_id: int, edit_key: str) -> Response:
+        party = party_for(request, party_id)
+        upload = request.FILES.get("photo")
+        result = photos.attach_photo(
+            author=signed_in(request),
+            party=party,
+            edit_key=edit_key,
+            key=str(request.POST.get("key") or ""),
+            upload=upload,
+            size=upload.size if upload is not None and upload.size is not None else 0,
+            licence=str(request.POST.get("licence") or ""),
+        )
+        return Response(
+            PhotoSerializer(result.photo).data,
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
 
@@ -146,8 +190,9 @@ class UndoLastEdit(APIView):
     )
     def post(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        services.check_can_edit(request.user, party)
-        revision = services.undo_last_edit(request.user)
+        author = signed_in(request)
+        services.check_can_edit(author, party)
+        revision = services.undo_last_edit(author)
         if revision is None:
             raise NotFound(_("Nothing to undo: you have no pending change."))
         return Response(RevisionSerializer(revision).data)
@@ -162,7 +207,7 @@ class MyContributions(APIView):
     )
     def get(self, request: Request, party_id: int) -> Response:
         party = party_for(request, party_id)
-        revisions = with_outcome(Revision.objects.filter(party=party, author=request.user)).order_by(
+        revisions = with_outcome(Revision.objects.filter(party=party, author=signed_in(request))).order_by(
             "-created_at", "-pk"
         )[:500]
         return Response(RevisionSerializer(revisions, many=True).data)

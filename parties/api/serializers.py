@@ -6,14 +6,14 @@ from django.urls import reverse
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
-from parties.models import Party
+from parties.models import Party, Town
 from parties.poster import join_url
 
 
 class PartySerializer(serializers.ModelSerializer):
     """A party as its town's agents see it."""
 
-    town = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    town: serializers.SlugRelatedField[Town] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     phase = serializers.ChoiceField(choices=["upcoming", "running", "ended"], read_only=True)
     join_url = serializers.SerializerMethodField()
     dashboard_url = serializers.SerializerMethodField()
@@ -35,6 +35,7 @@ class PartySerializer(serializers.ModelSerializer):
             "preset_set",
             "hashtag",
             "rate_limit_per_minute",
+            "gps_accuracy_m",
             "join_url",
             "dashboard_url",
             "stats_url",

@@ -10,8 +10,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
-import machine  # noqa: E402
-import run  # noqa: E402
+import machine  # noqa: E402 - bench/ is not a package: importable once on sys.path above
+import run  # noqa: E402 - as machine
 
 sys.path.remove(str(BENCH))
 

@@ -17,10 +17,11 @@ import pytest
 from django.contrib.gis.geos import Point, Polygon
 from playwright.sync_api import expect
 
-from mapping.models import Revision
+from mapping.models import Photo, Revision
 from mapping.services import submit_edit
 from mapping.store import apply_change
 from tests.e2e.conftest import LOCAL_HOSTS, TIMEOUT_MS, BrowserLog, sign_in
+from tests.e2e.test_gps_photos import jpeg_file
 from tests.e2e.test_resident import join
 from tests.factories import AgentFactory, NodeFactory, PartyFactory, ResidentFactory
 
@@ -88,12 +89,15 @@ def download(page, texts) -> None:
     page.locator('[data-action="close-sheet"]').click()
 
 
-def add_bench(page, name: str, texts) -> None:
+def add_bench(page, name: str, texts, photo=None) -> None:
     page.locator('#toolbar [data-action="add-point"]').click()
     page.locator('#drawbar [data-action="place-point"]').click()
     page.locator("#preset-search").fill(texts["bench_search"])
     page.get_by_role("button", name=texts["bench"], exact=True).click()
     page.get_by_label(texts["name"], exact=True).fill(name)
+    if photo:  # the phone's camera: the editor's photo input
+        page.locator("#photo-input").set_input_files(str(photo))
+        expect(page.locator("#photo-list img")).to_have_count(1)
     page.locator("#save-button").click()
     expect(page.locator("#map-status")).to_have_text(texts["saved_offline"])
 
@@ -112,8 +116,11 @@ FR = {
 
 @pytest.mark.parametrize("texts", [EN, FR], ids=["en", "fr"])
 def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(
-    live_server, browser, tmp_path, texts
+    live_server, browser, tmp_path, texts, settings
 ):
+    """Five benches, the first with a photo, made offline: the outbox keeps them (six items) through a
+    reload and a restart, then sends each once: five revisions and one photo, on the first bench."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     log = BrowserLog()
     party = PartyFactory(area=small_area())
     profile = tmp_path / "profile"
@@ -126,8 +133,8 @@ def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(
     context.set_offline(True)
     expect(page.locator("#offline-banner")).to_be_visible()
     for i in range(5):
-        add_bench(page, f"Banc {i + 1}", texts)
-    waiting = texts["waiting"].format(n=5)
+        add_bench(page, f"Banc {i + 1}", texts, photo=jpeg_file(tmp_path) if i == 0 else None)
+    waiting = texts["waiting"].format(n=6)  # five changes and the photo of the first
     expect(page.locator("#outbox-status")).to_have_text(waiting)
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '5'")
     shot(page, "4-offline-waiting")
@@ -158,6 +165,8 @@ def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(
     assert revisions.count() == 5
     assert sorted(r.after["tags"]["name"] for r in revisions) == [f"Banc {i}" for i in range(1, 6)]
     assert len({r.idempotency_key for r in revisions}) == 5
+    photo = Photo.objects.get()  # once, on its own edit
+    assert photo.revision.after["tags"]["name"] == "Banc 1"
     context.close()
     assert log.external_requests == []
     assert log.errors == []
@@ -237,45 +246,3 @@ def test_the_agent_prepares_a_shared_tablet_and_the_party_map_opens_offline(live
     expect(page.locator("#offline-banner")).to_be_visible()
     context.close()
     assert log.external_requests == []
-
-
-def _photos_endpoint_exists() -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve("/api/parties/1/edits/0b9e0c4e-1f4e-4c1e-9d1a-2f6f7b1c2d3e/photos/")
-    except Resolver404:
-        return False
-    return True
-
-
-QUEUE_PHOTO = """async ([editKey, url]) => {
-  const { openQueueStore } = await import('/static/mapping/js/party-map/queue-store.js');
-  const store = await openQueueStore();
-  const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
-  await store.add({ kind: 'photo', key: crypto.randomUUID(), editKey, url, blob: new Blob([png], { type: 'image/png' }), name: 'bench.png' });
-}"""
-
-
-@pytest.mark.skipif(not _photos_endpoint_exists(), reason="the photos endpoint lands with the photos branch")
-def test_a_photo_taken_offline_arrives_once_after_its_edit(live_server, browser, tmp_path):
-    log = BrowserLog()
-    party = PartyFactory(area=small_area())
-    context, page = launch(browser, tmp_path / "profile", log)
-    join(page, live_server, party, "Camille")
-    ready(page)
-    context.set_offline(True)
-    add_bench(page, "Banc photographié", EN)
-    edit_key = page.evaluate(
-        "import('/static/mapping/js/party-map/queue-store.js').then((m) => m.openQueueStore()).then((s) => s.all()).then((a) => a[0].key)"
-    )
-    page.evaluate(QUEUE_PHOTO, [edit_key, f"/api/parties/{party.pk}/edits/{edit_key}/photos/"])
-    page.reload()
-    ready(page)
-    expect(page.locator("#outbox-status")).to_have_text("2 changes waiting to be sent")
-    context.set_offline(False)
-    page.wait_for_function("document.getElementById('party-map').dataset.queued === '0'")
-    revision = Revision.objects.get(party=party)
-    assert revision.idempotency_key == edit_key
-    assert revision.photos.count() == 1  # the photos branch's relation name: adjust when merging
-    context.close()

@@ -3,14 +3,12 @@ order, chunk boundaries, invisible elements, an empty town, tags in any script."
 
 from __future__ import annotations
 
-import functools
-
 import osmium
 import pytest
 from django.contrib.gis.geos import Point
 
 from exports import services
-from exports.selectors import LOCAL_ID_OFFSET, opl_chunks_for_town
+from exports.selectors import LOCAL_ID_OFFSET
 from exports.services import build_export
 from mapping.models import Node, Way
 from tests.factories import NodeFactory, TownFactory
@@ -61,7 +59,7 @@ def test_chunk_boundaries_do_not_change_the_file(town, tmp_path, monkeypatch, fm
     whole = tmp_path / f"whole.{fmt}"
     build_export(town, fmt, whole)
     # Chunks of 2 elements: boundaries inside every kind, a lone last chunk, positive then local ids.
-    monkeypatch.setattr(services, "opl_chunks_for_town", functools.partial(opl_chunks_for_town, chunk=2))
+    monkeypatch.setattr(services, "CHUNK", 2)
     pieces = tmp_path / f"pieces.{fmt}"
     result = build_export(town, fmt, pieces)
     assert result.counts == {"node": 7, "way": 2, "relation": 0}

@@ -23,12 +23,7 @@ from tests.factories import PartyFactory, RevisionFactory, publish
 
 # A small part of central Vaduz (lon/lat), inside the centre_town extract.
 SMALL = "9.518,47.137,9.526,47.142"
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path):
-    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
-    return settings.CARTOPARTY_EXPORT_DIR
+pytestmark = pytest.mark.usefixtures("export_dir")  # tests/conftest.py
 
 
 def print_now(town, **params) -> Edition:

@@ -9,11 +9,7 @@ from exports.models import Edition, Job
 from tests.factories import AgentFactory, ResidentFactory
 
 SMALL = "9.518,47.137,9.526,47.142"
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path):
-    settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
+pytestmark = pytest.mark.usefixtures("export_dir")  # tests/conftest.py
 
 
 @pytest.fixture

@@ -253,7 +253,7 @@ def test_merge_tags_rules():
     assert merge_tags(base, {"a": "2"}, {"a": "2"})[0] == {"a": "2"}
 
 
-def test_quality_flags_are_filled_when_the_checks_exist(resident, party, monkeypatch):
+def test_quality_flags_are_stored_on_the_revision(resident, party, monkeypatch):
     monkeypatch.setattr(services, "_quality_flags", lambda revision: [{"code": "test", "level": "info"}])
     revision = create_bench(resident, party)
     revision.refresh_from_db()

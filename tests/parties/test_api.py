@@ -6,22 +6,11 @@ import pytest
 from django.urls import reverse
 
 from parties.poster import join_url
-from tests.factories import AgentFactory, PartyFactory, ResidentFactory
+from tests.factories import PartyFactory
 
 pytestmark = pytest.mark.django_db
 
 WHO = ["anonymous", "resident", "other_agent", "agent"]
-
-
-@pytest.fixture
-def people():
-    party = PartyFactory()
-    return party, {
-        "anonymous": None,
-        "resident": ResidentFactory(party=party),
-        "other_agent": AgentFactory(),
-        "agent": AgentFactory(town=party.town),
-    }
 
 
 @pytest.mark.parametrize(
@@ -71,6 +60,7 @@ def test_detail_fields(client, people):
         "preset_set",
         "hashtag",
         "rate_limit_per_minute",
+        "gps_accuracy_m",
         "join_url",
         "dashboard_url",
         "stats_url",

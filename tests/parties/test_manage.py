@@ -180,3 +180,23 @@ def test_form_without_town_boundary_offers_only_drawing(client):
     client.force_login(agent)
     form = client.get(reverse("parties:party-create")).context["form"]
     assert form.fields["use_town_boundary"].disabled
+
+
+def test_gps_accuracy_is_set_in_the_form_within_1_to_500_metres(client, agent):
+    party = PartyFactory(town=agent.town)
+    assert party.gps_accuracy_m == 20  # the default
+    client.force_login(agent)
+    url = reverse("parties:party-edit", kwargs={"party_id": party.pk})
+    assert 'name="gps_accuracy_m"' in client.get(url).content.decode()
+    assert client.post(url, form_post(gps_accuracy_m="35")).status_code == 302
+    party.refresh_from_db()
+    assert party.gps_accuracy_m == 35
+    for bad in ("0", "501", "-3", "abc", "1e400"):
+        resp = client.post(url, form_post(gps_accuracy_m=bad))
+        assert resp.status_code == 400 and "gps_accuracy_m" in resp.context["form"].errors, bad
+    party.refresh_from_db()
+    assert party.gps_accuracy_m == 35
+    # The service holds the same rule for any other caller.
+    with pytest.raises(ValidationError) as exc:
+        create_party(agent, data(gps_accuracy_m=0))
+    assert field_codes(exc.value) == {"gps_accuracy_m": {"gps_accuracy_range"}}

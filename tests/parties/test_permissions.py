@@ -25,17 +25,6 @@ AGENT_PAGES = [
 ]
 
 
-@pytest.fixture
-def people():
-    party = PartyFactory()
-    return party, {
-        "anonymous": None,
-        "resident": ResidentFactory(party=party),
-        "other_agent": AgentFactory(),
-        "agent": AgentFactory(town=party.town),
-    }
-
-
 @pytest.mark.parametrize(("name", "with_party", "expected"), AGENT_PAGES)
 @pytest.mark.parametrize("who", ["anonymous", "resident", "other_agent", "agent"])
 def test_html_pages(client, people, name, with_party, expected, who):

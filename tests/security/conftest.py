@@ -3,16 +3,19 @@ parties, town B, and one user per role."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from exports.models import Edition, Job
 from exports.selectors import Scope
 from exports.services import download_name
-from mapping.models import Node, Revision, UpstreamConflict
+from mapping.models import Node, Photo, Revision, UpstreamConflict
+from mapping.photos import attach_photo
 from parties.models import Party, Town, User
 from tests.factories import AgentFactory, PartyFactory, ResidentFactory, RevisionFactory, TownFactory
 
@@ -29,6 +32,7 @@ class World:
     conflict: UpstreamConflict
     print_job: Job
     edition: Edition
+    photo: Photo | None = None
 
     def url_kwargs(self, name: str) -> dict[str, object]:
         """Values for every URL keyword the URL conf uses, all pointing into town A."""
@@ -49,6 +53,9 @@ class World:
             "z": 16,  # a base tile over the centre of Vaduz
             "x": 34501,
             "y": 23013,
+            "edit_key": self.revision.idempotency_key,
+            "photo_id": self.photo.pk if self.photo else 0,
+            "size": "thumb",
         }
 
     def client(self, role: str) -> Client:
@@ -64,12 +71,13 @@ def world(centre_town, tmp_path, settings) -> World:
     # Files the requests write (export cache, tiles, prints) stay in the test's own directory.
     settings.CARTOPARTY_EXPORT_DIR = tmp_path / "exports"
     settings.CARTOPARTY_TILE_DIR = tmp_path / "tiles"
+    settings.MEDIA_ROOT = tmp_path / "media"
     party = PartyFactory(town=centre_town)
     other_party = PartyFactory(town=centre_town)
     other_town = TownFactory()
     resident = ResidentFactory(party=party)
     node = Node.objects.filter(town=centre_town, visible=True).exclude(tags={}).order_by("osm_id").first()
-    revision = RevisionFactory(party=party, author=resident)
+    revision = RevisionFactory(party=party, author=resident, idempotency_key="9f4c2a52-edit-key")
     users = {
         "anon": None,
         "res": resident,
@@ -104,4 +112,16 @@ def world(centre_town, tmp_path, settings) -> World:
         file_path=str(pdf),
         preview_path=str(png),
     )
-    return World(centre_town, party, other_town, users, node, revision, job, conflict, print_job, edition)
+    world = World(centre_town, party, other_town, users, node, revision, job, conflict, print_job, edition)
+    # A photo of the resident's edit (a tiny JPEG through the one writer): the photo routes' object.
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 30)).save(image, "JPEG")
+    world.photo = attach_photo(
+        author=resident,
+        party=party,
+        edit_key=revision.idempotency_key,
+        key="5b0c9c1e-3f0e-4c55-9b7a-0d2f1e6a7c11",
+        upload=io.BytesIO(image.getvalue()),
+        size=len(image.getvalue()),
+    ).photo
+    return world

@@ -87,6 +87,11 @@ RULES: dict[str, list[Check]] = {
         Check("POST", E(403, 201, 404, 403, 404, 404), data=EDIT, json=True),
         Check("GET", NOT_ALLOWED),
     ],
+    # Only the edit's author attaches photos (a form without the photo reaches the service: 400).
+    "mapping-api:party-edit-photos": [
+        Check("POST", E(403, 400, 404, 403, 404, 404), data={"key": "0d7f3c9a-5d8e-4b7b-9a4c-3e2f1a0b9c8d"}),
+        Check("GET", NOT_ALLOWED),
+    ],
     # A resident with a pending change withdraws it; agents are not residents: 403.
     "mapping-api:party-undo": [Check("POST", E(403, 200, 404, 403, 404, 404), json=True)],
     "mapping-api:party-contributions": [Check("GET", PARTY_API)],
@@ -151,6 +156,8 @@ RULES: dict[str, list[Check]] = {
     # Map-data tiles: public like the town map; served from the shared cache.
     "mapping:town-feature-tile": [Check("GET", PUBLIC, kwargs={"z": 15, "x": 17250, "y": 11506})],
     "mapping:element-history": [Check("GET", PUBLIC)],
+    # A resident's photo: its author and the town's agents; everyone else 404 (its existence untold).
+    "mapping:photo": [Check("GET", E(404, 200, 404, 200, 404, 404))],
     "mapping:describe-feature": [Check("GET", PUBLIC, query='geometry=point&tags={"amenity":"bench"}')],
     "mapping:town-as-of": [Check("GET", PUBLIC)],
     "mapping:as-of-features": [Check("GET", PUBLIC, query="bbox=9.52,47.14,9.522,47.142")],

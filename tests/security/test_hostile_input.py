@@ -22,6 +22,7 @@ import copy
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -32,10 +33,11 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from exports.models import Edition, Job
-from mapping.models import Node, Relation, ReviewDecision, Revision, UpstreamConflict, Way
+from mapping.models import Node, Photo, Relation, ReviewDecision, Revision, UpstreamConflict, Way
 from parties.models import Party, Town, User
 from tests.factories import RevisionFactory
 from tests.security.matrix import EDIT, RULES, all_routes
@@ -53,6 +55,7 @@ MAIN_TABLES = [
     Job,
     Edition,
     UpstreamConflict,
+    Photo,
 ]
 COUNT_SQL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {m._meta.db_table})" for m in MAIN_TABLES)
 PROBE_ROLES = ("anon", "res", "agent", "staff")
@@ -80,7 +83,7 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "admin:*": ["q", "o", "p", "e", "all", "_changelist_filters", "role__exact", "starts_at__gte"],
 }
 # Numbers and dates get the values that break parsers; every parameter gets the common ones.
-NUMERIC_FIELDS = {"rate_limit_per_minute", "ids", "party", "author"}
+NUMERIC_FIELDS = {"rate_limit_per_minute", "gps_accuracy_m", "ids", "party", "author"}
 DATE_FIELDS = {"starts_at", "ends_at", "bbox", "title_fr", "nickname"}  # dates, and where a date is not one
 NUMERIC_PARAMS = {"zoom", "page", "party", "author", "p", "o", "version"}
 DATE_PARAMS = {"date", "as_of", "starts_at__gte", "bbox"}
@@ -100,6 +103,7 @@ PARTY_FORM = {
     "preset_set": "cartoparty",
     "hashtag": "#soiree",
     "rate_limit_per_minute": "30",
+    "gps_accuracy_m": "20",
 }
 
 
@@ -681,6 +685,140 @@ def test_bad_bodies(probe):
                 body=b"\xff\xfe%%%&&==&=",
                 content_type="application/x-www-form-urlencoded",
             )
+    probe.report()
+
+
+def _multipart(fields: list[tuple[str, bytes, bytes | None, bytes]], boundary: bytes = b"HOSTILE") -> bytes:
+    """A multipart body written byte by byte: (name, value, filename or None, part content type)."""
+    out = []
+    for name, value, filename, ctype in fields:
+        disposition = b'form-data; name="' + name + b'"'
+        if filename is not None:
+            disposition += b'; filename="' + filename + b'"'
+        out.append(b"--" + boundary + b"\r\nContent-Disposition: " + disposition + b"\r\n")
+        if ctype:
+            out.append(b"Content-Type: " + ctype + b"\r\n")
+        out.append(b"\r\n" + value + b"\r\n")
+    out.append(b"--" + boundary + b"--\r\n")
+    return b"".join(out)
+
+
+def _photo_bytes() -> dict[str, bytes]:
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    good = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(good, "JPEG")
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 65535, 65535, 1, 0, 0, 0, 0))
+    bomb += chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    return {
+        "good": good.getvalue(),
+        "bomb": bomb,
+        "truncated": good.getvalue()[:200],
+        "program": b"MZ\x90\x00" + b"\x00" * 500,
+        "svg": b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        "html": b"<html><script>alert(1)</script></html>",
+        "empty": b"",
+        "jpeg magic only": b"\xff\xd8\xff",
+        "png magic only": b"\x89PNG\r\n\x1a\n",
+        "webp header only": b"RIFF\x10\x00\x00\x00WEBPVP8 ",
+        "zero-size png": b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0)),
+    }
+
+
+@pytest.mark.django_db
+def test_bad_photo_uploads(probe, settings):
+    """The photo upload (multipart, so not covered by the urlencoded bodies above): hostile files,
+    file names, part headers, keys and licences, broken multipart, a 30 MB body. Never a 5xx; a
+    refusal stores no row and no file."""
+    world = probe.world
+    url = reverse(
+        "mapping-api:party-edit-photos",
+        kwargs={"party_id": world.party.pk, "edit_key": world.revision.idempotency_key},
+    )
+    media = Path(settings.MEDIA_ROOT)
+    files_before = sorted(p for p in media.rglob("*") if p.is_file())
+    ctype = "multipart/form-data; boundary=HOSTILE"
+    photos = _photo_bytes()
+    keys = [b"", b"a\x00b", b"\xed\xa0\x80", b"x" * 5000, b"../../etc/passwd", b"9" * 40, b"%00"]
+    names = [
+        b"",
+        b"a\x00b.jpg",
+        b"\xff\xfe.jpg",
+        b"../../../../etc/passwd",
+        b"x" * 5000 + b".jpg",
+        b"<b>.png",
+    ]
+    cases: list[tuple[str, bytes, str]] = []
+    for label, content in photos.items():
+        if label == "good":
+            continue
+        fresh = str(uuid.uuid4()).encode()
+        cases.append(
+            (
+                f"photo {label}",
+                _multipart([(b"photo", content, b"p.jpg", b"image/jpeg"), (b"key", fresh, None, b"")]),
+                ctype,
+            )
+        )
+    for value in keys:
+        body = _multipart([(b"photo", photos["good"], b"p.jpg", b"image/jpeg"), (b"key", value, None, b"")])
+        cases.append((f"key {value[:12]!r}", body, ctype))
+    for value in names:
+        body = _multipart(
+            [
+                (b"photo", photos["program"], value, b"image/jpeg"),
+                (b"key", str(uuid.uuid4()).encode(), None, b""),
+            ]
+        )
+        cases.append((f"file name {value[:12]!r}", body, ctype))
+    for value in [b"all-rights", b"\x00", b"CC-BY-SA-4.0" * 100]:
+        body = _multipart(
+            [
+                (b"photo", photos["good"], b"p.jpg", b"image/jpeg"),
+                (b"key", str(uuid.uuid4()).encode(), None, b""),
+                (b"licence", value, None, b""),
+            ]
+        )
+        cases.append((f"licence {value[:12]!r}", body, ctype))
+    cases += [
+        (
+            "photo as a text field",
+            _multipart(
+                [(b"photo", photos["good"], None, b""), (b"key", str(uuid.uuid4()).encode(), None, b"")]
+            ),
+            ctype,
+        ),
+        ("no boundary", b"--HOSTILE\r\n", "multipart/form-data"),
+        (
+            "unterminated",
+            b'--HOSTILE\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n\xff\xd8',
+            ctype,
+        ),
+        ("json instead", b'{"photo": "x", "key": "y"}', "application/json"),
+        (
+            "30 MB",
+            _multipart(
+                [
+                    (b"photo", b"\xff\xd8\xff" + b"\x00" * (30 * 1024 * 1024), b"big.jpg", b"image/jpeg"),
+                    (b"key", str(uuid.uuid4()).encode(), None, b""),
+                ]
+            ),
+            ctype,
+        ),
+    ]
+    for label, body, content_type in cases:
+        response = probe.send(
+            "res", "POST", url, f"photo upload: {label}", body=body, content_type=content_type
+        )
+        if response.status_code >= 400:
+            assert sorted(p for p in media.rglob("*") if p.is_file()) == files_before, label
     probe.report()
 
 

@@ -5,7 +5,9 @@
 // textContent (tags are text, never HTML). Strings come translated from #party-map-strings.
 import { describer } from "./feature-info.js";
 import { pickOnMap } from "./selection.js";
-import { locate, setUpMap } from "./party-map/map-view.js";
+import { setUpMap } from "./party-map/map-view.js";
+import { toggleLocate, wireGps } from "./party-map/gps.js";
+import { wirePhotos } from "./party-map/photos.js";
 import { addLayers, loadPending, publishedTiles } from "./party-map/data-layers.js";
 import { $, say } from "./party-map/page.js";
 import { wireEditor } from "./party-map/editor.js";
@@ -36,7 +38,9 @@ const ctx = {
   drawn: [], // published features in drawing order (what a tap picks among)
   pendingByElement: new Map(), // "type/id" -> my latest pending change of that element
   current: null, // the feature in the editor (editor.js)
-  draft: null, highlight: null, editLayer: null, sketch: null, here: null, // map layers of the moment
+  draft: null, highlight: null, editLayer: null, sketch: null, // map layers of the moment
+  gps: null, // "Locate me" (gps.js): following, the last fix, its circle
+  photos: null, // the photos chosen for the feature in the editor (photos.js)
 };
 
 setUpMap(ctx, JSON.parse($("party-area").textContent));
@@ -47,10 +51,12 @@ addLayers(ctx, (feature, latlng) => {
 const tiles = publishedTiles(ctx);
 wireEditor(ctx);
 wireSave(ctx);
+wireGps(ctx);
+if (ctx.canEdit) wirePhotos(ctx);
 ctx.sheet.querySelector('[data-action="change-preset"]').addEventListener("click", () => openPicker(ctx, ctx.current.kind));
 
 const actions = {
-  locate, undo, "add-point": startPoint,
+  locate: toggleLocate, undo, "add-point": startPoint,
   "add-line": (c) => startShape(c, "line"),
   "add-area": (c) => startShape(c, "area"),
   contributions: showContributions,

@@ -1,8 +1,7 @@
 // The party map itself: our base map, the party area, the view in the address (#zoom/lat/lon,
-// shareable, kept up to date while panning), and "locate me".
+// shareable, kept up to date while panning). "Locate me" is gps.js.
 import { baseLayer, createMap } from "../../../js/map-base.js";
 import { parseViewHash, viewHash } from "./geometry.js";
-import { say } from "./page.js";
 
 // Sets ctx.map and ctx.areaLayer; `area` is the party's GeoJSON area.
 export function setUpMap(ctx, area) {
@@ -19,21 +18,4 @@ export function setUpMap(ctx, area) {
   if (!viewFromHash()) map.fitBounds(ctx.areaLayer.getBounds());
   window.addEventListener("hashchange", viewFromHash);
   map.on("moveend", () => history.replaceState(null, "", viewHash(map.getZoom(), map.getCenter())));
-}
-
-export function locate(ctx) {
-  const { T, map } = ctx;
-  if (!navigator.geolocation) return say(ctx, T.locateError);
-  say(ctx, T.locating);
-  navigator.geolocation.getCurrentPosition(
-    (pos) => {
-      const ll = window.L.latLng(pos.coords.latitude, pos.coords.longitude);
-      if (ctx.here) map.removeLayer(ctx.here);
-      ctx.here = window.L.circleMarker(ll, { radius: 9, color: "#fff", weight: 3, fillColor: "#1565c0", fillOpacity: 1, interactive: false }).addTo(map);
-      map.setView(ll, Math.max(map.getZoom(), 18));
-      say(ctx, ctx.areaLayer.getBounds().contains(ll) ? "" : T.outside);
-    },
-    () => say(ctx, T.locateError),
-    { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
-  );
 }

@@ -2,12 +2,14 @@
 // not; it is flushed at start, when the network returns, every 20 s while something waits, and
 // right after each save. The waiting line shows "N changes waiting to be sent".
 //
-// For the photos code: `enqueuePhoto(ctx, {editKey, file})` queues a photo of the edit whose
-// idempotency key is `editKey` (the body's idempotency_key the save used). It is sent once that
-// edit was acknowledged, as POST <photosUrl with the key>/ multipart (fields `photo`, `key`),
-// 201/200 = stored, 400 {detail} = refused (told to the resident, dropped), 404 = unknown edit.
-import { csrfToken, newKey, postWithRetry } from "./network.js";
+// Photos: `photoItem(ctx, editKey, {file, key}, licence)` is the queue item of a photo of the edit
+// whose idempotency key is `editKey`; save.js queues it right behind its edit (submitThrough), so it
+// follows that edit through a conflict (re-keyed) or a refusal (dropped with it). It is sent once
+// the edit was acknowledged, by photos.js uploadPhoto: 201/200 = stored, 400 {detail} = refused
+// (told to the resident, dropped), 404 = unknown edit.
+import { csrfToken, postWithRetry } from "./network.js";
 import { $, fmt, say } from "./page.js";
+import { uploadPhoto } from "./photos.js";
 import { createQueue } from "./queue.js";
 import { openQueueStore } from "./queue-store.js";
 import { waitingText } from "./queued.js";
@@ -25,20 +27,22 @@ async function sendEdit(ctx, item) {
   });
 }
 
+const noWait = () => Promise.resolve();
+
+// A queued photo: its one POST (photos.js), tried again at once on a dropped connection; the
+// queue's own passes do the waiting.
+function sendPhoto(ctx, item) {
+  const { partyId, editKey, blob, key, licence } = item;
+  return uploadPhoto(ctx, { partyId, editKey, file: blob, key, licence }, { sleep: noWait });
+}
+
 async function sendItem(item) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken(document.cookie) };
-  let body;
-  if (item.kind === "photo") {
-    body = new FormData();
-    body.append("photo", item.blob, item.name || "photo.jpg");
-    body.append("key", item.key);
-  } else {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(item.body);
-  }
+  const headers = {
+    Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken(document.cookie),
+  };
   let resp;
   try {
-    resp = await fetch(item.url, { method: "POST", headers, body, credentials: "same-origin" });
+    resp = await fetch(item.url, { method: "POST", headers, body: JSON.stringify(item.body), credentials: "same-origin" });
   } catch {
     return { status: 0, data: null };
   }
@@ -80,7 +84,7 @@ export async function startOutbox(ctx, handlers) {
     return true;
   };
   const store = await openQueueStore();
-  const queue = createQueue(store, (item) => (item.kind === "edit" ? sendEdit(ctx, item) : sendItem(item)), {
+  const queue = createQueue(store, (item) => (item.kind === "edit" ? sendEdit(ctx, item) : sendPhoto(ctx, item)), {
     onChange: (_n, items) => {
       ctx.queued = items;
       showWaiting(ctx, items);
@@ -95,10 +99,11 @@ export async function startOutbox(ctx, handlers) {
     if (result === "offline") waiters.forEach((w, key) => { waiters.delete(key); w({ status: 0, data: null }); });
     return result;
   };
-  // Sends one change through the queue; resolves with its answer, or {status: 0} when it waits.
-  const submitThrough = (item) => new Promise((resolve) => {
+  // Sends one change (and the photos queued behind it) through the queue; resolves with the
+  // change's answer, or {status: 0} when it waits.
+  const submitThrough = (item, photos = []) => new Promise((resolve) => {
     waiters.set(item.key, resolve);
-    queue.enqueue(item).then(flush);
+    photos.reduce((done, photo) => done.then(() => queue.enqueue(photo)), queue.enqueue(item)).then(flush);
   });
   ctx.outbox = {
     queue, flush, submitThrough,
@@ -117,12 +122,7 @@ export async function startOutbox(ctx, handlers) {
   return ctx.outbox;
 }
 
-// Queues a photo of the edit `editKey` (see above); returns its own key.
-export async function enqueuePhoto(ctx, { editKey, file }) {
-  const key = newKey();
-  const url = fmt(ctx.el.dataset.photosUrl, { key: editKey });
-  await ctx.outbox.queue.enqueue({ kind: "photo", key, editKey, url, blob: file, name: file.name || "photo.jpg" });
-  say(ctx, ctx.T.photoQueued);
-  ctx.outbox.flush();
-  return key;
+// The queue item of a photo of the edit `editKey` (see above); its key was drawn when it was chosen.
+export function photoItem(ctx, editKey, { file, key }, licence) {
+  return { kind: "photo", key, editKey, partyId: ctx.el.dataset.partyId, blob: file, name: file.name || "photo.jpg", licence };
 }

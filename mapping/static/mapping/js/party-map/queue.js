@@ -4,7 +4,7 @@
 //
 // Items (plain objects, stored as they are; `seq` is the store's increasing key = the order made):
 //   {seq, kind: "edit", key, url, body, feature}   body carries `idempotency_key: key`
-//   {seq, kind: "photo", key, editKey, url, blob, name}
+//   {seq, kind: "photo", key, editKey, partyId, blob, name, licence}
 // An item may carry `state: "conflict"` (+ `conflict`, the 409 answer): held until the resident
 // chooses in the conflict screen (resolve) or gives the change up (discard).
 //

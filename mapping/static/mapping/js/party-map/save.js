@@ -9,7 +9,8 @@ import { clearErrors, closeSheet, sheetError } from "./sheet.js";
 import { stopGeometryEdit } from "./shape-edit.js";
 import { showConflict } from "./conflict.js";
 import { drawPending, loadPending } from "./data-layers.js";
-import { messageOf } from "./outbox.js";
+import { messageOf, photoItem } from "./outbox.js";
+import { chosenPhotos, forgetPhotos } from "./photos.js";
 
 function payload(current) {
   return { tags: payloadTags(current.pairs), ...current.geometry };
@@ -20,7 +21,10 @@ export async function submit(ctx, body) {
   say(ctx, ctx.T.saving);
   await ctx.outboxReady;
   const item = { kind: "edit", key: body.idempotency_key, url: ctx.el.dataset.editsUrl, body, shape: ctx.current && ctx.current.geometry };
-  return answered(ctx, body, ctx.outbox.submitThrough(item));
+  // The chosen photos go into the outbox right behind their edit: sent once it is acknowledged.
+  const { files, licence } = body.action === "delete" ? { files: [] } : chosenPhotos(ctx);
+  const photos = files.map((photo) => photoItem(ctx, body.idempotency_key, photo, licence));
+  return answered(ctx, body, ctx.outbox.submitThrough(item, photos));
 }
 
 async function answered(ctx, body, reply) {
@@ -32,6 +36,7 @@ async function answered(ctx, body, reply) {
     if (status === 201 || status === 200 || status === 0) {
       say(ctx, status === 0 ? T.savedOffline : body.action === "delete" ? T.deleted : T.saved);
       stopGeometryEdit(ctx, false);
+      forgetPhotos(ctx);
       closeSheet(ctx);
       if (status === 0) drawPending(ctx);
       else loadPending(ctx);
@@ -69,7 +74,10 @@ export function replayHandlers(ctx) {
     onQueued: () => {
       if (!draw) draw = setTimeout(() => { draw = null; drawPending(ctx); }, 200);
     },
-    onSent: later,
+    onSent: (item) => {
+      if (item.kind === "photo") say(ctx, ctx.T.photoSent);
+      later();
+    },
     onConflict: (item, data) => {
       const b = item.body;
       ctx.current = {
@@ -79,7 +87,8 @@ export function replayHandlers(ctx) {
       conflictOf(ctx, item, data);
     },
     onRefused: (item, data) => {
-      say(ctx, fmt(ctx.T.refused, { message: messageOf(data, ctx.T.failed) }));
+      const text = item.kind === "photo" ? ctx.T.photoRefused : ctx.T.refused;
+      say(ctx, fmt(text, { message: messageOf(data, ctx.T.failed) }));
       later();
     },
   };
