@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from core import errors
 from core.geo import SRID
 from mapping.models import ELEMENT_MODELS, Element, Node, Relation, Way
-from mapping.payloads import Action, ElementType, Payload, State
+from mapping.payloads import Action, ElementType, Join, Payload, State
 from mapping.signals import announce_published_change
 from mapping.store.derived import (
     dependents_of_nodes,
@@ -51,6 +51,13 @@ class Conflict(errors.Conflict):
 
     def payload(self) -> dict[str, Any]:
         return {"detail": self.message, "current_version": self.current_version, "current": self.current}
+
+
+class JoinConflict(Conflict):
+    """A way that the change joins (inserts a vertex into) changed since the change was made (409).
+
+    Not the change's own element: the review's merge does not apply (the resident or agent draws
+    the junction again on the current way)."""
 
 
 def next_local_id() -> int:
@@ -253,6 +260,8 @@ def apply_change(
     else:
         _modify(town, element, _content(after), moved_nodes)
     touched_ways = [element.pk] if isinstance(element, Way) and element.visible else []
+    if action != Action.DELETE:
+        touched_ways += _apply_joins(town, element, _content(after))
 
     # Derived geometry: ways using moved nodes, the touched way, relations using any of them.
     way_pks, _rels = dependents_of_nodes(town.pk, moved_nodes) if moved_nodes else ([], [])
@@ -277,6 +286,72 @@ def apply_change(
     extents.append(_extent_of(element))
     announce_published_change(Element, town, [e for e in extents if e])  # tile and export caches
     return element
+
+
+def _apply_joins(town: Town, element: Element, after: Payload) -> list[int]:
+    """Insert the change's junction vertices into the ways it joins (see :class:`mapping.payloads.Join`).
+
+    Each joined way is modified once (version + 1). When it changed since the join's base version,
+    the junction still goes in if its segment is still there: the same two nodes, consecutive and
+    where they were (as iD rebases an edit); otherwise :class:`JoinConflict` (409). Returns the
+    joined ways' primary keys (their derived geometry is rebuilt by the caller)."""
+    joins = after.get("joins") or []
+    if not joins:
+        return []
+    by_way: dict[int, list[tuple[Join, int]]] = {}
+    for join in joins:
+        if isinstance(element, Node):
+            ref = element.osm_id
+        elif isinstance(element, Way) and 0 <= join.get("vertex", -1) < len(element.nodes):
+            ref = element.nodes[join["vertex"]]
+        else:
+            raise StoreError(_("A junction's point is not a point of this line."))
+        by_way.setdefault(join["way"], []).append((join, ref))
+    pks = []
+    for way_id, inserts in sorted(by_way.items()):
+        way = get_element(town, ElementType.WAY, way_id, lock=True)
+        if not isinstance(way, Way) or not way.visible:
+            raise JoinConflict(ElementType.WAY, way_id, None, None)
+        nodes = list(way.nodes)
+        places = sorted((_join_place(town, way, join), ref) for join, ref in inserts)
+        for place, ref in reversed(places):  # from the end: earlier indexes stay valid
+            if ref in nodes:
+                raise StoreError(_("This point is already part of that line."))
+            nodes.insert(place + 1, ref)
+        way.nodes = nodes
+        way.version += 1
+        way.save(update_fields=["nodes", "version", "updated_at"])
+        pks.append(way.pk)
+    return pks
+
+
+def _join_place(town: Town, way: Way, join: Join) -> int:
+    """The index in ``way.nodes`` after which the junction goes (see :func:`_apply_joins`)."""
+    segment = join["segment"]
+    if way.version == join["base_version"]:
+        if not 0 <= segment < len(way.nodes) - 1:
+            raise StoreError(_("A junction's segment is not a segment of that line."))
+        return segment
+    before = join.get("before") or {}
+    vertices = list(before.get("nodes") or [])
+    if before.get("closed") and vertices:
+        vertices.append(vertices[0])
+    if not 0 <= segment < len(vertices) - 1:
+        raise JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
+    (a, ax, ay), (b, bx, by) = vertices[segment], vertices[segment + 1]
+    where = {n.osm_id: n.geom for n in Node.objects.filter(town=town, osm_id__in=[a, b], visible=True)}
+    for i in range(len(way.nodes) - 1):
+        if (
+            way.nodes[i] == a
+            and way.nodes[i + 1] == b
+            and len(where) == 2
+            and all(
+                abs(where[r].x - x) < 5e-8 and abs(where[r].y - y) < 5e-8
+                for r, x, y in ((a, ax, ay), (b, bx, by))
+            )
+        ):
+            return i
+    raise JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
 
 
 def _shapes(
