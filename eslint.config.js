@@ -5,7 +5,7 @@ import globals from "globals";
 
 export default [
   {
-    ignores: ["node_modules/", ".venv/", "var/"], // var/ holds collectstatic's copies (Leaflet too)
+    ignores: ["node_modules/", ".venv/", "var/", "static/vendor/"], // var/ holds collectstatic's copies (Leaflet too)
   },
   js.configs.recommended,
   {

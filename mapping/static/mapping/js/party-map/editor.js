@@ -3,6 +3,7 @@
 import { $, node } from "./page.js";
 import { getTag, setTag } from "./tags.js";
 import { openSheet } from "./sheet.js";
+import { showWarnings } from "./junctions.js";
 
 function fieldControl(ctx, fid, field) {
   const { T } = ctx;
@@ -79,6 +80,7 @@ export function openEditor(ctx) {
   $("geometry-button").hidden = current.action === "create" || current.type === "relation";
   renderFields(ctx);
   renderTagRows(ctx);
+  showWarnings(ctx);
 }
 
 // The editor's own controls: the expert-mode switch and "add a tag".
