@@ -313,7 +313,7 @@ def _apply_joins(town: Town, element: Element, after: Payload) -> list[int]:
         if not isinstance(way, Way) or not way.visible:
             raise JoinConflict(ElementType.WAY, way_id, None, None)
         nodes = list(way.nodes)
-        places = sorted((_join_place(town, way, join), ref) for join, ref in inserts)
+        places = sorted((_join_place(town, way, join, element), ref) for join, ref in inserts)
         for place, ref in reversed(places):  # from the end: earlier indexes stay valid
             if ref in nodes:
                 raise StoreError(_("This point is already part of that line."))
@@ -325,33 +325,70 @@ def _apply_joins(town: Town, element: Element, after: Payload) -> list[int]:
     return pks
 
 
-def _join_place(town: Town, way: Way, join: Join) -> int:
-    """The index in ``way.nodes`` after which the junction goes (see :func:`_apply_joins`)."""
+def _join_place(town: Town, way: Way, join: Join, element: Element) -> int:
+    """The index in ``way.nodes`` after which the junction goes (see :func:`_apply_joins`).
+
+    From the base version, the join's segment. From a later version, the same segment found again:
+    its two nodes where they were, with only junction points inserted between them since (other
+    accepted joins, which lie on it); the new one goes among those in order along the segment."""
     segment = join["segment"]
     if way.version == join["base_version"]:
         if not 0 <= segment < len(way.nodes) - 1:
             raise StoreError(_("A junction's segment is not a segment of that line."))
         return segment
+    conflict = JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
     before = join.get("before") or {}
     vertices = list(before.get("nodes") or [])
     if before.get("closed") and vertices:
         vertices.append(vertices[0])
     if not 0 <= segment < len(vertices) - 1:
-        raise JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
+        raise conflict
     (a, ax, ay), (b, bx, by) = vertices[segment], vertices[segment + 1]
-    where = {n.osm_id: n.geom for n in Node.objects.filter(town=town, osm_id__in=[a, b], visible=True)}
-    for i in range(len(way.nodes) - 1):
-        if (
-            way.nodes[i] == a
-            and way.nodes[i + 1] == b
-            and len(where) == 2
-            and all(
-                abs(where[r].x - x) < 5e-8 and abs(where[r].y - y) < 5e-8
-                for r, x, y in ((a, ax, ay), (b, bx, by))
-            )
-        ):
-            return i
-    raise JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
+    refs = list(way.nodes)
+    for i, ref in enumerate(refs[:-1]):
+        if ref != a or b not in refs[i + 1 :]:
+            continue
+        between = refs[i + 1 : refs.index(b, i + 1)]
+        where = {
+            n.osm_id: (n.geom.x, n.geom.y)
+            for n in Node.objects.filter(town=town, osm_id__in=[a, b, *between], visible=True)
+        }
+        if not (_near(where.get(a), (ax, ay)) and _near(where.get(b), (bx, by))):
+            continue  # the segment moved: the junction would not be on it
+        along = [_along(where.get(r), (ax, ay), (bx, by)) for r in between]
+        if any(t is None for t in along):
+            continue  # something else than junction points was put in between
+        mine = _along(_position(element, join), (ax, ay), (bx, by))
+        if mine is None:
+            raise conflict
+        return i + sum(1 for t in along if t is not None and t < mine)
+    raise conflict
+
+
+def _near(p: tuple[float, float] | None, q: tuple[float, float]) -> bool:
+    return p is not None and abs(p[0] - q[0]) < 5e-8 and abs(p[1] - q[1]) < 5e-8
+
+
+def _along(p: tuple[float, float] | None, a: tuple[float, float], b: tuple[float, float]) -> float | None:
+    """Where p lies along segment a-b (0 to 1), or None when it is not on it (about 0.5 m)."""
+    if p is None:
+        return None
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = dx * dx + dy * dy
+    if length == 0:
+        return None
+    t = ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length
+    off = abs((p[0] - a[0]) * dy - (p[1] - a[1]) * dx) / length**0.5
+    return t if 0 <= t <= 1 and off < 5e-6 else None
+
+
+def _position(element: Element, join: Join) -> tuple[float, float] | None:
+    if isinstance(element, Node):
+        return (element.geom.x, element.geom.y)
+    if isinstance(element, Way):
+        node = Node.objects.filter(town_id=element.town_id, osm_id=element.nodes[join["vertex"]]).first()
+        return (node.geom.x, node.geom.y) if node else None
+    return None
 
 
 def _shapes(

@@ -144,6 +144,27 @@ def test_footpath_and_crossing_join_the_road_when_accepted(town, cast, tmp_path)
     assert Node.objects.get(town=town, osm_id=shared).visible  # the road's own node stays
 
 
+def test_two_pending_junctions_on_one_segment_go_in_order_along_it(town, cast):
+    """Both made from the same version: the second accept finds the segment again, the first
+    junction inside it, and puts its own point before it (it lies nearer the segment's start)."""
+    party, resident, agent = cast
+    way, nodes = road(town)
+    body = crossing(way, nodes, segment=0)
+    a, b = nodes[0], nodes[1]
+    body["after"]["geometry"]["coordinates"] = [
+        round(a[1] + (b[1] - a[1]) / 4, 7),
+        round(a[2] + (b[2] - a[2]) / 4, 7),
+    ]
+    first = Revision.objects.get(pk=submit(party, resident, footpath(way, nodes)).json()["id"])
+    second = Revision.objects.get(pk=submit(party, resident, body).json()["id"])
+    accept_revision(first, agent)
+    accept_revision(second, agent)
+    junction = Way.objects.get(town=town, osm_id=first.element_id).nodes[1]
+    after = Way.objects.get(pk=way.pk)
+    assert after.nodes[:4] == [a[0], second.element_id, junction, b[0]]
+    assert after.version == way.version + 2
+
+
 def test_stale_base_is_409_at_submit_and_at_accept_when_the_segment_moved(town, cast):
     party, resident, agent = cast
     way, nodes = road(town)
