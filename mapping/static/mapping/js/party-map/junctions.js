@@ -74,6 +74,7 @@ export async function showWarnings(ctx) {
   const { current } = ctx;
   box.replaceChildren();
   box.hidden = true;
+  delete box.dataset.checked;
   if (!current || current.type !== "way" || current.action === "delete" || !current.geometry || !current.geometry.nodes) return;
   const tags = current.pairs.filter(([k]) => k);
   const body = { element_type: "way", element_id: current.action === "create" ? null : current.id, action: current.action, after: { tags, ...current.geometry } };
@@ -87,6 +88,7 @@ export async function showWarnings(ctx) {
   if (ctx.current !== asked || answer.status !== 200 || !answer.data) return;
   const warnings = answer.data.warnings || [];
   box.hidden = !warnings.length;
+  box.dataset.checked = String(warnings.length);
   if (warnings.length) box.append(node("h3", {}, fmt(ctx.T.warningsTitle, { n: warnings.length })));
   warnings.forEach((w) => {
     const item = node("div", { class: "warning", dataset: { code: w.code } });
