@@ -43,7 +43,7 @@ def journey(page, live_server, town, touch: bool, tag: str) -> tuple[Way, list, 
     party = PartyFactory(town=town)
     road = Way.objects.get(town=town, tags__name="Postgass", tags__highway="residential", visible=True)
     nodes = element_state(road)["nodes"]
-    a, b, end = nodes[0], nodes[1], nodes[-1]
+    a, b = nodes[0], nodes[1]
     mid = along(a, b, 0.5)
     centre, zoom = (mid[0], mid[1] - 0.00012), 18
     join(page, live_server, party, f"Camille {tag}")
@@ -59,12 +59,12 @@ def journey(page, live_server, town, touch: bool, tag: str) -> tuple[Way, list, 
         else:
             page.mouse.click(x, y)
 
-    # 1. A footpath from the south, onto the road's first segment, then to the road's end node.
+    # 1. A footpath from the road's middle node, 13 m south, and back onto the road's first segment.
     page.locator('[data-action="add-line"]').click()
     page.wait_for_function("Number(document.getElementById('party-map').dataset.snapWays) > 0")
-    tap(mid[0], mid[1] - 0.00030)
+    tap(b[1] + 0.000005, b[2] - 0.000004)  # near the road's middle node: snaps to it
+    tap(mid[0], mid[1] - 0.00012)
     tap(mid[0] + 0.000004, mid[1] + 0.000006)  # a finger's width off the road: snaps onto it
-    tap(end[1] - 0.000005, end[2] + 0.000004)  # near the road's end: snaps to its node
     expect(page.locator("#party-map")).to_have_attribute("data-snapped", "2")
     expect(page.locator('#party-map path[data-snap="node"]')).to_have_count(0)  # circles are SVG paths
     shot(page, f"01-snapping-{tag}.png")
@@ -111,10 +111,10 @@ def journey(page, live_server, town, touch: bool, tag: str) -> tuple[Way, list, 
 
 def check_revisions(road: Way, nodes: list, revisions: list[Revision]) -> None:
     path, across, crossing = revisions
-    assert path.after["nodes"][2][0] == nodes[-1][0]  # the end node's id is shared
-    assert path.after["nodes"][1][0] is None
+    assert path.after["nodes"][0][0] == nodes[1][0]  # the road's node id is shared
+    assert path.after["nodes"][2][0] is None
     assert path.after["joins"][0] | {"before": None} == {
-        "way": road.osm_id, "base_version": road.version, "segment": 0, "vertex": 1, "before": None,
+        "way": road.osm_id, "base_version": road.version, "segment": 0, "vertex": 2, "before": None,
     }  # fmt: skip
     assert [j["vertex"] for j in across.after["joins"]] == [1] and len(across.after["nodes"]) == 3
     assert crossing.element_type == "node" and crossing.after["tags"]["highway"] == "crossing"
@@ -126,7 +126,9 @@ def accept_and_check(road: Way, nodes: list, revisions: list[Revision], agent) -
         accept_revision(rev, agent)
     after = Way.objects.get(pk=road.pk)
     assert after.version == road.version + 3
-    assert len(after.nodes) == len(nodes) + 3 and after.nodes[0] == nodes[0][0] and after.nodes[4] == nodes[1][0]
+    assert (
+        len(after.nodes) == len(nodes) + 3 and after.nodes[0] == nodes[0][0] and after.nodes[4] == nodes[1][0]
+    )
     assert revisions[2].element_id in after.nodes
 
 

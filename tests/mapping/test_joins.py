@@ -59,8 +59,8 @@ def submit(party, user, body: dict):
 
 
 def footpath(way: Way, nodes) -> dict:
-    """A footway from 30 m south of Postgass to its first segment (a join), then to its last node
-    (that node's id reused)."""
+    """A footway from Postgass's middle node (that node's id reused) to 13 m south of the road, then
+    back onto its first segment (a join: a new node inserted into the road). It crosses nothing."""
     mid = midpoint(nodes[0], nodes[1])
     return {
         "element_type": "way",
@@ -69,12 +69,12 @@ def footpath(way: Way, nodes) -> dict:
         "after": {
             "tags": {"highway": "footway"},
             "nodes": [
-                [None, mid[0], mid[1] - 0.0003],
+                [nodes[1][0], nodes[1][1], nodes[1][2]],
+                [None, mid[0], mid[1] - 0.00012],
                 [None, *mid],
-                [nodes[-1][0], nodes[-1][1], nodes[-1][2]],
             ],
             "closed": False,
-            "joins": [{"way": way.osm_id, "base_version": way.version, "segment": 0, "vertex": 1}],
+            "joins": [{"way": way.osm_id, "base_version": way.version, "segment": 0, "vertex": 2}],
         },
     }
 
@@ -97,6 +97,8 @@ def test_footpath_and_crossing_join_the_road_when_accepted(town, cast, tmp_path)
     party, resident, agent = cast
     way, nodes = road(town)
     version = way.version
+    check = reverse("mapping-api:party-edit-check", kwargs={"party_id": party.pk})
+    assert client_for(resident).post(check, footpath(way, nodes), format="json").json() == {"warnings": []}
     resp = submit(party, resident, footpath(way, nodes))
     assert resp.status_code == 201, resp.json()
     path_rev = Revision.objects.get(pk=resp.json()["id"])
@@ -112,8 +114,8 @@ def test_footpath_and_crossing_join_the_road_when_accepted(town, cast, tmp_path)
     path = Way.objects.get(town=town, osm_id=path_rev.element_id)
     after = Way.objects.get(pk=way.pk)
     assert after.version == version + 2
-    junction, shared = path.nodes[1], path.nodes[2]
-    assert shared == nodes[-1][0]  # the snapped vertex reuses the road's node
+    shared, junction = path.nodes[0], path.nodes[2]
+    assert shared == nodes[1][0]  # the snapped vertex reuses the road's node
     assert after.nodes == [
         nodes[0][0],
         junction,
@@ -127,10 +129,9 @@ def test_footpath_and_crossing_join_the_road_when_accepted(town, cast, tmp_path)
     osc = tmp_path / "c.osc"
     build_export(town, "osc", osc)
     text = osc.read_text()
-    assert f'<way id="{way.osm_id}" version="{version + 1}"' in text or f'id="{way.osm_id}"' in text
     assert text.count(f'<way id="{way.osm_id}"') == 1  # one modify of the road, with both junctions
     modify = text[text.index("<modify>") : text.index("</modify>")]
-    assert f'<way id="{way.osm_id}"' in modify
+    assert f'<way id="{way.osm_id}" version="{version}"' in modify  # from the version it had
     assert f'<nd ref="{crossing_rev.element_id}"/>' in modify and f'<nd ref="{junction}"/>' in modify
 
     # Revert the crossing, then the path: the road loses exactly what each added.
@@ -159,7 +160,7 @@ def test_two_pending_junctions_on_one_segment_go_in_order_along_it(town, cast):
     second = Revision.objects.get(pk=submit(party, resident, body).json()["id"])
     accept_revision(first, agent)
     accept_revision(second, agent)
-    junction = Way.objects.get(town=town, osm_id=first.element_id).nodes[1]
+    junction = Way.objects.get(town=town, osm_id=first.element_id).nodes[2]
     after = Way.objects.get(pk=way.pk)
     assert after.nodes[:4] == [a[0], second.element_id, junction, b[0]]
     assert after.version == way.version + 2
@@ -212,7 +213,7 @@ def test_amend_and_fix_bind_joins_again(town, cast):
     new = amend_revision(rev, resident, sneaky)
     assert new.after["joins"][0]["before"]["nodes"] == [list(n) for n in nodes]  # the server's
     far = {**body["after"], "nodes": [[None, 9.5222, 47.1385], [None, 9.5222, 47.1386]]}
-    far["joins"] = [{**body["after"]["joins"][0], "vertex": 1}]
+    far["joins"] = [{**body["after"]["joins"][0], "vertex": 1}]  # a new vertex, far from the road
     with pytest.raises(ReviewError):
         fix_and_accept(new, agent, far)  # the vertex is not on the road's segment
     fix_and_accept(new, agent, sneaky)
@@ -227,8 +228,8 @@ def test_amend_and_fix_bind_joins_again(town, cast):
         ({"segment": 99}, 400),  # out of range
         ({"segment": -1}, 400),
         ({"segment": "0"}, 400),
-        ({"vertex": 0}, 400),  # the vertex is not on the road
-        ({"vertex": 2}, 400),  # an existing node cannot be inserted
+        ({"vertex": 1}, 400),  # the vertex is not on the road
+        ({"vertex": 0}, 400),  # an existing node cannot be inserted
         ({"vertex": 7}, 400),
         ({"base_version": 0}, 400),
         ({"extra": 1}, 400),
