@@ -113,15 +113,28 @@ def normalise(element_type: str, after: Any) -> Payload:
     return payload
 
 
-def bind_joins(town_id: int, element_type: str, action: str, payload: Payload | None) -> None:
+def bind_joins(
+    town_id: int, element_type: str, action: str, payload: Payload | None, known: Sequence[Join] = ()
+) -> None:
     """Record in each join of ``payload`` the state of the way it joins (``before``), as it is now.
 
     Called on every path that takes a payload from a person (submit, amendment, agent's fix), after
     :func:`normalise`. Raises :class:`Refused` for a way that is not a visible way of the town, a
     join a vertex preset or a way cannot make (a modified point), and :class:`mapping.store.Conflict`
     (409) when the way changed since ``base_version``. The geometry rules are :func:`check_change`'s.
+
+    ``known``: joins the server recorded before (the revision an agent fixes or its author amends); a
+    join sent again unchanged keeps its record, so a way changed since is handled at accept time as
+    for the revision itself (:func:`mapping.store._join_place`).
     """
     joins = (payload or {}).get("joins") or []
+    if not joins:
+        return
+    recorded = {_join_key(j): j["before"] for j in known if j.get("before")}
+    for join in joins:
+        if _join_key(join) in recorded:
+            join["before"] = recorded[_join_key(join)]
+    joins = [j for j in joins if "before" not in j]
     if not joins:
         return
     if element_type == ElementType.NODE and action != "create":
@@ -475,6 +488,10 @@ def _check_relation(change: Change, found: Found) -> None:
         shape = payload_geometry(ElementType.RELATION, {"geometry": geometry}) if geometry else None
         if shape is not None and not area.intersects(shape):
             _outside_feature(change)
+
+
+def _join_key(join: Join) -> tuple[int, int, int, int]:
+    return (join["way"], join["base_version"], join["segment"], join.get("vertex", -1))
 
 
 def _check_joins(change: Change, found: Found) -> None:

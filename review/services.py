@@ -415,7 +415,7 @@ def _normalised(rev: Revision, after: Any) -> dict:
     the ways as they are now (:func:`mapping.gate.bind_joins`), or ReviewError (Conflict: 409)."""
     try:
         payload = normalise(rev.element_type, after)
-        bind_joins(rev.town_id, rev.element_type, rev.action, payload)
+        bind_joins(rev.town_id, rev.element_type, rev.action, payload, (rev.after or {}).get("joins") or [])
     except Refused as exc:
         raise ReviewError(str(exc)) from exc
     return dict(payload)

@@ -333,3 +333,18 @@ def test_snap_api_gives_ways_with_node_ids(town, cast):
     assert found[way.osm_id]["version"] == way.version
     assert client_for(resident).get(url, {"bbox": "9.4,47.0,9.6,47.2"}).status_code == 400
     assert client_for(resident).get(url, {"bbox": "x"}).status_code == 400
+
+
+def test_an_agents_fix_keeps_the_recorded_join_when_the_road_changed_since(town, cast):
+    """The footpath waits while a crossing on the same road is accepted; the agent then fixes the
+    footpath's tags: its junction, sent back unchanged, keeps its record and still goes in."""
+    party, resident, agent = cast
+    way, nodes = road(town)
+    path = Revision.objects.get(pk=submit(party, resident, footpath(way, nodes)).json()["id"])
+    other = Revision.objects.get(pk=submit(party, resident, crossing(way, nodes)).json()["id"])
+    accept_revision(other, agent)
+    fixed = {**path.after, "tags": {"highway": "footway", "surface": "gravel"}}
+    fix_and_accept(path, agent, fixed)
+    after = Way.objects.get(pk=way.pk)
+    assert after.version == way.version + 2
+    assert Way.objects.get(town=town, osm_id=path.element_id).nodes[2] in after.nodes

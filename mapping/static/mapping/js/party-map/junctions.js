@@ -48,18 +48,18 @@ export async function placeVertexPreset(ctx, openEditor, showDrawbar) {
   const { current } = ctx;
   await loadSnap(ctx);
   const [lon, lat] = current.geometry.geometry.coordinates;
-  if (putOnWay(ctx, { lng: lon, lat })) return openEditor(ctx);
+  if (putOnWay(ctx, { lng: lon, lat }, true)) return openEditor(ctx);
   ctx.sheet.hidden = true;
   showDrawbar(ctx.T.vertexHint, ["cancel-draw"]);
   ctx.el.dataset.mode = "add-vertex";
   ctx.afterVertex = () => openEditor(ctx);
 }
 
-// A tap in "add-vertex" mode; true when the point went on a line.
-export function putOnWay(ctx, latlng) {
+// A tap in "add-vertex" mode; true when the point went on a line (`quiet`: no word when not).
+export function putOnWay(ctx, latlng, quiet = false) {
   const placed = placeOnWay([latlng.lng, latlng.lat], ctx.snap ? ctx.snap.ways : [], toPx(ctx), FINGER + 6);
   if (!placed) {
-    say(ctx, ctx.T.noLineHere);
+    if (!quiet) say(ctx, ctx.T.noLineHere);
     return false;
   }
   ctx.current.geometry = { geometry: { type: "Point", coordinates: [placed.lon, placed.lat] }, joins: [placed.join] };
