@@ -16,6 +16,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from core.geo import SRID
 from mapping import gate
 from mapping.connectivity import Near, way_warnings
 from mapping.payloads import ElementType, Payload
@@ -34,7 +35,7 @@ FROM mapping_way w
 CROSS JOIN LATERAL unnest(w.nodes) WITH ORDINALITY AS u(ref, o)
 JOIN mapping_node n ON n.town_id = w.town_id AND n.osm_id = u.ref AND n.visible
 WHERE w.town_id = %(town)s AND w.visible
-  AND w.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)
+  AND w.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, %(srid)s)
   AND NOT (w.tags ? 'boundary') AND NOT (w.tags ? 'landuse')
 GROUP BY w.id
 ORDER BY w.id
@@ -44,7 +45,15 @@ LIMIT %(limit)s
 
 def _near(town_id: int, west: float, south: float, east: float, north: float) -> list[Near]:
     with connection.cursor() as cur:
-        params = {"town": town_id, "w": west, "s": south, "e": east, "n": north, "limit": MAX_WAYS}
+        params = {
+            "town": town_id,
+            "w": west,
+            "s": south,
+            "e": east,
+            "n": north,
+            "limit": MAX_WAYS,
+            "srid": SRID,
+        }
         cur.execute(NEAR_SQL, params)
         rows = cur.fetchall()
     return [
