@@ -50,6 +50,8 @@ test("a vertex preset is placed on the nearest segment, or nowhere", () => {
     lon: 9.5219, lat: 47.14, join: { way: 7, base_version: 4, segment: 1 },
   });
   assert.equal(placeOnWay([9.5219, 47.141], [ROAD], toPx, 24), null);
+  // Near a vertex of the road, it still goes on the segment beside it (not onto the existing node).
+  assert.deepEqual(placeOnWay([9.52132, 47.14001], [ROAD], toPx, 24).join, { way: 7, base_version: 4, segment: 1 });
 });
 
 test("after reshaping, a new vertex Geoman snapped onto a road gets its id or a join; old ones keep theirs", () => {

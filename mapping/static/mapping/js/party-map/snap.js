@@ -37,12 +37,12 @@ function px(toPx, a, b) {
 // What a tap at [lon, lat] becomes: {lon, lat, osmId} on an existing node, {lon, lat, join} on a
 // segment, or {lon, lat} where it is (nothing within `radius` px). `except` is a way id not to snap
 // to (the way being reshaped); `nodesOnly` never joins a segment.
-export function snapVertex(lonlat, ways, toPx, radius, { except = null, nodesOnly = false } = {}) {
+export function snapVertex(lonlat, ways, toPx, radius, { except = null, nodesOnly = false, segmentsOnly = false } = {}) {
   let node = null;
   let seg = null;
   for (const way of ways) {
     if (way.id === except) continue;
-    for (const [id, lon, lat] of way.nodes) {
+    for (const [id, lon, lat] of segmentsOnly ? [] : way.nodes) {
       const d = px(toPx, lonlat, [lon, lat]);
       if (d <= radius && (!node || d < node.d)) node = { d, lon, lat, osmId: id };
     }
@@ -64,12 +64,10 @@ export function snapVertex(lonlat, ways, toPx, radius, { except = null, nodesOnl
 
 // A vertex preset (crossing, entrance...) goes on the nearest segment within `radius` px: its
 // position and join, or null when no line is there.
+// (Right on an existing vertex there is no segment inside reach: null, the page asks again.)
 export function placeOnWay(lonlat, ways, toPx, radius) {
-  const snapped = snapVertex(lonlat, ways, toPx, radius);
-  if (snapped.join) return snapped;
-  if (snapped.osmId === undefined) return null;
-  // On an existing vertex: next to it on the nearest segment would be a second point in one place.
-  return null;
+  const snapped = snapVertex(lonlat, ways, toPx, radius, { segmentsOnly: true });
+  return snapped.join ? snapped : null;
 }
 
 // The way payload of drawn vertices [{lon, lat, osmId?, join?}]: nodes [[id|null, lon, lat]] and
