@@ -348,3 +348,28 @@ def test_an_agents_fix_keeps_the_recorded_join_when_the_road_changed_since(town,
     after = Way.objects.get(pk=way.pk)
     assert after.version == way.version + 2
     assert Way.objects.get(town=town, osm_id=path.element_id).nodes[2] in after.nodes
+
+
+def test_the_review_page_lists_the_joined_road_and_shows_the_residents_warnings(town, cast, client):
+    party, resident, agent = cast
+    way, nodes = road(town)
+    joined = Revision.objects.get(pk=submit(party, resident, footpath(way, nodes)).json()["id"])
+    mid = midpoint(nodes[0], nodes[1])
+    lonely = {
+        "element_type": "way",
+        "action": "create",
+        "after": {
+            "tags": {"highway": "footway"},
+            "nodes": [[None, mid[0], mid[1] - 0.0004], [None, mid[0], mid[1] - 0.0002]],
+            "closed": False,
+        },
+    }
+    alone = Revision.objects.get(pk=submit(party, resident, lonely).json()["id"])
+    client.force_login(agent)
+    page = client.get(reverse("review:review-revision", args=[joined.pk])).content.decode()
+    assert f'data-way="{way.osm_id}"' in page and "Postgass" in page
+    assert 'data-code="disconnected"' not in page
+    page = client.get(
+        reverse("review:review-revision", args=[alone.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert 'data-code="disconnected"' in page and "n’est relié à aucun autre" in page
