@@ -25,6 +25,7 @@ export function startShape(ctx, kind) {
   ctx.sketch = { kind, latlngs: [], snapped: [], layer: null, vertices: window.L.layerGroup().addTo(ctx.map) };
   showDrawbar(kind === "line" ? ctx.T.lineHint : ctx.T.areaHint, ["remove-vertex", "finish-shape", "cancel-draw"]);
   ctx.el.dataset.mode = `add-${kind}`;
+  say(ctx, "");
   loadSnap(ctx);
 }
 

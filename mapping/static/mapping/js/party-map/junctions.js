@@ -50,6 +50,7 @@ export async function placeVertexPreset(ctx, openEditor, showDrawbar) {
   const [lon, lat] = current.geometry.geometry.coordinates;
   if (putOnWay(ctx, { lng: lon, lat }, true)) return openEditor(ctx);
   ctx.sheet.hidden = true;
+  say(ctx, "");
   showDrawbar(ctx.T.vertexHint, ["cancel-draw"]);
   ctx.el.dataset.mode = "add-vertex";
   ctx.afterVertex = () => openEditor(ctx);
