@@ -373,3 +373,15 @@ def test_the_review_page_lists_the_joined_road_and_shows_the_residents_warnings(
         reverse("review:review-revision", args=[alone.pk]), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()
     assert 'data-code="disconnected"' in page and "n’est relié à aucun autre" in page
+
+
+def test_the_roads_history_shows_the_junctions_added_to_it(town, cast, client):
+    party, resident, agent = cast
+    way, nodes = road(town)
+    path = Revision.objects.get(pk=submit(party, resident, footpath(way, nodes)).json()["id"])
+    accept_revision(path, agent)
+    url = reverse(
+        "mapping:element-history", kwargs={"slug": town.slug, "element_type": "way", "element_id": way.osm_id}
+    )
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-joined="{path.element_id}"' in page and "A junction point added by another feature" in page
