@@ -42,8 +42,10 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
-from mapping.payloads import ElementType, Payload, State
-from mapping.store import payload_geometry
+from mapping.connectivity import on_segment
+from mapping.models import Way
+from mapping.payloads import ElementType, Join, Payload, State
+from mapping.store import Conflict, element_state, payload_geometry
 from mapping.validation import Issue, tags_as_dict, validate_payload
 
 # What the one query found: {(type, id): its position or shape, None when not asked for}.
@@ -93,16 +95,75 @@ def normalise(element_type: str, after: Any) -> Payload:
     if issues:
         raise Refused(issues)
     tags = tags_as_dict(after.get("tags", {}))
+    payload: Payload
     if element_type == ElementType.NODE:
         lon, lat = after["geometry"]["coordinates"][:2]
-        return {"tags": tags, "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]}}
-    if element_type == ElementType.WAY:
-        return {
+        payload = {"tags": tags, "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]}}
+    elif element_type == ElementType.WAY:
+        payload = {
             "tags": tags,
             "nodes": [[ref, float(lon), float(lat)] for ref, lon, lat in after["nodes"]],
             "closed": bool(after.get("closed")),
         }
-    return {"tags": tags, "members": list(after["members"])}
+    else:
+        return {"tags": tags, "members": list(after["members"])}
+    if after.get("joins"):  # the client's fields only: ``before`` is the server's (bind_joins)
+        keys = ("way", "base_version", "segment") + (("vertex",) if element_type == ElementType.WAY else ())
+        payload["joins"] = [{k: j[k] for k in keys} for j in after["joins"]]  # type: ignore[misc]  # Join keys
+    return payload
+
+
+def bind_joins(
+    town_id: int, element_type: str, action: str, payload: Payload | None, known: Sequence[Join] = ()
+) -> None:
+    """Record in each join of ``payload`` the state of the way it joins (``before``), as it is now.
+
+    Called on every path that takes a payload from a person (submit, amendment, agent's fix), after
+    :func:`normalise`. Raises :class:`Refused` for a way that is not a visible way of the town, a
+    join a vertex preset or a way cannot make (a modified point), and :class:`mapping.store.Conflict`
+    (409) when the way changed since ``base_version``. The geometry rules are :func:`check_change`'s.
+
+    ``known``: joins the server recorded before (the revision an agent fixes or its author amends); a
+    join sent again unchanged keeps its record, so a way changed since is handled at accept time as
+    for the revision itself (:func:`mapping.store._join_place`).
+    """
+    joins = (payload or {}).get("joins") or []
+    if not joins:
+        return
+    recorded = {_join_key(j): j["before"] for j in known if j.get("before")}
+    for join in joins:
+        if _join_key(join) in recorded:
+            join["before"] = recorded[_join_key(join)]
+    joins = [j for j in joins if "before" not in j]
+    if not joins:
+        return
+    if element_type == ElementType.NODE and action != "create":
+        raise Refused([Issue("joins", "join_format", _("Only a new point can be inserted into a line."))])
+    ways = {
+        w.osm_id: w
+        for w in Way.objects.filter(town_id=town_id, visible=True, osm_id__in={j["way"] for j in joins})
+    }
+    for join in joins:
+        way = ways.get(join["way"])
+        if way is None:
+            raise Refused(
+                [
+                    Issue(
+                        "joins",
+                        "unknown_way",
+                        _("A line this change joins no longer exists: reload the map."),
+                    )
+                ]
+            )
+        if way.version != join["base_version"]:
+            raise Conflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
+        state = element_state(way)
+        join["before"] = {
+            "tags": state["tags"],
+            "nodes": state["nodes"],
+            "closed": state["closed"],
+            "version": state["version"],
+        }
 
 
 def check_change(town_id: int, change: Change) -> None:
@@ -143,6 +204,8 @@ def check_changes(
             _check_way(change, found)
         else:
             _check_relation(change, found)
+        if change.after and change.after.get("joins"):
+            _check_joins(change, found)
     return [c.issues for c in changes]
 
 
@@ -158,9 +221,12 @@ def missing_references(town_id: int, references: Iterable[tuple[str, int]]) -> s
 
 def _refs(change: Change) -> set[tuple[str, int]]:
     after = change.after or {}
+    joined: set[tuple[str, int]] = {(ElementType.WAY, int(j["way"])) for j in after.get("joins", [])}
+    if change.element_type == ElementType.NODE:
+        return joined
     if change.element_type == ElementType.WAY:
         refs = {n[0] for n in after.get("nodes", [])} | {n[0] for n in (change.before or {}).get("nodes", [])}
-        return {(ElementType.NODE, int(r)) for r in refs if r is not None}
+        return {(ElementType.NODE, int(r)) for r in refs if r is not None} | joined
     if change.element_type == ElementType.RELATION:
         members = after.get("members", []) + (change.before or {}).get("members", [])
         return {(m["type"], int(m["ref"])) for m in members}
@@ -422,6 +488,56 @@ def _check_relation(change: Change, found: Found) -> None:
         shape = payload_geometry(ElementType.RELATION, {"geometry": geometry}) if geometry else None
         if shape is not None and not area.intersects(shape):
             _outside_feature(change)
+
+
+def _join_key(join: Join) -> tuple[int, int, int, int]:
+    return (join["way"], join["base_version"], join["segment"], join.get("vertex", -1))
+
+
+def _check_joins(change: Change, found: Found) -> None:
+    """Each join: a visible way of the town (not the element itself), recorded when the change was
+    made (``before``), and the vertex lies on the named segment of that way as it was then. The
+    vertex's position in the party area is checked with the element's own points above."""
+    after = change.after or {}
+    if change.element_type == ElementType.NODE and change.action != "create":
+        _refuse(change, "joins", "join_format", _("Only a new point can be inserted into a line."))
+        return
+    for join in after.get("joins", []):
+        if (ElementType.WAY, int(join["way"])) not in found or (
+            change.element_type == ElementType.WAY and join["way"] == change.element_id
+        ):
+            _refuse(
+                change,
+                "joins",
+                "unknown_way",
+                _("A line this change joins no longer exists: reload the map."),
+            )
+            continue
+        if not _on_its_segment(change, join):
+            _refuse(
+                change,
+                "joins",
+                "join_off_segment",
+                _("A junction point does not lie on the line it joins: draw it again on the line."),
+            )
+
+
+def _on_its_segment(change: Change, join: Join) -> bool:
+    before = join.get("before")
+    if not isinstance(before, dict) or before.get("version") != join["base_version"]:
+        return False  # not recorded by the server (bind_joins): never trusted
+    coords = [(float(n[1]), float(n[2])) for n in before.get("nodes", [])]
+    if before.get("closed") and coords:
+        coords.append(coords[0])
+    segment = join["segment"]
+    if not 0 <= segment < len(coords) - 1:
+        return False
+    after = change.after or {}
+    if change.element_type == ElementType.NODE:
+        lon, lat = after["geometry"]["coordinates"][:2]
+    else:
+        _ref, lon, lat = after["nodes"][join["vertex"]]
+    return on_segment((float(lon), float(lat)), coords[segment], coords[segment + 1])
 
 
 # --- Deletions that would leave a reference dangling ----------------------------------------------

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,8 +115,12 @@ def element_history(
     """The element's revisions, oldest first, each with its decisions (and who took them).
 
     The public sees what was published (accepted revisions); the town's agents see every proposal.
+    A way's history includes the changes that inserted a junction point into it (``joined_here``).
     """
-    qs = Revision.objects.filter(town=town, element_type=element_type, element_id=element_id)
+    match = Q(element_type=element_type, element_id=element_id)
+    if element_type == "way":  # changes that inserted a junction point into it (payload ``joins``)
+        match |= Q(after__contains={"joins": [{"way": element_id}]})
+    qs = Revision.objects.filter(match, town=town)
     if not include_unpublished:
         qs = qs.filter(status=Status.ACCEPTED)
     revisions = list(
@@ -131,7 +135,8 @@ def element_history(
         published = (
             applied[-1].amended_after if applied and applied[-1].amended_after is not None else rev.after
         )
-        rev.diff = tag_diff(rev.before, published)
+        rev.joined_here = (rev.element_type, rev.element_id) != (element_type, element_id)
+        rev.diff = [] if rev.joined_here else tag_diff(rev.before, published)
         rev.published_after = published
         rev.decision_log = decisions
     return revisions

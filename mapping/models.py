@@ -206,6 +206,7 @@ class Revision(models.Model):
     diff: list[dict[str, Any]]
     published_after: dict[str, Any] | None
     decision_log: list[ReviewDecision]
+    joined_here: bool  # the revision only inserted a junction point into this element
     # The review pages (review.views): flags, canned reason and outcome in the reader's language.
     localized_flags: list[dict[str, Any]]
     reason_label: str

@@ -13,6 +13,9 @@ Payload format (the ``after`` of a revision)::
               ("nodes" is the vertex list without repeating the first one; "closed" closes the ring)
     relation: {"tags": {...}, "members": [{"type": ..., "ref": ..., "role": ...}, ...]}
 
+A created node or a created or modified way may carry ``"joins"`` (:class:`Join`): new vertices
+inserted into other existing ways, which the same change modifies.
+
 A *state* (a revision's ``before``, :func:`mapping.store.element_state`) is a payload with the
 element's ``version`` and, for ways and relations, its derived GeoJSON ``geometry``.
 """
@@ -58,6 +61,23 @@ class Member(TypedDict):
 Vertex = list[Any]
 
 
+class Join(TypedDict, total=False):
+    """A connection to another, existing way (see docs/editing.md#connected-geometry).
+
+    The change's new vertex (``vertex``: its index in the way's ``nodes``; a node created as a
+    vertex preset is itself the vertex) is inserted into way ``way`` between its ``segment``-th and
+    next node: accepting the change modifies that way too, from ``base_version``. ``before`` is that
+    way's state when the change was made, filled in by the server (:func:`mapping.gate.bind_joins`),
+    never taken from a client: a revert restores it.
+    """
+
+    way: int
+    base_version: int
+    segment: int
+    vertex: int
+    before: State
+
+
 class Payload(TypedDict, total=False):
     """An element's content as a change proposes it (a revision's ``after``); the keys by type above.
 
@@ -70,6 +90,7 @@ class Payload(TypedDict, total=False):
     nodes: list[Vertex]
     closed: bool
     members: list[Member]
+    joins: list[Join]
 
 
 class State(Payload, total=False):

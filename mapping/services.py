@@ -252,6 +252,7 @@ def three_way(element_type: str, base: State, after: Payload, current: State) ->
 
 
 def _take_shape(payload: Payload, state: Payload) -> None:
+    payload.pop("joins", None)  # the junctions were drawn on the other shape
     if "geometry" in state:
         payload["geometry"] = state["geometry"]
     if "nodes" in state:
@@ -379,6 +380,7 @@ def submit_edit(
             new_after = _merge_or_conflict(party, element_type, element_id, base_version, new_after, current)
             base_version = element.version
     try:
+        gate.bind_joins(party.town_id, element_type, action, new_after)
         gate.check_change(
             party.town_id, gate.Change(element_type, action, before, new_after, party.area, element_id)
         )

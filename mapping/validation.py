@@ -255,11 +255,59 @@ def validate_geometry(element_type: str, payload: Any) -> list[Issue]:
     return VALIDATORS[element_type](payload)
 
 
+MAX_JOINS = 100
+MAX_ID = 2**62  # OSM ids and versions fit in a bigint; anything larger is not an element
+JOIN_KEYS = {"way", "base_version", "segment", "vertex", "before"}
+
+
+def _join_issue(message: str) -> list[Issue]:
+    return [Issue("joins", "join_format", message)]
+
+
+def _int(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value < MAX_ID
+
+
+def validate_joins(element_type: str, payload: Mapping[str, Any]) -> list[Issue]:
+    """The shape of ``joins`` (see :class:`mapping.payloads.Join`): where each new vertex joins
+    another way. Whether those ways exist, and the vertex lies on that segment, is the gate's."""
+    joins = payload.get("joins")
+    if joins is None or joins == []:
+        return []
+    if element_type == "relation":
+        return _join_issue(_("Only a point or a line can be joined to another line."))
+    if not isinstance(joins, list) or len(joins) > MAX_JOINS:
+        return _join_issue(_("At most %(max)s junctions per change.") % {"max": MAX_JOINS})
+    nodes = payload.get("nodes") or []
+    seen: set[tuple[Any, ...]] = set()
+    for join in joins:
+        if not isinstance(join, Mapping) or not set(join) <= JOIN_KEYS:
+            return _join_issue(_("Each junction names a line, its version and a segment."))
+        if not (_int(join.get("way"), -MAX_ID) and _int(join.get("base_version"), 1)):
+            return _join_issue(_("Each junction names a line, its version and a segment."))
+        if not _int(join.get("segment"), 0) or join["segment"] >= MAX_WAY_NODES:
+            return _join_issue(_("A junction's segment is not a segment of that line."))
+        if element_type == "way":
+            vertex = join.get("vertex")
+            if not isinstance(vertex, int) or not _int(vertex, 0) or vertex >= len(nodes):
+                return _join_issue(_("A junction's point is not a point of this line."))
+            if not isinstance(nodes[vertex], list | tuple) or nodes[vertex][0] is not None:
+                return _join_issue(_("Only a new point can be inserted into another line."))
+            key: tuple[Any, ...] = (join["way"], vertex)
+        else:
+            key = (join["way"],)
+        if key in seen or (join["way"], "segment", join["segment"]) in seen:
+            return _join_issue(_("A point is joined twice to the same line."))
+        seen |= {key, (join["way"], "segment", join["segment"])}
+    return []
+
+
 def validate_payload(element_type: str, payload: Any) -> list[Issue]:
-    """Tags and geometry of one payload."""
+    """Tags and geometry of one payload, and its junctions with other ways."""
     if not isinstance(payload, Mapping):
         return [Issue("geometry", "format", _("The change has no shape."))]
-    return validate_tags(payload.get("tags", {})) + validate_geometry(element_type, payload)
+    issues = validate_tags(payload.get("tags", {})) + validate_geometry(element_type, payload)
+    return issues or validate_joins(element_type, payload)
 
 
 def issues_by_field(issues: Iterable[Issue]) -> dict[str, list[str]]:

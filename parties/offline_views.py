@@ -33,13 +33,22 @@ WORKBOX_MODULES = (
 )
 SW_SCRIPT = "mapping/js/offline-sw.js"
 # The party map's own static files, installed with the worker (the page opens offline at once).
-PRECACHE_PREFIXES = ("mapping/js/", "mapping/css/", "js/", "css/", "leaflet/", "vendor/idb@", "img/")
+PRECACHE_PREFIXES = (
+    "mapping/js/",
+    "mapping/css/",
+    "js/",
+    "css/",
+    "leaflet/",
+    "vendor/idb@",
+    "vendor/leaflet-geoman@",
+    "img/",
+)
 PRECACHE_SUFFIXES = (".js", ".css", ".png", ".svg")
 
 
 @cache
 def precache_paths() -> tuple[str, ...]:
-    """Static paths (unhashed) of what the party map loads: our modules, styles, Leaflet, idb."""
+    """Static paths (unhashed) of what the party map loads: our modules, styles, Leaflet, Leaflet-Geoman, idb."""
     found: set[str] = set()
     for finder in finders.get_finders():
         for path, _storage in finder.list([]):

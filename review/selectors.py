@@ -184,7 +184,35 @@ def revision_map_data(revision: Revision, after: dict | None = None) -> dict[str
         "vertices": vertex_diff(revision.element_type, revision.before, after),
         "repaired": repaired_geometry(revision.flags or []),
         "action": revision.action,
+        "joined": joined_ways(revision, after),
     }
+
+
+def joined_ways(revision: Revision, after: dict | None) -> list[dict[str, Any]]:
+    """The other ways this change inserts a junction point into (``joins``, see docs/editing.md):
+    each as the change found it (``before``: its shape, for the map), with its name and the point."""
+    out = []
+    for join in (after or {}).get("joins") or []:
+        before = join.get("before") or {}
+        coords = [[n[1], n[2]] for n in before.get("nodes", [])]
+        if before.get("closed") and coords:
+            coords.append(coords[0])
+        if revision.element_type == "node":
+            junction = (after or {}).get("geometry", {}).get("coordinates", [None, None])[:2]
+        else:
+            junction = (after or {}).get("nodes", [])[join["vertex"]][1:]
+        tags = before.get("tags") or {}
+        out.append(
+            {
+                "id": join["way"],
+                "base_version": join["base_version"],
+                "name": tags.get("name") or tags.get("ref") or "",
+                "highway": tags.get("highway", ""),
+                "geometry": {"type": "LineString", "coordinates": coords} if len(coords) > 1 else None,
+                "junction": junction,
+            }
+        )
+    return out
 
 
 # --- Contributions (what residents see) --------------------------------------------------------

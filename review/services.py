@@ -36,13 +36,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import Invalid, NotAllowed
-from mapping.gate import SAME_PLACE, Change, Refused, check_change, normalise
+from mapping.gate import SAME_PLACE, Change, Refused, bind_joins, check_change, normalise
 from mapping.models import Element, ElementType, Node, ReviewDecision, Revision, Way
 from mapping.payloads import Payload, State
 from mapping.quality import run_checks
 from mapping.services import ThreeWay, resolve, three_way
 from mapping.store import (
     Conflict,
+    JoinConflict,
     StoreError,
     apply_change,
     element_state,
@@ -338,8 +339,8 @@ def _apply_onto_current(
         _gated(rev, after)  # a refusal against a state that moved on is the Conflict below
         return apply_change(**change, after=after, base_version=rev.base_version), after, False
     except Conflict as exc:
-        if rev.action == Revision.Action.CREATE or rev.base_version is None:
-            raise
+        if isinstance(exc, JoinConflict) or rev.action == Revision.Action.CREATE or rev.base_version is None:
+            raise  # a joined way changed: the junction is drawn again, no merge
         state = _against(rev, after, exc.current_version, exc.current) if exc.current_version else None
         if state is None and exc.current is None:
             state = Outdated(rev.base_version, gone=True)
@@ -410,12 +411,15 @@ def request_changes(revision: Revision, reviewer: User, reason: str, reason_code
     )
 
 
-def _normalised(element_type: str, after: Any) -> Payload:
-    """A person's payload (an agent's fix, an amendment) in the store's format, or ReviewError."""
+def _normalised(rev: Revision, after: Any) -> Payload:
+    """A person's payload (an agent's fix, an amendment) in the store's format, its junctions bound to
+    the ways as they are now (:func:`mapping.gate.bind_joins`), or ReviewError (Conflict: 409)."""
     try:
-        return normalise(element_type, after)
+        payload = normalise(rev.element_type, after)
+        bind_joins(rev.town_id, rev.element_type, rev.action, payload, (rev.after or {}).get("joins") or [])
     except Refused as exc:
         raise ReviewError(str(exc)) from exc
+    return payload
 
 
 def _gated(rev: Revision, after: Payload | None, before: State | None = None) -> None:
@@ -456,7 +460,7 @@ def fix_and_accept(
     """
     if revision.action == Revision.Action.DELETE:
         raise ReviewError(_("A deletion cannot be fixed: accept or reject it."))
-    after = _normalised(revision.element_type, after)
+    after = _normalised(revision, after)
     rev = _lock_pending(revision, reviewer)
     element, after, _merged = _apply_onto_current(rev, after, choices)  # as accept_revision does
     return _decide(
@@ -482,7 +486,7 @@ def amend_revision(revision: Revision, author: User, after: Any) -> Revision:
         raise NotAllowed(_("Only the author can amend a contribution."))
     if locked.status != Status.NEEDS_CHANGES:
         raise AlreadyReviewed(locked)
-    after = _normalised(locked.element_type, after)
+    after = _normalised(locked, after)
     _gated(locked, after)
     new = Revision(
         town_id=locked.town_id,
@@ -591,6 +595,44 @@ def _check_points_unchanged_since(rev: Revision, applied: ReviewDecision, elemen
             )
 
 
+def _restore_joined_ways(rev: Revision, payload: dict | None, element: Element) -> None:
+    """Take out of the other ways the junction points an accepted change inserted (``joins``),
+    through the store, keeping whatever else changed on those ways since (the gate's town rules)."""
+    for join in (payload or {}).get("joins") or []:
+        if rev.element_type == ElementType.NODE:
+            ref = rev.element_id
+        elif isinstance(element, Way) and 0 <= join.get("vertex", -1) < len(element.nodes):
+            ref = element.nodes[join["vertex"]]
+        else:
+            continue
+        way = get_element(rev.town, ElementType.WAY, join["way"], lock=True)
+        if way is None or not way.visible:
+            raise Conflict(ElementType.WAY, join["way"], None, None)
+        if not isinstance(way, Way) or ref not in way.nodes:
+            continue  # already taken out (two joins of the same way)
+        state = element_state(way)
+        after: Payload = {
+            "tags": state["tags"],
+            "nodes": [n for n in state["nodes"] if n[0] != ref],
+            "closed": state["closed"],
+        }
+        try:
+            check_change(
+                rev.town_id,
+                Change(ElementType.WAY, Revision.Action.MODIFY, state, after, element_id=way.osm_id),
+            )
+        except Refused as exc:
+            raise ReviewError(_("This change cannot be reverted: %(reason)s") % {"reason": exc}) from exc
+        apply_change(
+            town=rev.town,
+            element_type=ElementType.WAY,
+            element_id=way.osm_id,
+            action=Revision.Action.MODIFY,
+            after=after,
+            base_version=way.version,
+        )
+
+
 @transaction.atomic
 def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Revision:
     """Undo an accepted revision with a NEW revision (created and accepted now); history stays append-only.
@@ -620,6 +662,9 @@ def revert_revision(revision: Revision, reviewer: User, reason: str = "") -> Rev
             element_state(element) if element else None,
         )
     _check_points_unchanged_since(rev, applied, element)
+    _restore_joined_ways(
+        rev, applied.amended_after if applied.amended_after is not None else rev.after, element
+    )
     base_version: int | None
     before: State | None
     element_id, base_version, before = rev.element_id, element.version, element_state(element)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ServiceError
 from core.http import service_errors
-from mapping import quality
+from mapping import junctions, quality
 from mapping.history import describe, outcome_label, tag_diff
 from mapping.models import Revision
 from mapping.services import SIDES
@@ -132,6 +132,10 @@ def review_revision(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "outdated": state,
         "merge_rows": merge_rows(state),
         "photos": list(rev.photos.all()),
+        # iD's connectivity warnings, as the resident saw them before saving (pending edits only).
+        "warnings": junctions.warnings_for(rev.town_id, rev.element_type, rev.after, rev.element_id)
+        if rev.status in review.DECIDABLE
+        else [],
     }
     return render(request, "review/review_revision.html", context)
 

@@ -243,6 +243,8 @@ def build(presets: dict, fields: dict, strings: dict[str, dict]) -> dict:
             "tags": preset["tags"],
             "add_tags": preset.get("addTags", preset["tags"]),
             "geometry": geometry(preset),
+            # A vertex preset (a crossing, an entrance...) is a point of a line: placed on a way.
+            "vertex": "vertex" in preset.get("geometry", []) and "point" not in preset.get("geometry", []),
             "icon": preset.get("icon", ""),
             "fields": fids,
         }

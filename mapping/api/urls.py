@@ -6,6 +6,8 @@ app_name = "mapping-api"
 urlpatterns = [
     path("parties/<int:party_id>/features/", views.PartyFeatures.as_view(), name="party-features"),
     path("parties/<int:party_id>/edits/", views.PartyEdits.as_view(), name="party-edits"),
+    path("parties/<int:party_id>/edits/check/", views.CheckEdit.as_view(), name="party-edit-check"),
+    path("parties/<int:party_id>/snap/", views.SnapWays.as_view(), name="party-snap"),
     path("parties/<int:party_id>/edits/undo/", views.UndoLastEdit.as_view(), name="party-undo"),
     path(
         "parties/<int:party_id>/edits/<str:edit_key>/photos/",

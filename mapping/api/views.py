@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapping import dashboard, photos, services, store
+from mapping import dashboard, junctions, photos, services, store
 from mapping.api.serializers import (
     ConflictSerializer,
     DashboardStatsSerializer,
@@ -178,6 +178,59 @@ class EditPhotos(APIView):
             PhotoSerializer(result.photo).data,
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
+
+
+class CheckEdit(APIView):
+    @extend_schema(
+        summary="Warnings before saving (connected geometry)",
+        description=(
+            "iD's connectivity warnings for a change about to be saved, against the published ways: "
+            "a road or path connected to nothing, crossing another without a junction, ending a few "
+            "metres short of one. Each warning may carry a fix: {label, after}, the corrected payload "
+            "(new vertices and joins) to send instead. Saves nothing. 400 as for an edit."
+        ),
+        parameters=[PARTY_ID],
+        request=EditSerializer,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        serializer = EditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["action"] == Action.DELETE:
+            return Response({"warnings": []})
+        warnings = junctions.check_payload(
+            party.town_id, data["element_type"], data.get("after"), data.get("element_id")
+        )
+        return Response({"warnings": warnings})
+
+
+class SnapWays(APIView):
+    @extend_schema(
+        summary="Ways to snap to while drawing",
+        description=(
+            "The visible lines and outlines crossing ?bbox=w,s,e,n (at most about 2 km wide), each "
+            "with its version and nodes [[id, lon, lat], ...]: the page snaps a vertex to a node (its "
+            "id is reused) or onto a segment (a join: that way gets a new node)."
+        ),
+        parameters=[PARTY_ID, OpenApiParameter("bbox", OpenApiTypes.STR, required=True)],
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, party_id: int) -> Response:
+        party = party_for(request, party_id)
+        bbox = BBox.parse(request.query_params.get("bbox"))
+        return Response({"ways": junctions.ways_near(party.town_id, bbox)})
 
 
 class UndoLastEdit(APIView):

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from core import errors
 from core.geo import SRID
 from mapping.models import ELEMENT_MODELS, Element, Node, Relation, Way
-from mapping.payloads import Action, ElementType, Payload, State
+from mapping.payloads import Action, ElementType, Join, Payload, State
 from mapping.signals import announce_published_change
 from mapping.store.derived import (
     dependents_of_nodes,
@@ -51,6 +51,13 @@ class Conflict(errors.Conflict):
 
     def payload(self) -> dict[str, Any]:
         return {"detail": self.message, "current_version": self.current_version, "current": self.current}
+
+
+class JoinConflict(Conflict):
+    """A way that the change joins (inserts a vertex into) changed since the change was made (409).
+
+    Not the change's own element: the review's merge does not apply (the resident or agent draws
+    the junction again on the current way)."""
 
 
 def next_local_id() -> int:
@@ -253,6 +260,8 @@ def apply_change(
     else:
         _modify(town, element, _content(after), moved_nodes)
     touched_ways = [element.pk] if isinstance(element, Way) and element.visible else []
+    if action != Action.DELETE:
+        touched_ways += _apply_joins(town, element, _content(after))
 
     # Derived geometry: ways using moved nodes, the touched way, relations using any of them.
     way_pks, _rels = dependents_of_nodes(town.pk, moved_nodes) if moved_nodes else ([], [])
@@ -277,6 +286,109 @@ def apply_change(
     extents.append(_extent_of(element))
     announce_published_change(Element, town, [e for e in extents if e])  # tile and export caches
     return element
+
+
+def _apply_joins(town: Town, element: Element, after: Payload) -> list[int]:
+    """Insert the change's junction vertices into the ways it joins (see :class:`mapping.payloads.Join`).
+
+    Each joined way is modified once (version + 1). When it changed since the join's base version,
+    the junction still goes in if its segment is still there: the same two nodes, consecutive and
+    where they were (as iD rebases an edit); otherwise :class:`JoinConflict` (409). Returns the
+    joined ways' primary keys (their derived geometry is rebuilt by the caller)."""
+    joins = after.get("joins") or []
+    if not joins:
+        return []
+    by_way: dict[int, list[tuple[Join, int]]] = {}
+    for join in joins:
+        if isinstance(element, Node):
+            ref = element.osm_id
+        elif isinstance(element, Way) and 0 <= join.get("vertex", -1) < len(element.nodes):
+            ref = element.nodes[join["vertex"]]
+        else:
+            raise StoreError(_("A junction's point is not a point of this line."))
+        by_way.setdefault(join["way"], []).append((join, ref))
+    pks = []
+    for way_id, inserts in sorted(by_way.items()):
+        way = get_element(town, ElementType.WAY, way_id, lock=True)
+        if not isinstance(way, Way) or not way.visible:
+            raise JoinConflict(ElementType.WAY, way_id, None, None)
+        nodes = list(way.nodes)
+        places = sorted((_join_place(town, way, join, element), ref) for join, ref in inserts)
+        for place, ref in reversed(places):  # from the end: earlier indexes stay valid
+            if ref in nodes:
+                raise StoreError(_("This point is already part of that line."))
+            nodes.insert(place + 1, ref)
+        way.nodes = nodes
+        way.version += 1
+        way.save(update_fields=["nodes", "version", "updated_at"])
+        pks.append(way.pk)
+    return pks
+
+
+def _join_place(town: Town, way: Way, join: Join, element: Element) -> int:
+    """The index in ``way.nodes`` after which the junction goes (see :func:`_apply_joins`).
+
+    From the base version, the join's segment. From a later version, the same segment found again:
+    its two nodes where they were, with only junction points inserted between them since (other
+    accepted joins, which lie on it); the new one goes among those in order along the segment."""
+    segment = join["segment"]
+    if way.version == join["base_version"]:
+        if not 0 <= segment < len(way.nodes) - 1:
+            raise StoreError(_("A junction's segment is not a segment of that line."))
+        return segment
+    conflict = JoinConflict(ElementType.WAY, way.osm_id, way.version, element_state(way))
+    before = join.get("before") or {}
+    vertices = list(before.get("nodes") or [])
+    if before.get("closed") and vertices:
+        vertices.append(vertices[0])
+    if not 0 <= segment < len(vertices) - 1:
+        raise conflict
+    (a, ax, ay), (b, bx, by) = vertices[segment], vertices[segment + 1]
+    refs = list(way.nodes)
+    for i, ref in enumerate(refs[:-1]):
+        if ref != a or b not in refs[i + 1 :]:
+            continue
+        between = refs[i + 1 : refs.index(b, i + 1)]
+        where = {
+            n.osm_id: (n.geom.x, n.geom.y)
+            for n in Node.objects.filter(town=town, osm_id__in=[a, b, *between], visible=True)
+        }
+        if not (_near(where.get(a), (ax, ay)) and _near(where.get(b), (bx, by))):
+            continue  # the segment moved: the junction would not be on it
+        along = [_along(where.get(r), (ax, ay), (bx, by)) for r in between]
+        if any(t is None for t in along):
+            continue  # something else than junction points was put in between
+        mine = _along(_position(element, join), (ax, ay), (bx, by))
+        if mine is None:
+            raise conflict
+        return i + sum(1 for t in along if t is not None and t < mine)
+    raise conflict
+
+
+def _near(p: tuple[float, float] | None, q: tuple[float, float]) -> bool:
+    return p is not None and abs(p[0] - q[0]) < 5e-8 and abs(p[1] - q[1]) < 5e-8
+
+
+def _along(p: tuple[float, float] | None, a: tuple[float, float], b: tuple[float, float]) -> float | None:
+    """Where p lies along segment a-b (0 to 1), or None when it is not on it (about 0.5 m)."""
+    if p is None:
+        return None
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = dx * dx + dy * dy
+    if length == 0:
+        return None
+    t = ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length
+    off = abs((p[0] - a[0]) * dy - (p[1] - a[1]) * dx) / length**0.5
+    return t if 0 <= t <= 1 and off < 5e-6 else None
+
+
+def _position(element: Element, join: Join) -> tuple[float, float] | None:
+    if isinstance(element, Node):
+        return (element.geom.x, element.geom.y)
+    if isinstance(element, Way):
+        node = Node.objects.filter(town_id=element.town_id, osm_id=element.nodes[join["vertex"]]).first()
+        return (node.geom.x, node.geom.y) if node else None
+    return None
 
 
 def _shapes(

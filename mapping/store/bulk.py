@@ -223,7 +223,7 @@ def apply_changes(
     slow: list[BulkChange] = []
     for row in rows:
         _key, etype, eid, action, _base, before, after = row
-        if (etype, eid) in seen:
+        if (etype, eid) in seen or (after and after.get("joins")):  # joins modify other ways too
             slow.append(row)
             continue
         seen.add((etype, eid))

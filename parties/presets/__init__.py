@@ -73,6 +73,7 @@ def presets_for(set_name: str, language: str | None = None) -> dict[str, Any]:
                     "tags": preset["tags"],
                     "add_tags": preset["add_tags"],
                     "geometry": preset["geometry"],
+                    "vertex": preset.get("vertex", False),
                     "icon": group["icon"],
                     "fields": preset["fields"],
                 }

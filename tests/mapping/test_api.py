@@ -68,6 +68,8 @@ MATRIX = {
         "contributions": 200,
         "element": 200,
         "presets": 200,
+        "snap": 200,
+        "check": 200,
     },
     "agent": {
         "features": 200,
@@ -76,15 +78,21 @@ MATRIX = {
         "contributions": 200,
         "element": 200,
         "presets": 200,
+        "snap": 200,
+        "check": 200,
     },
     "other_resident": dict.fromkeys(
-        ["features", "edits", "undo", "contributions", "element", "presets"], 404
+        ["features", "edits", "undo", "contributions", "element", "presets", "snap", "check"], 404
     ),
     "same_town_other_party": dict.fromkeys(
-        ["features", "edits", "undo", "contributions", "element", "presets"], 404
+        ["features", "edits", "undo", "contributions", "element", "presets", "snap", "check"], 404
     ),
-    "other_agent": dict.fromkeys(["features", "edits", "undo", "contributions", "element", "presets"], 404),
-    "anonymous": dict.fromkeys(["features", "edits", "undo", "contributions", "element", "presets"], 403),
+    "other_agent": dict.fromkeys(
+        ["features", "edits", "undo", "contributions", "element", "presets", "snap", "check"], 404
+    ),
+    "anonymous": dict.fromkeys(
+        ["features", "edits", "undo", "contributions", "element", "presets", "snap", "check"], 403
+    ),
 }
 
 
@@ -107,6 +115,8 @@ def test_permission_matrix(who, people, party, bench):
         "contributions": client.get(url("party-contributions", party)),
         "element": client.get(url("party-element", party, element_type="node", element_id=bench.osm_id)),
         "presets": client.get(url("party-presets", party)),
+        "snap": client.get(url("party-snap", party), {"bbox": BBOX}),
+        "check": client.post(url("party-edit-check", party), new_bench(), format="json"),
     }
     assert {k: r.status_code for k, r in answers.items()} == MATRIX[who]
 

@@ -59,6 +59,18 @@ EDIT = {
     "after": {"tags": {"amenity": "bench"}, "geometry": {"type": "Point", "coordinates": [9.5209, 47.1410]}},
 }
 
+# A footway with a junction into way 1 (absent from most worlds: the check answers 200 or 400).
+EDIT_LINE = {
+    "element_type": "way",
+    "action": "create",
+    "after": {
+        "tags": {"highway": "footway"},
+        "nodes": [[None, 9.5209, 47.1410], [None, 9.5212, 47.1412]],
+        "closed": False,
+        "joins": [{"way": 1, "base_version": 1, "segment": 0, "vertex": 1}],
+    },
+}
+
 RULES: dict[str, list[Check]] = {
     # --- Django: language, authentication, admin
     "set_language": [Check("POST", E(302, 302, 302, 302, 302, 302), data={"language": "fr", "next": "/"})],
@@ -95,6 +107,12 @@ RULES: dict[str, list[Check]] = {
     # A resident with a pending change withdraws it; agents are not residents: 403.
     "mapping-api:party-undo": [Check("POST", E(403, 200, 404, 403, 404, 404), json=True)],
     "mapping-api:party-contributions": [Check("GET", PARTY_API)],
+    # Connected geometry: read-only for whoever sees the party (the check saves nothing).
+    "mapping-api:party-snap": [Check("GET", PARTY_API, query="bbox=9.52,47.14,9.522,47.142")],
+    "mapping-api:party-edit-check": [
+        Check("POST", PARTY_API, data=EDIT_LINE, json=True),
+        Check("GET", NOT_ALLOWED),
+    ],
     "mapping-api:party-presets": [Check("GET", PARTY_API)],
     "mapping-api:party-element": [Check("GET", PARTY_API)],
     # --- Parties API (agents of the town)

@@ -71,6 +71,7 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "logout": ["next"],
     "schema": ["format", "lang", "version"],
     "mapping-api:party-features": ["bbox", "zoom", "layers"],
+    "mapping-api:party-snap": ["bbox"],
     "mapping:town-features": ["bbox", "zoom"],
     "mapping:as-of-features": ["bbox"],
     "mapping:describe-feature": ["geometry", "tags"],

@@ -53,6 +53,19 @@ function showChange(mapEl, data) {
   if (data.repaired) {
     L.geoJSON(data.repaired, { style: { color: "#1565c0", weight: 2, dashArray: "3 5", fill: false } }).addTo(group);
   }
+  // Lines the change joins (a junction point inserted into each): purple, the junction ringed.
+  (data.joined || []).forEach((w) => {
+    if (w.geometry) L.geoJSON(w.geometry, { style: { color: "#7b1fa2", weight: 5, opacity: 0.8 } }).addTo(group);
+    if (w.junction && w.junction[0] !== null) {
+      const ring = L.circleMarker([w.junction[1], w.junction[0]], { radius: 8, color: "#7b1fa2", weight: 3, fillColor: "#fff", fillOpacity: 1 });
+      ring.bindTooltip(() => {
+        const span = document.createElement("span");
+        span.textContent = mapEl.dataset.labelJunction;
+        return span;
+      });
+      ring.addTo(group);
+    }
+  });
   const COLOURS = { moved: "#ef6c00", added: "#2e7d32", removed: "#c62828" };
   (data.vertices || []).forEach((v) => {
     const colour = COLOURS[v.state] || "#607d8b";

@@ -1,7 +1,10 @@
 // Drawing new features: a point under the cross in the middle of the map, lines and areas tap by tap
 // (each tap adds a vertex: no double-tap needed, so it works one-handed); then the preset picker.
-// ctx.sketch holds the line or area being drawn.
-import { pointGeometry, wayNodes } from "./geometry.js";
+// ctx.sketch holds the line or area being drawn: each vertex {lon, lat, osmId?, join?} snapped as iD
+// does (junctions.js, snap.js): on an existing node it reuses its id, on a segment it joins that way.
+import { pointGeometry } from "./geometry.js";
+import { loadSnap, putOnWay, snapTap } from "./junctions.js";
+import { wayGeometry } from "./snap.js";
 import { $, say } from "./page.js";
 import { loadPresets } from "./presets.js";
 import { closeSheet, showDraft } from "./sheet.js";
@@ -19,9 +22,18 @@ export function startPoint(ctx) {
 export function startShape(ctx, kind) {
   closeSheet(ctx);
   ctx.map.doubleClickZoom.disable();
-  ctx.sketch = { kind, latlngs: [], layer: null, vertices: window.L.layerGroup().addTo(ctx.map) };
+  ctx.sketch = { kind, latlngs: [], snapped: [], layer: null, vertices: window.L.layerGroup().addTo(ctx.map) };
   showDrawbar(kind === "line" ? ctx.T.lineHint : ctx.T.areaHint, ["remove-vertex", "finish-shape", "cancel-draw"]);
   ctx.el.dataset.mode = `add-${kind}`;
+  say(ctx, "");
+  loadSnap(ctx);
+}
+
+// Snapped vertices look like iD's: a node reused is filled blue, a junction on a line is a blue ring.
+function vertexStyle(v) {
+  if (v.osmId !== undefined) return { radius: 7, color: "#0d47a1", fillColor: "#1e88e5", fillOpacity: 1 };
+  if (v.join) return { radius: 7, color: "#1e88e5", weight: 3, fillColor: "#fff", fillOpacity: 1 };
+  return { radius: 5, color: "#e65100", fillColor: "#fff", fillOpacity: 1 };
 }
 
 function redrawSketch(ctx) {
@@ -31,13 +43,19 @@ function redrawSketch(ctx) {
   sketch.vertices.clearLayers();
   const opts = { ...ctx.styles.pending, renderer: ctx.pendingRenderer, interactive: false };
   sketch.layer = (sketch.kind === "area" ? L.polygon(sketch.latlngs, opts) : L.polyline(sketch.latlngs, opts)).addTo(map);
-  sketch.latlngs.forEach((ll) => L.circleMarker(ll, { radius: 5, color: "#e65100", fillColor: "#fff", fillOpacity: 1, renderer: ctx.pendingRenderer, interactive: false }).addTo(sketch.vertices));
+  sketch.latlngs.forEach((ll, i) => {
+    const v = sketch.snapped[i];
+    const marker = L.circleMarker(ll, { ...vertexStyle(v), renderer: ctx.pendingRenderer, interactive: false }).addTo(sketch.vertices);
+    marker.on("add", () => marker.getElement().setAttribute("data-snap", v.osmId !== undefined ? "node" : v.join ? "way" : "free"));
+  });
   ctx.el.dataset.vertices = String(sketch.latlngs.length);
+  ctx.el.dataset.snapped = String(sketch.snapped.filter((v) => v.osmId !== undefined || v.join).length);
 }
 
 export function removeVertex(ctx) {
   if (!ctx.sketch) return;
   ctx.sketch.latlngs.pop();
+  ctx.sketch.snapped.pop();
   redrawSketch(ctx);
 }
 
@@ -65,9 +83,9 @@ export async function finishShape(ctx) {
   const { sketch } = ctx;
   if (!sketch) return;
   if (sketch.latlngs.length < (sketch.kind === "area" ? 3 : 2)) return say(ctx, ctx.T.tooFew);
-  const { kind, latlngs } = sketch;
+  const { kind, snapped } = sketch;
   endSketch(ctx);
-  await create(ctx, kind, "way", { nodes: wayNodes(latlngs), closed: kind === "area" });
+  await create(ctx, kind, "way", wayGeometry(snapped, kind === "area"));
 }
 
 export async function placePoint(ctx) {
@@ -77,11 +95,12 @@ export async function placePoint(ctx) {
 // Cancel: drop the sketch or the reshaping; a feature being reshaped goes back to its editor.
 export function cancelDraw(ctx) {
   const editing = !!ctx.editLayer;
+  const placing = ctx.el.dataset.mode === "add-vertex";
   endSketch(ctx);
   stopGeometryEdit(ctx, true);
   hideDrawbar();
   delete ctx.el.dataset.mode;
-  if (editing && ctx.current) openEditor(ctx);
+  if ((editing || placing) && ctx.current) openEditor(ctx);
 }
 
 export function finishGeometry(ctx) {
@@ -94,8 +113,15 @@ export function finishGeometry(ctx) {
 // While drawing, a tap anywhere (on a feature too) places the cross or adds a vertex there.
 export function mapTap(ctx, latlng) {
   if (ctx.el.dataset.mode === "add-point") ctx.map.panTo(latlng);
+  if (ctx.el.dataset.mode === "add-vertex" && putOnWay(ctx, latlng)) {
+    hideDrawbar();
+    delete ctx.el.dataset.mode;
+    openEditor(ctx);
+  }
   if (ctx.sketch) {
-    ctx.sketch.latlngs.push(latlng);
+    const v = snapTap(ctx, latlng);
+    ctx.sketch.snapped.push(v);
+    ctx.sketch.latlngs.push(window.L.latLng(v.lat, v.lon));
     redrawSketch(ctx);
   }
 }

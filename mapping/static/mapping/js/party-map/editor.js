@@ -3,6 +3,7 @@
 import { $, node } from "./page.js";
 import { getTag, setTag } from "./tags.js";
 import { openSheet } from "./sheet.js";
+import { showWarnings } from "./junctions.js";
 import { showPhotos } from "./photos.js";
 
 function fieldControl(ctx, fid, field) {
@@ -80,6 +81,7 @@ export function openEditor(ctx) {
   $("geometry-button").hidden = current.action === "create" || current.type === "relation";
   renderFields(ctx);
   renderTagRows(ctx);
+  showWarnings(ctx);
   showPhotos(ctx);
 }
 

@@ -5,6 +5,8 @@ import { fold, loadPresets, presetMatches } from "./presets.js";
 import { applyPreset } from "./tags.js";
 import { openSheet } from "./sheet.js";
 import { openEditor } from "./editor.js";
+import { placeVertexPreset } from "./junctions.js";
+import { showDrawbar } from "./shape-edit.js";
 
 export async function openPicker(ctx, geometryKind) {
   const data = await loadPresets(ctx);
@@ -58,6 +60,10 @@ function choosePreset(ctx, preset) {
   } else {
     current.preset = "";
     $("expert-mode").checked = true;
+  }
+  // A crossing, an entrance...: a point of a line, added into it (the resident taps the line).
+  if (preset && preset.vertex && current.type === "node" && current.action === "create" && !current.geometry.joins) {
+    return placeVertexPreset(ctx, openEditor, showDrawbar);
   }
   openEditor(ctx);
 }
