@@ -76,3 +76,11 @@ class TooMany(ServiceError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(TooMany):
+    """The service cannot answer for now (503), e.g. its database connection was just lost; the
+    client may try again after ``retry_after`` seconds (Retry-After)."""
+
+    status = 503
+    default_message = _("This is unavailable for a moment. Try again shortly.")

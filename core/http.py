@@ -45,9 +45,10 @@ def service_errors(present: Presenter | None = None) -> Callable[[Presenter], Pr
                 return view(request, *args, **kwargs)
             except ServiceError as exc:
                 if present is not None:
-                    return present(request, exc, *args, **kwargs)
-                response = JsonResponse({"error": exc.message}, status=exc.status)
-                for name, value in exc.headers().items():
+                    response = present(request, exc, *args, **kwargs)
+                else:
+                    response = JsonResponse({"error": exc.message}, status=exc.status)
+                for name, value in exc.headers().items():  # Retry-After, whoever presents it
                     response[name] = value
                 return response
 

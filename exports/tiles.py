@@ -13,6 +13,7 @@ worker or Django dev server thread) keeps its own ``mapnik.Map`` per tile size.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from core.errors import Invalid, NotFound
+from core.errors import Invalid, NotFound, Unavailable
 from exports.printing import sources, style
 
 MAX_ZOOM = 19
@@ -34,6 +35,7 @@ HALF_WORLD = 20037508.342789244
 LABEL_MARGIN_PX = 64
 # Tiles showing nothing remembered per process (keys only: ~100 bytes each).
 NOTHING_TILES_REMEMBERED = 50_000
+logger = logging.getLogger(__name__)
 _local = threading.local()
 
 
@@ -43,6 +45,12 @@ class BadTile(Invalid):
 
 class NoSuchTile(NotFound):
     """Coordinates outside the tile pyramid (404)."""
+
+
+class RenderFailed(Unavailable):
+    """Mapnik could not read the database for this tile (a connection lost to a restart, a lock
+    given up): 503 with Retry-After. Mapnik's pool drops the dead connection, so the next try
+    renders again."""
 
 
 def parse_tile(z: str, x: str, y: str) -> tuple[int, int, int]:
@@ -146,7 +154,11 @@ def render_tile(z: int, x: int, y: int, retina: bool = False) -> tuple[bytes, bo
     m = _thread_map(retina)
     m.zoom_to_box(mapnik.Box2d(*tile_bounds(z, x, y)))
     image = mapnik.Image(m.width, m.height)
-    mapnik.render(m, image, 2.0 if retina else 1.0)
+    try:
+        mapnik.render(m, image, 2.0 if retina else 1.0)
+    except RuntimeError as exc:  # Mapnik's PostGIS plugin: the only errors it raises are its queries'
+        logger.warning("tile %s/%s/%s not rendered: %s", z, x, y, exc)
+        raise RenderFailed(retry_after=2) from exc
     nothing = image.is_solid() and image.get_pixel(0, 0) == _paper_pixel()
     return image.to_string("png256:z=6"), nothing
 

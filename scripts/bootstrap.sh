@@ -21,7 +21,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 PKGS=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 redis-server
       osmium-tool osm2pgsql osmosis josm chromium fonts-dejavu-core fonts-noto-core poppler-utils
       python3-venv make gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-      libicu-dev pkg-config g++ wrk nodejs)
+      libicu-dev pkg-config g++ wrk nodejs caddy)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -34,6 +34,11 @@ if ((${#missing[@]})); then
     say "Installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Caddy is started by `make run HTTPS=1` and the HTTPS tests, in front of this app only: the
+    # Debian package's own service (a default site on port 80) is not wanted on a developer machine.
+    if [[ " ${missing[*]} " == *" caddy "* ]] && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now caddy >/dev/null 2>&1 || true
+    fi
   else
     echo "Missing Debian packages. Run as root:" >&2
     echo "  sudo apt-get install -y ${missing[*]}" >&2

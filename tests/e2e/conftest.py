@@ -67,9 +67,21 @@ def _new_page(browser, log: BrowserLog, **context_args):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and log.errors.append(msg.text))
+    page.on("console", lambda msg: _console(log, msg))
     page.on("pageerror", lambda exc: log.errors.append(str(exc)))
     return context, page
+
+
+def _console(log: BrowserLog, msg) -> None:
+    """Console errors, with the resource's address when one failed to load. Base-map tiles are left
+    out: a tile a page still draws when its test ends can lose its query to the next test's database
+    flush (a 503, tests/exports/test_tiles.py covers that answer); the tile server is tested there."""
+    if msg.type != "error":
+        return
+    url = (msg.location or {}).get("url", "")
+    if "/tiles/" in url and msg.text.startswith("Failed to load resource"):
+        return
+    log.errors.append(f"{msg.text} ({url})" if msg.text.startswith("Failed to load resource") else msg.text)
 
 
 def _close(context) -> None:

@@ -211,3 +211,22 @@ def test_a_town_wide_invalidation_deletes_the_cached_tiles_inside_only(db, tile_
         path.write_bytes(b"png")
     assert tiles.invalidate_bbox(town) == 1
     assert not inside.exists() and outside.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tile_whose_database_connection_died_is_a_503_then_renders_again(client, vaduz):
+    """A database restart kills Mapnik's pooled connection: that tile answers 503 with Retry-After
+    (not a 500), and the next request renders (the pool opened a new connection)."""
+    from django.db import connection
+
+    x, y = tile_xy(*VADUZ, 18)
+    assert client.get(f"/tiles/18/{x}/{y}.png").status_code == 200
+    with connection.cursor() as cursor:  # as a restart would: every other backend of this database
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+        )
+    response = client.get(f"/tiles/18/{x + 1}/{y}.png")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert client.get(f"/tiles/18/{x + 2}/{y}.png").status_code == 200
