@@ -140,6 +140,10 @@ RULES: dict[str, list[Check]] = {
     # form; agents and staff signed in are refused (they would become a second account of themselves).
     "parties:join": [Check("GET", E(200, 302, 200, 403, 403, 403))],
     "parties:map": [Check("GET", E(302, 200, 404, 200, 404, 404))],
+    # Offline: the service worker script is the same static program for everyone; a party's manifest
+    # only for those who see its map (anonymous: 404, no sign-in redirect for a manifest fetch).
+    "parties:service-worker": [Check("GET", PUBLIC)],
+    "parties:manifest": [Check("GET", E(404, 200, 404, 200, 404, 404))],
     "parties:manage": [
         Check("GET", AGENT_PAGE),
         # An agent sets the public name they are credited under (their own account only).
