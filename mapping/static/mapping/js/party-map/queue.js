@@ -1,5 +1,6 @@
 // The outbox: every change the resident saves goes here first (IndexedDB, queue-store.js), then to
-// the server in the order it was made, whenever the network allows. Pure: the store and `send` are
+// the server whenever the network allows, each element's changes in the order made (a pass sends up
+// to LANES independent items at once; see touches). Pure: the store and `send` are
 // passed in, so tests/js/queue.test.js runs it in Node with an in-memory store and a fake server.
 //
 // Items (plain objects, stored as they are; `seq` is the store's increasing key = the order made):
