@@ -30,12 +30,8 @@ export async function openQueueStore() {
     async put(item) {
       await db.put(STORE, item);
     },
-    // An acknowledged item: removed without waiting for the disk to flush ("relaxed"); should the
-    // phone stop before it is written, the item is sent again and the server answers the replay of
-    // its idempotency key with the revision saved before (nothing doubled). Saves stay "strict".
     async delete(seq) {
-      const tx = db.transaction(STORE, "readwrite", { durability: "relaxed" });
-      await Promise.all([tx.store.delete(seq), tx.done]);
+      await db.delete(STORE, seq);
     },
   };
 }
