@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createQueue, memoryStore } from "../../mapping/static/mapping/js/party-map/queue.js";
+import { createQueue, memoryStore, touches } from "../../mapping/static/mapping/js/party-map/queue.js";
 
 // A server: `applied` lists the keys it applied, once each; `script` maps a key to the answers to
 // give it in turn ("down" = no network, or a status), the default being 201.
@@ -79,10 +79,10 @@ test("no network: everything stays queued, in order, and goes when the network r
   assert.deepEqual(server.applied, ["a", "b"]);
 });
 
-test("a 5xx or a 429 stops the pass without skipping: the later changes keep their place", async () => {
+test("one lane: a 5xx or a 429 stops the pass without skipping: the later changes keep their place", async () => {
   for (const status of [500, 503, 429]) {
     const server = fakeServer({ b: [status, 201] });
-    const q = createQueue(memoryStore(), server.send);
+    const q = createQueue(memoryStore(), server.send, {}, { lanes: 1 });
     for (const k of ["a", "b", "c"]) await q.enqueue(edit(k));
     assert.equal(await q.flush(), "offline");
     assert.deepEqual(server.applied, ["a"]);
@@ -154,9 +154,9 @@ test("a photo waits for its edit, then goes once; a refused photo is dropped wit
   await q.enqueue(edit("z"));
   await q.enqueue(photo("pz", "z"));
   assert.equal(await q.flush(), "offline");
-  assert.deepEqual(server.calls, ["a"]); // the photo did not go before its edit
+  assert.ok(!server.calls.includes("pa")); // the photo did not go before its edit
   assert.equal(await q.flush(), "done");
-  assert.deepEqual(server.applied, ["a", "pa", "z"]);
+  assert.deepEqual(server.applied.sort(), ["a", "pa", "z"]);
   assert.deepEqual(log.refused, [["pz", "refused pz"]]);
   assert.equal(await q.count(), 0);
 });
@@ -171,4 +171,136 @@ test("discarding a held change drops it and its photos", async () => {
   const [held] = await store.all();
   assert.equal(await q.discard(held), 0);
   assert.deepEqual(server.applied, []);
+});
+
+// A server whose answers the test gives by hand: `log` lists "+key" when a send starts and "-key"
+// when it is answered; `answer(key, status)` answers the send in flight for `key`.
+function gatedServer() {
+  const log = [];
+  const open = new Map();
+  let inFlight = 0;
+  const stats = { max: 0 };
+  const send = (item) => new Promise((resolve) => {
+    log.push(`+${item.key}`);
+    inFlight += 1;
+    stats.max = Math.max(stats.max, inFlight);
+    open.set(item.key, (status) => {
+      inFlight -= 1;
+      open.delete(item.key);
+      log.push(`-${item.key}`);
+      resolve({ status, data: status < 300 ? { id: item.key } : { detail: `refused ${item.key}` } });
+    });
+  });
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  // answer: one send's answer; drain: 201 to every send in flight until `done` settles.
+  const answer = async (key, status = 201) => {
+    await tick();
+    assert.ok(open.has(key), `${key} is not in flight (log: ${log.join(" ")})`);
+    open.get(key)(status);
+    await tick();
+  };
+  const drain = async (done) => {
+    let over = false;
+    done.then(() => { over = true; });
+    while (!over) {
+      await tick();
+      for (const [, reply] of Array.from(open)) reply(201);
+    }
+  };
+  return { send, log, open, stats, answer, drain };
+}
+
+const on = (key, type, id, extra = {}) => ({
+  kind: "edit", key, url: "/api/parties/1/edits/",
+  body: { idempotency_key: key, element_type: type, element_id: id, ...extra },
+});
+
+test("independent changes go up to four at once, never more", async () => {
+  const server = gatedServer();
+  const q = createQueue(memoryStore(), server.send);
+  for (let i = 0; i < 10; i++) await q.enqueue(on(`n${i}`, "node", null));
+  const done = q.flush();
+  await server.drain(done);
+  assert.equal(await done, "done");
+  assert.equal(server.stats.max, 4);
+  assert.deepEqual(server.log.filter((e) => e[0] === "+"), Array.from({ length: 10 }, (_, i) => `+n${i}`));
+  assert.equal(await q.count(), 0);
+});
+
+test("changes of the same element go one after the other, in the order made", async () => {
+  const server = gatedServer();
+  const q = createQueue(memoryStore(), server.send);
+  await q.enqueue(on("m1", "node", 5));
+  await q.enqueue(on("x", "node", 6));
+  await q.enqueue(on("m2", "node", 5));
+  await q.enqueue(on("w", "way", 9, { after: { nodes: [[5, 9.5, 47.1], [null, 9.6, 47.1]] } }));
+  await q.enqueue(on("m3", "node", 5));
+  const done = q.flush();
+  await server.answer("x");
+  assert.deepEqual(server.log, ["+m1", "+x", "-x"]); // m2, the way naming node 5 and m3 wait for m1
+  await server.answer("m1");
+  assert.deepEqual(server.log.slice(3), ["-m1", "+m2"]);
+  await server.answer("m2");
+  await server.answer("w");
+  await server.answer("m3");
+  assert.equal(await done, "done");
+  assert.deepEqual(server.log.filter((e) => e[0] === "+"), ["+m1", "+x", "+m2", "+w", "+m3"]);
+});
+
+test("with lanes, a photo starts only once its own edit was acknowledged", async () => {
+  const server = gatedServer();
+  const q = createQueue(memoryStore(), server.send);
+  await q.enqueue(on("a", "node", null));
+  await q.enqueue(photo("pa", "a"));
+  await q.enqueue(on("b", "node", null));
+  const done = q.flush();
+  await server.answer("b");
+  assert.ok(!server.log.includes("+pa"));
+  await server.answer("a");
+  await server.answer("pa");
+  assert.equal(await done, "done");
+  assert.ok(server.log.indexOf("+pa") > server.log.indexOf("-a"));
+});
+
+test("a failure in one lane starts nothing new; the sends in flight settle; the next pass goes on", async () => {
+  const server = gatedServer();
+  const { log, events } = recorder();
+  const store = memoryStore();
+  const q = createQueue(store, server.send, events);
+  for (const k of ["a", "b", "c", "d", "e", "f"]) await q.enqueue(on(k, "node", null));
+  await q.enqueue(on("b2", "node", null));
+  const done = q.flush();
+  await server.answer("b", 503);
+  await server.answer("a");
+  await server.answer("c");
+  await server.answer("d");
+  assert.equal(await done, "offline");
+  assert.deepEqual(server.log.filter((e) => e[0] === "+"), ["+a", "+b", "+c", "+d"]); // e, f never started
+  assert.deepEqual(log.sent, ["a", "c", "d"]);
+  assert.deepEqual((await store.all()).map((i) => i.key), ["b", "e", "f", "b2"]); // b kept its place
+  const again = q.flush();
+  await server.drain(again);
+  assert.equal(await again, "done");
+  assert.deepEqual(log.sent.slice(3).sort(), ["b", "b2", "e", "f"]);
+});
+
+test("with lanes, flushes asked for at once never send an item twice", async () => {
+  const server = gatedServer();
+  const q = createQueue(memoryStore(), server.send);
+  for (let i = 0; i < 9; i++) await q.enqueue(on(`n${i}`, "node", i % 3 ? null : 1));
+  const flushes = [q.flush(), q.flush(), q.flush()];
+  const later = [];
+  for (let i = 0; i < 5; i++) later.push(server.drain(flushes[0]).then(() => q.flush()));
+  await server.drain(Promise.all([...flushes, ...later]));
+  const starts = server.log.filter((e) => e[0] === "+");
+  assert.equal(starts.length, 9);
+  assert.equal(new Set(starts).size, 9);
+  assert.equal(await q.count(), 0);
+});
+
+test("touches: an element's own key, a creation's own key, the nodes and members it names", () => {
+  assert.deepEqual(touches(on("k", "node", null)), ["new/k", "edit/k"]);
+  assert.deepEqual(touches(on("k", "way", 3, { after: { nodes: [[4, 0, 0], [null, 1, 1]] } })), ["way/3", "edit/k", "node/4"]);
+  assert.deepEqual(touches(on("k", "relation", 2, { after: { members: [{ type: "way", ref: 3, role: "" }] } })), ["relation/2", "edit/k", "way/3"]);
+  assert.deepEqual(touches(photo("p", "k")), ["edit/k"]);
 });

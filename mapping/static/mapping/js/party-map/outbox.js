@@ -1,6 +1,7 @@
 // The page's outbox (queue.js over queue-store.js): every save goes through it, whether online or
-// not; it is flushed at start, when the network returns, every 20 s while something waits, and
-// right after each save. The waiting line shows "N changes waiting to be sent".
+// not; it is flushed at start, when the network returns, every 20 s while something waits, soon
+// after a pass the network stopped (1 s, then doubling up to 20 s), and right after each save. The
+// waiting line shows "N changes waiting to be sent".
 //
 // Photos: `photoItem(ctx, editKey, {file, key}, licence)` is the queue item of a photo of the edit
 // whose idempotency key is `editKey`; save.js queues it right behind its edit (submitThrough), so it
@@ -15,6 +16,7 @@ import { openQueueStore } from "./queue-store.js";
 import { waitingText } from "./queued.js";
 
 const RETRY_MS = 20000;
+const FIRST_RETRY_MS = 1000;
 
 // An edit: one attempt; a busy server (5xx, 429) is then retried as network.js does (backoff,
 // Retry-After, the page saying why it waits); no network at all answers {status: 0} at once.
@@ -94,9 +96,20 @@ export async function startOutbox(ctx, handlers) {
     onConflict: (item, data) => answer(item, 409, data) || handlers.onConflict(item, data),
     onRefused: (item, data, status) => answer(item, status, data) || handlers.onRefused(item, data),
   });
+  // A pass stopped by the network is tried again soon, then less and less often (1 s, 2 s, 4 s...
+  // up to RETRY_MS): the browser's "online" often comes a moment before requests get through.
+  let retry = { timer: null, ms: FIRST_RETRY_MS };
   const flush = async () => {
     const result = await queue.flush();
     if (result === "offline") waiters.forEach((w, key) => { waiters.delete(key); w({ status: 0, data: null }); });
+    if (result !== "offline") {
+      clearTimeout(retry.timer);
+      retry = { timer: null, ms: FIRST_RETRY_MS };
+    }
+    else if (!retry.timer) {
+      retry.timer = setTimeout(() => { retry.timer = null; flush(); }, retry.ms);
+      retry.ms = Math.min(RETRY_MS, retry.ms * 2);
+    }
     return result;
   };
   // Sends one change (and the photos queued behind it) through the queue; resolves with the
