@@ -69,6 +69,8 @@ def test_locate_me_follows_and_a_poor_fix_asks_before_placing(live_server, new_p
     page.locator('[data-gps="place"]').click()
     choose_bench(page)
     page.locator("#save-button").click()
+    # The save's answer first: the outbox draws a queued change as pending before the server has it.
+    expect(page.locator("#map-status")).to_contain_text("Enregistré")
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '1'")
     lon, lat = Revision.objects.get().geom_after.coords
     assert abs(lon - HERE["longitude"]) < 1e-6 and abs(lat - HERE["latitude"]) < 1e-6
@@ -94,6 +96,8 @@ def test_locate_me_follows_and_a_poor_fix_asks_before_placing(live_server, new_p
     expect(page.locator("#picker")).to_be_visible()
     choose_bench(page)
     page.locator("#save-button").click()
+    # The save's answer first: the outbox draws a queued change as pending before the server has it.
+    expect(page.locator("#map-status")).to_contain_text("Enregistré")
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '2'")
     newest = Revision.objects.order_by("-pk").first()
     lon, lat = newest.geom_after.coords
