@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from machine import process_jiffies
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -32,22 +34,11 @@ def cluster_cpu() -> float:
     children's times). The difference over a run is the CPU PostgreSQL spent on it, provided
     nothing else uses this private cluster meanwhile (it is this worktree's own)."""
     root = postgres_pid()
-    if root is None:
+    jiffies, children = process_jiffies()
+    if root is None or root not in jiffies:
         return 0.0
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        rest = raw[raw.rindex(")") + 2 :].split()
-        pid, parent = int(entry.name), int(rest[1])
-        if pid == root:
-            total += sum(int(v) for v in rest[11:15])  # its own time and its reaped children's
-        elif parent == root:
-            total += int(rest[11]) + int(rest[12])  # a live backend or auxiliary process
+    # The postmaster's own time and its reaped children's, and each live backend's (they have none).
+    total = jiffies[root] + sum(jiffies.get(pid, 0) for pid in children.get(root, []))
     return total / os.sysconf("SC_CLK_TCK")
 
 

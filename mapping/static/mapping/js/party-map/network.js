@@ -49,15 +49,18 @@ export async function postWithRetry(url, body, options = {}) {
       delay = Math.min(delay * 2, MAX_DELAY_MS);
       continue;
     }
-    let data = null;
-    try {
-      data = await resp.json();
-    } catch {
-      data = null;
-    }
-    return { status: resp.status, data };
+    return answerOf(resp);
   }
   return { status: 0, data: null };
+}
+
+// A response as {status, data}: its JSON body, or null when it has none (an HTML error page).
+export async function answerOf(resp) {
+  try {
+    return { status: resp.status, data: await resp.json() };
+  } catch {
+    return { status: resp.status, data: null };
+  }
 }
 
 export async function getJSON(url, fetch = globalThis.fetch) {

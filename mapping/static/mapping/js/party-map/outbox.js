@@ -8,7 +8,7 @@
 // follows that edit through a conflict (re-keyed) or a refusal (dropped with it). It is sent once
 // the edit was acknowledged, by photos.js uploadPhoto: 201/200 = stored, 400 {detail} = refused
 // (told to the resident, dropped), 404 = unknown edit.
-import { csrfToken, postWithRetry } from "./network.js";
+import { answerOf, csrfToken, postWithRetry } from "./network.js";
 import { $, fmt, say } from "./page.js";
 import { uploadPhoto } from "./photos.js";
 import { createQueue } from "./queue.js";
@@ -48,13 +48,7 @@ async function sendItem(item) {
   } catch {
     return { status: 0, data: null };
   }
-  let data = null;
-  try {
-    data = await resp.json();
-  } catch {
-    data = null;
-  }
-  return { status: resp.status, data };
+  return answerOf(resp);
 }
 
 // A 400's {field: [messages]} or {detail} as one line.

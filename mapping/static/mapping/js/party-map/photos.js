@@ -5,7 +5,7 @@
 // holds the chosen photos of the feature in the editor, each {file, key}: its idempotency key is
 // drawn when it is chosen, so every later attempt (a retry, a queue replayed) sends the same one.
 import { $, fmt, node } from "./page.js";
-import { csrfToken, newKey } from "./network.js";
+import { answerOf, csrfToken, newKey } from "./network.js";
 
 export const MAX_PHOTOS = 6;
 const ATTEMPTS = 3;
@@ -32,11 +32,7 @@ export async function uploadPhoto(ctx, { partyId, editKey, file, key, licence = 
     } catch {
       resp = null;
     }
-    if (resp && resp.status < 500) {
-      let data = null;
-      try { data = await resp.json(); } catch { data = null; }
-      return { status: resp.status, data };
-    }
+    if (resp && resp.status < 500) return answerOf(resp);
     if (attempt < ATTEMPTS - 1) await sleep(2000 * (attempt + 1));
   }
   return { status: 0, data: null };
