@@ -128,7 +128,11 @@ def _thread_map(retina: bool):
     if key not in maps:
         size = TILE_SIZE * (2 if retina else 1)
         m = sources.new_map(size, size)
-        sources.attach_postgis(m, town_id=None, lang="")
+        try:
+            sources.attach_postgis(m, town_id=None, lang="")
+        except RuntimeError as exc:  # the datasource's set-up query: a lock given up, no connection
+            logger.warning("tile map not built: %s", exc)
+            raise RenderFailed(retry_after=2) from exc
         maps[key] = m
     return maps[key]
 

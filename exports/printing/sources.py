@@ -29,10 +29,29 @@ def new_map(width: int, height: int):
     return m
 
 
+#: How long a Mapnik query waits for a table lock before giving up (milliseconds).
+LOCK_TIMEOUT_MS = 3000
+
+
+def _conninfo_value(value: str) -> str:
+    """``value`` quoted for a libpq connection string."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def postgis_params() -> dict[str, str]:
-    """Connection parameters of Django's default database for Mapnik's PostGIS plugin."""
+    """Connection parameters of Django's default database for Mapnik's PostGIS plugin.
+
+    The plugin's connections get a ``lock_timeout``. Why: building a PostGIS datasource runs a
+    query (``SELECT ... LIMIT 0``) while python-mapnik holds the GIL. If another thread of the same
+    process holds a lock on a table that query reads (a test's flush, a migration run in-process),
+    that thread can never run again to release it, and the process freezes: a deadlock PostgreSQL
+    cannot see. With the timeout Mapnik gives up, the tile is a 503 with Retry-After, and the
+    process goes on. The plugin takes no ``options`` parameter; it writes ``dbname=<value>`` into
+    the libpq connection string, so the value carries the quoted name and the options.
+    """
     db = connection.settings_dict
-    params = {"dbname": db["NAME"], "user": db.get("USER") or "", "port": str(db.get("PORT") or "5432")}
+    dbname = f"{_conninfo_value(db['NAME'])} options='-c lock_timeout={LOCK_TIMEOUT_MS}'"
+    params = {"dbname": dbname, "user": db.get("USER") or "", "port": str(db.get("PORT") or "5432")}
     if db.get("HOST"):
         params["host"] = db["HOST"]
     if db.get("PASSWORD"):

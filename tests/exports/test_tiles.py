@@ -230,3 +230,34 @@ def test_a_tile_whose_database_connection_died_is_a_503_then_renders_again(clien
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
     assert client.get(f"/tiles/18/{x + 2}/{y}.png").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tile_whose_tables_another_transaction_locks_gives_up_the_lock_with_a_503(
+    client, vaduz, monkeypatch
+):
+    """Building Mapnik's PostGIS datasource queries the database while python-mapnik holds the GIL.
+    When a thread of the same process held a lock on the tables (a test's flush, a migration), that
+    thread could never run to release it and the process froze. The plugin's connections now give
+    up a lock after a few seconds: 503 with Retry-After, then the tile renders.
+
+    The lock here is held by a session the server ends after 8 s idle, so that without the lock
+    timeout the tile waits for that end and renders (200) instead of hanging the suite."""
+    import psycopg
+    from django.db import connection
+
+    from mapping.models import Node
+
+    monkeypatch.setattr(tiles._local, "maps", {}, raising=False)  # this thread builds a new map
+    db = connection.settings_dict
+    x, y = tile_xy(*VADUZ, 18)
+    holder = psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"])
+    try:
+        holder.execute("SET idle_in_transaction_session_timeout = '8s'")
+        holder.execute(f"LOCK TABLE {Node._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        response = client.get(f"/tiles/18/{x}/{y}.png")
+    finally:
+        holder.close()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert client.get(f"/tiles/18/{x}/{y}.png").status_code == 200
