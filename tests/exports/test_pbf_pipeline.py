@@ -72,3 +72,32 @@ def test_an_empty_town_gives_a_valid_empty_file(tmp_path, fmt):
     result = build_export(TownFactory(slug="empty"), fmt, path)
     assert result.counts == {"node": 0, "way": 0, "relation": 0}
     assert read_back(path) == []
+
+
+# Tags built to break the OPL text made from ``tags::text`` (exports.selectors._TAGS): separators,
+# braces and escapes as content, OPL's own escape syntax as content, with and without a backslash
+# (a backslash sends the element through the other path).
+AWKWARD_TAGS = [
+    {"name": 'a", "b', "note": 'x": "y'},
+    {"name": 'ends with ", ', "k": "v"},
+    {"{\"": "}", "a": '{"b": "c"}'},
+    {"name": "%20% %2c% %3d% %40% %25%", "x": "100%"},
+    {"name": "a=b,c=d @e", " lead": "trail "},
+    {"empty": "", "name": "Γειά σου, κόσμε"},
+    {"name": "back\\slash", "path": "C:\\dir\\", "q": '"'},
+    {"name": "line\nbreak\ttab\rreturn"},  # (edits refuse control characters; imports may hold these)
+    {"name": 'mix \\", "', "w": "x"},
+]
+
+
+@pytest.mark.parametrize("fmt", ["pbf", "osm"])
+def test_awkward_tags_come_back_exactly(tmp_path, fmt):
+    town = TownFactory(slug="awkward")
+    for i, tags in enumerate(AWKWARD_TAGS, 1):
+        NodeFactory(town=town, osm_id=i, tags=tags, geom=Point(9.52 + i / 1000, 47.14, srid=4326))
+    Way.objects.create(town=town, osm_id=100, version=1, nodes=[1, 2], tags=AWKWARD_TAGS[0])
+    path = tmp_path / f"t.{fmt}"
+    build_export(town, fmt, path)
+    objects = {(t, i): tags for t, i, _, tags in read_back(path)}
+    assert [objects[("n", i)] for i in range(1, len(AWKWARD_TAGS) + 1)] == AWKWARD_TAGS
+    assert objects[("w", 100)] == AWKWARD_TAGS[0]
