@@ -71,28 +71,12 @@ def _esc(expr: str) -> str:
     return expr
 
 
-# Tags, two ways to the same OPL text. Most tags hold no character JSON escapes (no quote, no
-# backslash, no control character): then every quote of ``tags::text`` ({"k": "v", "k2": "v2"}) is
-# structural, so the text is OPL-escaped whole and its separators turned into OPL's ('"%2c%%20%"'
-# is '", "' escaped, '":%20%"' is '": "'). That is a few string functions on one short text instead
-# of a subquery per element (jsonb_each_text, string_agg): a third of a 1M-object town's export
-# CPU went there. Tags with a backslash in their JSON text take the subquery. Both write the tags
-# in jsonb's key order (shorter keys first, then bytewise): the file stays the same from run to run.
-# (Values are always strings: mapping.validation refuses others, OSM files hold no others.)
-_SLOW_TAGS = (
-    "(SELECT string_agg("
+_TAGS = (
+    "CASE WHEN e.tags = '{}'::jsonb THEN '' ELSE (SELECT string_agg("
     + _esc("t.key")
     + " || '=' || "
     + _esc("t.value")
-    + ", ',') FROM jsonb_each_text(e.tags) t)"
-)
-_FAST_TAGS = "e.tags::text"
-for _char, _code in _OPL_ESCAPES[:5]:  # the five a JSON text without a backslash can hold
-    _FAST_TAGS = f"replace({_FAST_TAGS}, '{_char.replace('%', '%%')}', '{_code.replace('%', '%%')}')"
-_FAST_TAGS = f"replace(replace(left(substr({_FAST_TAGS}, 3), -2), '\"%%2c%%%%20%%\"', ','), '\":%%20%%\"', '=')"
-_TAGS = (
-    f"CASE WHEN e.tags = '{{}}'::jsonb THEN '' WHEN strpos(e.tags::text, E'\\\\') = 0 THEN {_FAST_TAGS} "
-    f"ELSE {_SLOW_TAGS} END"
+    + ", ',' ORDER BY t.key) FROM jsonb_each_text(e.tags) t) END"
 )
 # ISO 8601 in UTC; a cast and a replace cost a fifth of to_char() (a third of the node query).
 _TS = "replace((e.updated_at AT TIME ZONE 'UTC')::timestamp(0)::text, ' ', 'T') || 'Z'"
