@@ -3,8 +3,9 @@
     .venv/bin/python bench/exports.py [--quick]
 
 Data: a bench database (cartoparty_bench_exports, created and filled once, reused): the demo
-town, and a synthetic town of ~1,000,000 objects made in SQL from it (14 copies with fresh ids
-and coordinates shifted east, like neighbouring towns). --quick: the demo town only.
+town, and a synthetic town of ~1,000,000 objects imported from bench/make_synthetic.py's file (14
+copies of the demo extract with fresh ids and coordinates shifted east, like neighbouring towns).
+--quick: the demo town only.
 
 Each of our exports runs as a child process (`manage.py export_osm`), measured by GNU time (peak
 memory, CPU time). Reference: `osmium cat` converting our own .osm XML to .osm.pbf, and `osmium
@@ -36,7 +37,8 @@ PY = sys.executable
 SOCKET = ROOT / "var" / "run"
 DB = "cartoparty_bench_exports"
 DEMO = ROOT / "tests" / "data" / "extract" / "liechtenstein-2013-08-03.osm.pbf"
-COPIES, ID_STRIDE, LON_SHIFT = 14, 10**9, 0.3
+COPIES = 14
+OUT = ROOT / "bench" / "out"
 ENV = {**os.environ, "DATABASE_URL": f"postgis://cartoparty@{quote(str(SOCKET), safe='')}:5433/{DB}"}
 
 
@@ -61,32 +63,6 @@ def psql(sql: str, db: str = DB) -> str:
     return done.stdout.strip()
 
 
-SYNTHETIC_SQL = """
-BEGIN;
-INSERT INTO parties_town (slug, name, created_at) VALUES ('synthetic', 'Synthetic', now());
-INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, visible, updated_at, geom)
-  SELECT t.id, n.osm_id + k::bigint * {stride}, n.version, n.base_version, n.tags, n.visible, n.updated_at,
-         ST_Translate(n.geom, k * {shift}, 0)
-  FROM mapping_node n, generate_series(0, {last}) k, parties_town t, parties_town v
-  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND n.town_id = v.id;
-INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, visible, updated_at, nodes, geom, geom_status)
-  SELECT t.id, w.osm_id + k::bigint * {stride}, w.version, w.base_version, w.tags, w.visible, w.updated_at,
-         (SELECT array_agg(r + k::bigint * {stride} ORDER BY o) FROM unnest(w.nodes) WITH ORDINALITY u(r, o)),
-         ST_Translate(w.geom, k * {shift}, 0), w.geom_status
-  FROM mapping_way w, generate_series(0, {last}) k, parties_town t, parties_town v
-  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND w.town_id = v.id;
-INSERT INTO mapping_relation (town_id, osm_id, version, base_version, tags, visible, updated_at, members, geom, geom_status)
-  SELECT t.id, r.osm_id + k::bigint * {stride}, r.version, r.base_version, r.tags, r.visible, r.updated_at,
-         COALESCE((SELECT jsonb_agg(jsonb_set(m, '{{ref}}', to_jsonb((m->>'ref')::bigint + k::bigint * {stride})) ORDER BY o)
-                   FROM jsonb_array_elements(r.members) WITH ORDINALITY mm(m, o)), '[]'),
-         ST_Translate(r.geom, k * {shift}, 0), r.geom_status
-  FROM mapping_relation r, generate_series(0, {last}) k, parties_town t, parties_town v
-  WHERE t.slug = 'synthetic' AND v.slug = 'vaduz' AND r.town_id = v.id;
-COMMIT;
-ANALYZE;
-"""
-
-
 def ensure_towns(quick: bool) -> list[str]:
     """Create, migrate and fill the bench database once; later runs reuse it."""
     if psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres") != "1":
@@ -99,7 +75,15 @@ def ensure_towns(quick: bool) -> list[str]:
     if quick:
         return ["vaduz"]
     if psql("SELECT count(*) FROM parties_town WHERE slug = 'synthetic'") == "0":
-        psql(SYNTHETIC_SQL.format(stride=ID_STRIDE, shift=LON_SHIFT, last=COPIES - 1))
+        # Through the importer, as a town's data gets there (bench/make_synthetic.py: 14 copies of
+        # the demo file with fresh ids, shifted east), not copied in SQL: the rows then hold what
+        # an import stores, and are laid out as an import lays them out.
+        synthetic = OUT / f"synthetic-{COPIES}x.osm.pbf"
+        if not synthetic.exists():
+            subprocess.run([PY, "bench/make_synthetic.py", "--copies", str(COPIES), "-o", str(synthetic)],
+                           cwd=ROOT, check=True)  # fmt: skip
+        subprocess.run([PY, "manage.py", "import_osm", str(synthetic), "--town", "synthetic"],
+                       cwd=ROOT, env=ENV, check=True)  # fmt: skip
         psql("VACUUM ANALYZE")  # set hint bits now, not during the first timed export
     return ["vaduz", "synthetic"]
 
