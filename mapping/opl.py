@@ -90,6 +90,14 @@ def tags_json(field: str) -> str:
     return '{"' + field.replace(",", '", "').replace("=", '": "') + '"}'
 
 
+def copy_opl(tag_field: str, letter: str, field: str) -> str:
+    """A way's or relation's content as OPL (`` T<tags> N<refs>`` / `` T<tags> M<members>``), as
+    libosmium wrote it, for COPY text: the column exports read instead of formatting the element
+    again (mapping migration 0012). libosmium leaves backslashes unescaped; COPY needs them doubled."""
+    text = f" T{tag_field} {letter}{field}"
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
 @dataclass
 class NodeColumns:
     """The located, visible nodes of a run of OPL node lines, column by column (strings as in OPL)."""
@@ -148,29 +156,45 @@ def node_columns(run: str) -> NodeColumns:
 
 def way_rows(
     chunk: str,
-    row: Callable[[str, str, str, str, str | None], str],
+    row: Callable[[str, str, str, str, str | None, str], str],
     is_area: Callable[[dict[str, str]], bool] | None = None,
 ) -> tuple[str, int, list[int]]:
     """Rewrite the way lines of ``chunk``: returns (rows, count, ids left without geometry).
 
-    ``row(osm_id, version, tags_json, nodes_array, geom)`` formats one COPY row. With node locations
+    ``row(osm_id, version, tags_json, nodes_array, geom, opl)`` formats one COPY row; ``opl`` is the
+    way's content as OPL text for exports (:func:`copy_opl`). With node locations
     in the stream (``is_area`` given), the line or polygon (OSM's area rules) is built here as hex
     EWKB when every node has a location and GEOS finds it valid; ways with a node outside the
     extract, fewer than two nodes or an invalid shape get ``geom=None`` and are returned so the
     caller derives them in PostGIS (repairing them), with the same rules as every other way.
     """
-    records: list[tuple[str, str, str, str]] = []
+    records: list[tuple[str, str, str, str, str]] = []
     shapes: list[bytes | None] = []
     for m in _WAY.finditer(chunk):
         osm_id, version, tag_field, refs = m.groups()
         if is_area is None:
-            records.append((osm_id, version, tags_json(tag_field), "{" + refs.replace("n", "") + "}"))
+            records.append(
+                (
+                    osm_id,
+                    version,
+                    tags_json(tag_field),
+                    "{" + refs.replace("n", "") + "}",
+                    copy_opl(tag_field, "N", refs),
+                )
+            )
             shapes.append(None)
             continue
         # refs is "n1x9.5y47.1,n2x9.6y47.2": ids and coordinates are cut out with C-speed
         # substitutions, not split node by node.
+        bare = _WAY_XY.sub("", refs)
         records.append(
-            (osm_id, version, tags_json(tag_field), "{" + _WAY_XY.sub("", refs).replace("n", "") + "}")
+            (
+                osm_id,
+                version,
+                tags_json(tag_field),
+                "{" + bare.replace("n", "") + "}",
+                copy_opl(tag_field, "N", bare),
+            )
         )
         wkb = None
         if "xy" not in refs and "," in refs:  # every node located ("n9xy" if not), two or more
@@ -191,7 +215,10 @@ def way_rows(
                 shapes[i] = None
         pending = [int(rec[0]) for rec, wkb in zip(records, shapes, strict=True) if wkb is None]
     rows = "".join(
-        [row(*rec, _ewkb_hex(wkb) if wkb else None) for rec, wkb in zip(records, shapes, strict=True)]
+        [
+            row(*rec[:4], _ewkb_hex(wkb) if wkb else None, rec[4])
+            for rec, wkb in zip(records, shapes, strict=True)
+        ]
     )
     return rows, len(records), pending
 
@@ -206,7 +233,9 @@ def relation_rows(chunk: str) -> tuple[str, int]:
             for item in member_field.split(","):
                 ref, _, role = item[1:].partition("@")
                 members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
-        out.append(f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{copy_json(members)}\n")
+        out.append(
+            f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{copy_json(members)}\t{copy_opl(tag_field, 'M', member_field)}\n"
+        )
     return "".join(out), len(out)
 
 

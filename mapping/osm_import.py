@@ -113,8 +113,8 @@ def _check_file(path: Path) -> None:
 TEMP_TABLES = """
 DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way;
 CREATE TEMP TABLE imp_node (osm_id bigint, version int, tags jsonb, lon float8, lat float8) ON COMMIT DROP;
-CREATE TEMP TABLE imp_way (osm_id bigint, version int, tags jsonb, nodes bigint[]) ON COMMIT DROP;
-CREATE TEMP TABLE imp_relation (osm_id bigint, version int, tags jsonb, members jsonb) ON COMMIT DROP;
+CREATE TEMP TABLE imp_way (osm_id bigint, version int, tags jsonb, nodes bigint[], opl text) ON COMMIT DROP;
+CREATE TEMP TABLE imp_relation (osm_id bigint, version int, tags jsonb, members jsonb, opl text) ON COMMIT DROP;
 CREATE TEMP TABLE chg_node (osm_id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_way (id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
@@ -122,8 +122,8 @@ CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 
 COPY_SQL = {
     "node": "COPY imp_node (osm_id, version, tags, lon, lat) FROM STDIN",
-    "way": "COPY imp_way (osm_id, version, tags, nodes) FROM STDIN",
-    "relation": "COPY imp_relation (osm_id, version, tags, members) FROM STDIN",
+    "way": "COPY imp_way (osm_id, version, tags, nodes, opl) FROM STDIN",
+    "relation": "COPY imp_relation (osm_id, version, tags, members, opl) FROM STDIN",
 }
 
 # Locally changed elements that upstream changed or deleted: set aside for the handlers, and
@@ -376,9 +376,11 @@ def _stream(
                 ]
             )
 
-        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None) -> str:
+        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None, text: str) -> str:
             geom, status = (geom, "ok") if geom else ("\\N", "none")
-            return f"{direct_town}\t{osm_id}\t{version}\t{version}\t{tags}\t{nodes}\t{geom}\t{status}\n"
+            return (
+                f"{direct_town}\t{osm_id}\t{version}\t{version}\t{tags}\t{nodes}\t{geom}\t{status}\t{text}\n"
+            )
 
     else:
 
@@ -390,8 +392,8 @@ def _stream(
                 ]
             )
 
-        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None) -> str:
-            return f"{osm_id}\t{version}\t{tags}\t{nodes}\n"
+        def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None, text: str) -> str:
+            return f"{osm_id}\t{version}\t{tags}\t{nodes}\t{text}\n"
 
     copy_sql = {**COPY_SQL, **(DIRECT_COPY_SQL if direct_town else {})}
     feeder = _CopyFeeder(cur)

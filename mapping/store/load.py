@@ -16,7 +16,7 @@ from mapping.store.derived import way_geometry_ctes
 # ``visible`` and ``updated_at`` come from the columns' database defaults.
 DIRECT_COPY_SQL = {
     "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom) FROM STDIN",
-    "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status) FROM STDIN",
+    "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status, opl) FROM STDIN",
 }
 
 # Upserts: a row is written only when its OSM version differs, so a re-import changes nothing.
@@ -39,7 +39,7 @@ MERGE_SQL = {
     # nodes merged just before: no second pass rewriting every row.
     "way": """
         WITH src AS (
-          SELECT i.osm_id AS key, %(town)s::bigint AS town_id, i.tags, i.nodes, i.version
+          SELECT i.osm_id AS key, %(town)s::bigint AS town_id, i.tags, i.nodes, i.version, i.opl
           FROM imp_way i
           WHERE NOT EXISTS (SELECT 1 FROM mapping_way m
                             WHERE m.town_id = %(town)s AND m.osm_id = i.osm_id AND m.base_version = i.version)
@@ -48,13 +48,13 @@ MERGE_SQL = {
     + """,
         up AS (
           INSERT INTO mapping_way (town_id, osm_id, version, base_version, tags, nodes, visible, updated_at,
-                                   geom, geom_status)
-          SELECT %(town)s, s.key, s.version, s.version, s.tags, s.nodes, true, now(), l.geom, l.geom_status
+                                   geom, geom_status, opl)
+          SELECT %(town)s, s.key, s.version, s.version, s.tags, s.nodes, true, now(), l.geom, l.geom_status, s.opl
           FROM src s JOIN labelled l ON l.key = s.key
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
             nodes = EXCLUDED.nodes, visible = true, updated_at = now(),
-            geom = EXCLUDED.geom, geom_status = EXCLUDED.geom_status
+            geom = EXCLUDED.geom, geom_status = EXCLUDED.geom_status, opl = EXCLUDED.opl
           RETURNING id, (xmax = 0) AS inserted, geom_status
         ), keep AS (INSERT INTO chg_way SELECT id FROM up)
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
@@ -64,11 +64,12 @@ MERGE_SQL = {
     """,
     "relation": """
         WITH up AS (
-          INSERT INTO mapping_relation (town_id, osm_id, version, base_version, tags, members, visible, updated_at, geom_status)
-          SELECT %(town)s, osm_id, version, version, tags, members, true, now(), 'none' FROM imp_relation
+          INSERT INTO mapping_relation (town_id, osm_id, version, base_version, tags, members, visible, updated_at,
+                                        geom_status, opl)
+          SELECT %(town)s, osm_id, version, version, tags, members, true, now(), 'none', opl FROM imp_relation
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            members = EXCLUDED.members, visible = true, updated_at = now()
+            members = EXCLUDED.members, visible = true, updated_at = now(), opl = EXCLUDED.opl
           WHERE mapping_relation.base_version IS DISTINCT FROM EXCLUDED.base_version
           RETURNING id, (xmax = 0) AS inserted
         ), keep AS (INSERT INTO chg_relation SELECT id FROM up)

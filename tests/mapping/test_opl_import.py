@@ -105,10 +105,17 @@ def test_node_columns_drop_unlocated_and_deleted_nodes():
 
 def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
     run = "w1 v1 dV Thighway=path Nn1x9.5y47.1,n2xy\nw2 v1 dV Tbuilding=yes Nn1x0y0,n2x1y0,n3x1y1,n1x0y0\n"
-    rows, count, pending = opl.way_rows(run, lambda i, v, t, n, g: f"{i}|{n}|{g}\n", is_area)
+    rows, count, pending = opl.way_rows(run, lambda i, v, t, n, g, o: f"{i}|{n}|{g}|{o}\n", is_area)
     first, second = rows.splitlines()
-    assert count == 2 and pending == [1] and first == "1|{1,2}|None"
+    assert count == 2 and pending == [1] and first == "1|{1,2}|None| Thighway=path Nn1,n2"
     assert second.startswith("2|{1,2,3,1}|0103000020E61000000100000004000000")
+    assert second.endswith("| Tbuilding=yes Nn1,n2,n3,n1")  # the content for exports, without locations
+
+
+def test_relation_rows_keep_the_members_as_opl_for_exports_with_backslashes_doubled_for_copy():
+    rows, count = opl.relation_rows("r5 v2 dV Ttype=route,note=a\\b Mw1@,n2@stop%20%1\n")
+    assert count == 1
+    assert rows.endswith("\t Ttype=route,note=a\\\\b Mw1@,n2@stop%20%1\n")
 
 
 @pytest.mark.parametrize(
