@@ -91,9 +91,10 @@ def tags_json(field: str) -> str:
 
 
 def copy_opl(tag_field: str, letter: str, field: str) -> str:
-    """A way's or relation's content as OPL (`` T<tags> N<refs>`` / `` T<tags> M<members>``), as
-    libosmium wrote it, for COPY text: the column exports read instead of formatting the element
-    again (mapping migration 0012). libosmium leaves backslashes unescaped; COPY needs them doubled."""
+    """An element's content as OPL (`` T<tags> x<lon> y<lat>``, `` T<tags> N<refs>``,
+    `` T<tags> M<members>``), as libosmium wrote it, for COPY text: the column exports read instead
+    of formatting the element again (mapping migration 0012). libosmium leaves backslashes
+    unescaped; COPY needs them doubled."""
     text = f" T{tag_field} {letter}{field}"
     return text.replace("\\", "\\\\") if "\\" in text else text
 
@@ -113,6 +114,13 @@ class NodeColumns:
 
     def tags_json(self) -> list[str]:
         return [tags_json(t) if t else "{}" for t in self.tags]
+
+    def opl(self) -> list[str]:
+        """Each node's content as OPL for COPY text (`` T<tags> x<lon> y<lat>``, see :func:`copy_opl`)."""
+        return [
+            copy_opl(t, "x", f"{x} y{y}") if t else f" T x{x} y{y}"
+            for t, x, y in zip(self.tags, self.lons, self.lats, strict=True)
+        ]
 
     def ewkb_hex(self) -> list[str]:
         """Each node's location as hex EWKB (core.geo.SRID), ready for a geometry column in COPY text."""

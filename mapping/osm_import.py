@@ -112,7 +112,7 @@ def _check_file(path: Path) -> None:
 
 TEMP_TABLES = """
 DROP TABLE IF EXISTS imp_node, imp_way, imp_relation, chg_node, chg_way, chg_relation, bld_way;
-CREATE TEMP TABLE imp_node (osm_id bigint, version int, tags jsonb, lon float8, lat float8) ON COMMIT DROP;
+CREATE TEMP TABLE imp_node (osm_id bigint, version int, tags jsonb, lon float8, lat float8, opl text) ON COMMIT DROP;
 CREATE TEMP TABLE imp_way (osm_id bigint, version int, tags jsonb, nodes bigint[], opl text) ON COMMIT DROP;
 CREATE TEMP TABLE imp_relation (osm_id bigint, version int, tags jsonb, members jsonb, opl text) ON COMMIT DROP;
 CREATE TEMP TABLE chg_node (osm_id bigint) ON COMMIT DROP;
@@ -121,7 +121,7 @@ CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 """
 
 COPY_SQL = {
-    "node": "COPY imp_node (osm_id, version, tags, lon, lat) FROM STDIN",
+    "node": "COPY imp_node (osm_id, version, tags, lon, lat, opl) FROM STDIN",
     "way": "COPY imp_way (osm_id, version, tags, nodes, opl) FROM STDIN",
     "relation": "COPY imp_relation (osm_id, version, tags, members, opl) FROM STDIN",
 }
@@ -371,8 +371,10 @@ def _stream(
         def node_rows(c: opl.NodeColumns) -> str:
             return "".join(
                 [
-                    f"{direct_town}\t{i}\t{v}\t{v}\t{t}\t{g}\n"
-                    for i, v, t, g in zip(c.ids, c.versions, c.tags_json(), c.ewkb_hex(), strict=True)
+                    f"{direct_town}\t{i}\t{v}\t{v}\t{t}\t{g}\t{o}\n"
+                    for i, v, t, g, o in zip(
+                        c.ids, c.versions, c.tags_json(), c.ewkb_hex(), c.opl(), strict=True
+                    )
                 ]
             )
 
@@ -387,8 +389,10 @@ def _stream(
         def node_rows(c: opl.NodeColumns) -> str:
             return "".join(
                 [
-                    f"{i}\t{v}\t{t}\t{x}\t{y}\n"
-                    for i, v, t, x, y in zip(c.ids, c.versions, c.tags_json(), c.lons, c.lats, strict=True)
+                    f"{i}\t{v}\t{t}\t{x}\t{y}\t{o}\n"
+                    for i, v, t, x, y, o in zip(
+                        c.ids, c.versions, c.tags_json(), c.lons, c.lats, c.opl(), strict=True
+                    )
                 ]
             )
 

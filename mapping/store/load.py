@@ -15,7 +15,7 @@ from mapping.store.derived import way_geometry_ctes
 # On a first import nodes and ways go straight into the store (no staging copy): they cannot conflict.
 # ``visible`` and ``updated_at`` come from the columns' database defaults.
 DIRECT_COPY_SQL = {
-    "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom) FROM STDIN",
+    "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom, opl) FROM STDIN",
     "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status, opl) FROM STDIN",
 }
 
@@ -23,13 +23,13 @@ DIRECT_COPY_SQL = {
 MERGE_SQL = {
     "node": f"""
         WITH up AS (
-          INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at)
+          INSERT INTO mapping_node (town_id, osm_id, version, base_version, tags, geom, visible, updated_at, opl)
           SELECT %(town)s, osm_id, version, version, tags,
-                 ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), true, now()
+                 ST_SetSRID(ST_MakePoint(lon, lat), {SRID}), true, now(), opl
           FROM imp_node
           ON CONFLICT (town_id, osm_id) DO UPDATE SET
             version = EXCLUDED.version, base_version = EXCLUDED.base_version, tags = EXCLUDED.tags,
-            geom = EXCLUDED.geom, visible = true, updated_at = now()
+            geom = EXCLUDED.geom, visible = true, updated_at = now(), opl = EXCLUDED.opl
           WHERE mapping_node.base_version IS DISTINCT FROM EXCLUDED.base_version
           RETURNING osm_id, (xmax = 0) AS inserted
         ), keep AS (INSERT INTO chg_node SELECT osm_id FROM up)
