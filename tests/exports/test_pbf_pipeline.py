@@ -80,7 +80,7 @@ def test_an_empty_town_gives_a_valid_empty_file(tmp_path, fmt):
 AWKWARD_TAGS = [
     {"name": 'a", "b', "note": 'x": "y'},
     {"name": 'ends with ", ', "k": "v"},
-    {"{\"": "}", "a": '{"b": "c"}'},
+    {'{"': "}", "a": '{"b": "c"}'},
     {"name": "%20% %2c% %3d% %40% %25%", "x": "100%"},
     {"name": "a=b,c=d @e", " lead": "trail "},
     {"empty": "", "name": "Γειά σου, κόσμε"},
