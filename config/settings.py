@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy, COOP
+    # Before WhiteNoise: the static files it answers itself (once collected) get the header too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.LoadSheddingMiddleware",  # queued too long behind the proxy: 503 at once
     "config.security.BodySizeLimitMiddleware",  # bodies over CARTOPARTY_MAX_BODY_BYTES: 413
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -89,7 +91,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.DatabaseUnavailableMiddleware",  # database down: 503 + Retry-After, not 500
 ]
 
