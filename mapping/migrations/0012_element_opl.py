@@ -33,7 +33,14 @@ END $$;
 def _forward() -> str:
     parts = [FUNCTION]
     for table, columns in CONTENT.items():
-        changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
+        # Geometries compared as their bytes: a restore (pg_restore, empty search_path) cannot
+        # resolve PostGIS's "=" in a trigger condition; casts are found without the path.
+        changed = " OR ".join(
+            f"NEW.{c}::bytea IS DISTINCT FROM OLD.{c}::bytea"
+            if c == "geom"
+            else f"NEW.{c} IS DISTINCT FROM OLD.{c}"
+            for c in columns
+        )
         parts.append(
             f"""
 ALTER TABLE {table} ADD COLUMN opl text;
