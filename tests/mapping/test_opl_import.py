@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 import time
 
 import psycopg
 import pytest
 from django.db import connection
 
-from mapping import opl
+from mapping import opl, opl_binary
 from mapping.geometry import is_area
 from mapping.models import Node, Relation, Way
 from mapping.osm_import import import_osm
@@ -93,14 +94,43 @@ def test_stream_built_geometry_equals_the_postgis_derivation(vaduz):
     assert total > 7000 and different == 0
 
 
-def test_node_columns_drop_unlocated_and_deleted_nodes():
+def test_node_arrays_drop_unlocated_and_deleted_nodes():
     run = "n1 v2 dV T x9.5 y47.1\nn2 v1 dV T x y\nn3 v1 dD T x9.6 y47.2\nn-4 v7 dV Tname=A%20%B x-0.5 y-1\n"
-    columns = opl.node_columns(run)
-    assert (columns.ids, columns.versions, columns.lons, columns.lats) == (
-        ["1", "-4"], ["2", "7"], ["9.5", "-0.5"], ["47.1", "-1"],
+    nodes = opl_binary.node_arrays(run)
+    assert (nodes.ids.tolist(), nodes.versions.tolist(), nodes.lons.tolist(), nodes.lats.tolist()) == (
+        [1, -4], [2, 7], [9.5, -0.5], [47.1, -1.0],
     )  # fmt: skip
-    assert columns.tags_json() == ["{}", '{"name": "A B"}']
-    assert columns.ewkb_hex()[0] == "0101000020E6100000" + "0000000000002340cdcccccccc8c4740"
+    assert nodes.tagged == [(1, "name=A%20%B")]
+
+
+def _binary_fields(data: bytes) -> list[list[bytes]]:
+    """Parse binary COPY rows (no header) into their fields, as PostgreSQL reads them."""
+    rows, at = [], 0
+    while at < len(data):
+        count, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+        fields = []
+        for _ in range(count):
+            size, at = int.from_bytes(data[at : at + 4], "big", signed=True), at + 4
+            fields.append(data[at : at + size])
+            at += size
+        rows.append(fields)
+    return rows
+
+
+def test_node_rows_are_binary_copy_rows_in_file_order():
+    nodes = opl_binary.node_arrays(
+        "n1 v2 dV T x9.5 y47.1\nn-4 v7 dV Tname=A%20%B,q=%22% x-0.5 y-1\nn5 v1 dV T x0 y0\n"
+    )
+    direct = _binary_fields(opl_binary.node_rows(nodes, 3))
+    assert [int.from_bytes(r[1], "big", signed=True) for r in direct] == [1, -4, 5]
+    assert [(int.from_bytes(r[0], "big"), int.from_bytes(r[2], "big"), int.from_bytes(r[3], "big")) for r in direct] == [
+        (3, 2, 2), (3, 7, 7), (3, 1, 1),
+    ]  # fmt: skip
+    assert direct[0][4].hex().upper() == "0101000020E6100000" + "0000000000002340cdcccccccc8c4740".upper()
+    assert [r[5] for r in direct] == [b"\x01{}", b'\x01{"name": "A B", "q": "\\""}', b"\x01{}"]
+    staged = _binary_fields(opl_binary.node_rows(nodes, None))
+    assert [len(r) for r in staged] == [5, 5, 5] and staged[1][4] == direct[1][5]
+    assert staged[1][2] == struct.pack(">d", -0.5) and staged[1][3] == struct.pack(">d", -1.0)
 
 
 def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
