@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from array import array
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
@@ -31,26 +29,14 @@ from mapping import opl_children
 CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory stays small
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-# Little-endian EWKB headers with the project's SRID: point, linestring, polygon (by WKB type).
-_EWKB_HEADER = {wkb_type: ewkb_header(wkb_type) for wkb_type in (1, 2, 3)}
-_WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
+_JSON_SPECIAL = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes (ensure_ascii=False)
 
 
-def _wkb_line_or_ring(coords: array[float], polygon: bool) -> bytes:
-    """WKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
-    if sys.byteorder == "big":
-        coords.byteswap()
-    return _WKB_HEADER[3 if polygon else 2] + (len(coords) // 2).to_bytes(4, "little") + coords.tobytes()
-
-
-def _ewkb_hex(wkb: bytes) -> str:
-    """The WKB of :func:`_wkb_line_or_ring` as hex EWKB with the project's SRID, for COPY."""
-    return _EWKB_HEADER[wkb[1]] + wkb[5:].hex()
-
-
+# Little-endian hex EWKB headers with the project's SRID: linestring, one-ring polygon.
+_EWKB_LINE = ewkb_header(2)
+_EWKB_POLYGON = ewkb_header(3) + "01000000"
 _WAY = re.compile(r"^w(-?\d+) v(\d+) dV T(\S*) N(\S*)$", re.M)
 _WAY_XY = re.compile(r"x[-\d.]*y[-\d.]*")  # "n1x9.5y47.1" -> "n1"
-_WAY_ID = re.compile(r"n-?\d+x")  # "n1x9.5y47.1" -> "9.5y47.1"
 _RELATION = re.compile(r"^r(-?\d+) v(\d+) dV T(\S*) M(\S*)$", re.M)
 MEMBER_TYPES = {"n": "node", "w": "way", "r": "relation"}
 
@@ -84,11 +70,19 @@ def tags_json(field: str, for_copy_text: bool = True) -> str:
     """
     if not field:
         return "{}"
-    # Something to unescape or escape, or a pair without "=" (a key with an empty value).
-    if "%" in field or '"' in field or "\\" in field or field.count("=") != field.count(",") + 1:
+    pairs = field.count(",") + 1
+    # OPL escapes (spaces, accents...) that stand for no separator and nothing JSON must escape
+    # take the shortcut too, once unescaped.
+    text = unescape(field) if "%" in field else field
+    # Something JSON or COPY must escape, or a pair without "=" (a key with an empty value).
+    if (
+        field.count("=") != pairs
+        or (text is not field and (text.count("=") != pairs or text.count(",") != pairs - 1))
+        or _JSON_SPECIAL.search(text)
+    ):
         tags = parse_tags(field)
         return copy_json(tags) if for_copy_text else json.dumps(tags, ensure_ascii=False)
-    return '{"' + field.replace(",", '", "').replace("=", '": "') + '"}'
+    return '{"' + text.replace(",", '", "').replace("=", '": "') + '"}'
 
 
 def json_text(field: str) -> str:
@@ -108,42 +102,80 @@ def way_rows(
     EWKB when every node has a location and GEOS finds it valid; ways with a node outside the
     extract, fewer than two nodes or an invalid shape get ``geom=None`` and are returned so the
     caller derives them in PostGIS (repairing them), with the same rules as every other way.
+
+    Whole-chunk operations, not a loop of small ones per way: the node lists of all ways are cut
+    out of one joined string by one substitution, the coordinates of all located ways parsed in one
+    numpy call, and shapely builds, checks and writes every geometry in one vectorised call each.
     """
-    records: list[tuple[str, str, str, str]] = []
-    shapes: list[bytes | None] = []
-    for m in _WAY.finditer(chunk):
-        osm_id, version, tag_field, refs = m.groups()
-        if is_area is None:
-            records.append((osm_id, version, tags_json(tag_field), "{" + refs.replace("n", "") + "}"))
-            shapes.append(None)
-            continue
-        # refs is "n1x9.5y47.1,n2x9.6y47.2": ids and coordinates are cut out with C-speed
-        # substitutions, not split node by node.
-        records.append(
-            (osm_id, version, tags_json(tag_field), "{" + _WAY_XY.sub("", refs).replace("n", "") + "}")
-        )
-        wkb = None
-        if "xy" not in refs and "," in refs:  # every node located ("n9xy" if not), two or more
-            coords = array("d", map(float, _WAY_ID.sub("", refs).replace("y", ",").split(",")))
-            closed = coords[0] == coords[-2] and coords[1] == coords[-1]
-            wkb = _wkb_line_or_ring(coords, closed and len(coords) >= 8 and is_area(parse_tags(tag_field)))
-        shapes.append(wkb)
+    records = _WAY.findall(chunk)  # [(osm_id, version, tags, refs)]
+    if not records:
+        return "", 0, []
+    refs = [r[3] for r in records]
+    joined = "}\n{".join(refs)
+    # refs are "n1x9.5y47.1,n2x9.6y47.2" ("n1" without locations): "{1,2}" for COPY.
+    nodes = ("{" + (_WAY_XY.sub("", joined) if is_area is not None else joined).replace("n", "") + "}").split(
+        "\n"
+    )
+    geoms: list[str | None] = [None] * len(records)
     pending: list[int] = []
     if is_area is not None:
-        # GEOS, as PostGIS's ST_IsValid, in one vectorised call: what is invalid is left to PostGIS
-        # to repair, exactly as for every other way.
-        import shapely
-
-        built = [i for i, wkb in enumerate(shapes) if wkb is not None]
-        valid = shapely.is_valid(shapely.from_wkb([shapes[i] for i in built])) if built else []
-        for i, ok in zip(built, valid, strict=True):
-            if not ok:
-                shapes[i] = None
-        pending = [int(rec[0]) for rec, wkb in zip(records, shapes, strict=True) if wkb is None]
+        geoms, pending = _way_geometries(records, refs, is_area)
     rows = "".join(
-        [row(*rec, _ewkb_hex(wkb) if wkb else None) for rec, wkb in zip(records, shapes, strict=True)]
+        [row(r[0], r[1], tags_json(r[2]), n, g) for r, n, g in zip(records, nodes, geoms, strict=True)]
     )
     return rows, len(records), pending
+
+
+def _way_geometries(
+    records: list[tuple[str, str, str, str]], refs: list[str], is_area: Callable[[dict[str, str]], bool]
+) -> tuple[list[str | None], list[int]]:
+    """Hex EWKB of each way (None if not built here) and the ids of those left to PostGIS."""
+    import numpy as np
+    import shapely
+
+    # Every node located ("n9xy" if not) and two nodes or more.
+    built = [i for i, r in enumerate(refs) if "xy" not in r and "," in r]
+    geoms: list[str | None] = [None] * len(records)
+    if built:
+        counts = np.array([refs[i].count(",") + 1 for i in built])
+        # "n1x9.5y47.1,n2x..." -> "1,9.5,47.1,2,...": ids and coordinates in one parse.
+        text = ",".join([refs[i] for i in built])[1:].replace(",n", ",").replace("x", ",").replace("y", ",")
+        coords = np.fromstring(text, dtype=np.float64, sep=",").reshape(-1, 3)[:, 1:]
+        if len(coords) != counts.sum():  # cannot happen with libosmium's OPL; be safe rather than wrong
+            raise OplError("malformed way locations")
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        closed = (coords[starts] == coords[ends - 1]).all(axis=1) & (counts >= 4)
+        polygon = np.zeros(len(built), dtype=bool)
+        for k in np.flatnonzero(closed).tolist():
+            polygon[k] = is_area(parse_tags(records[built[k]][2]))
+        shapes = np.empty(len(built), dtype=object)
+        for is_polygon in (False, True):
+            chosen = polygon == is_polygon
+            if not chosen.any():
+                continue
+            points = coords[np.repeat(chosen, counts)]
+            index = np.repeat(np.arange(int(chosen.sum())), counts[chosen])
+            if is_polygon:
+                shapes[chosen] = shapely.polygons(shapely.linearrings(points, indices=index))
+            else:
+                shapes[chosen] = shapely.linestrings(points, indices=index)
+        # GEOS, as PostGIS's ST_IsValid: what is invalid is left to PostGIS to repair, exactly as
+        # for every other way.
+        valid = shapely.is_valid(shapes)
+        # Hex EWKB, cut out of one hex string of all the coordinates (shapely's writer is slower).
+        points_hex = np.ascontiguousarray(coords, dtype="<f8").tobytes().hex()
+        for i, n, start, area in zip(
+            np.asarray(built)[valid].tolist(),
+            counts[valid].tolist(),
+            starts[valid].tolist(),
+            polygon[valid].tolist(),
+            strict=True,
+        ):
+            head = _EWKB_POLYGON if area else _EWKB_LINE
+            geoms[i] = head + n.to_bytes(4, "little").hex() + points_hex[32 * start : 32 * (start + n)]
+    pending = [int(r[0]) for r, g in zip(records, geoms, strict=True) if g is None]
+    return geoms, pending
 
 
 def relation_rows(chunk: str) -> tuple[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 
@@ -153,10 +154,19 @@ def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
         "name=Äö東",
         "a=b%3d%c",
         "a",
+        "a=b%2c%c",
+        "a%3d%b=c",
+        "a=b%22%",
+        "a=b%5c%",
+        "a=b%a%c",
+        "a=b%9%c,d=e%20%f",
+        "a=b%1f600%",
+        "a=%2c%,b=%3d%",
     ],
 )
 def test_tags_json_shortcut_equals_json_dumps(field):
     assert opl.tags_json(field) == opl.copy_json(opl.parse_tags(field))
+    assert opl.json_text(field) == json.dumps(opl.parse_tags(field), ensure_ascii=False)
 
 
 @pytest.mark.parametrize("then", ["write", "close"])
