@@ -178,17 +178,33 @@ def _way_geometries(
     return geoms, pending
 
 
+def members_json(field: str) -> str:
+    """The OPL member field (``w12@outer,n5@``) as JSON text for COPY: type, ref and role of each.
+
+    Most member fields have nothing to unescape or escape (roles are words): replacements of the
+    separators then give the JSON without a dict per member (boundaries have thousands). Others go
+    through ``json``.
+    """
+    if not field:
+        return "[]"
+    if "%" in field or '"' in field or "\\" in field or "{" in field:
+        members = []
+        for item in field.split(","):
+            ref, _, role = item[1:].partition("@")
+            members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
+        return copy_json(members)
+    text = "{" + field.replace(",", '"}, {').replace("@", ', "role": "') + '"}'
+    for letter, name in MEMBER_TYPES.items():
+        text = text.replace("{" + letter, '{"type": "' + name + '", "ref": ')
+    return "[" + text + "]"
+
+
 def relation_rows(chunk: str) -> tuple[str, int]:
     """Rewrite the relation lines of ``chunk`` into rows of (osm_id, version, tags, members)."""
-    out = []
-    for m in _RELATION.finditer(chunk):
-        osm_id, version, tag_field, member_field = m.groups()
-        members = []
-        if member_field:
-            for item in member_field.split(","):
-                ref, _, role = item[1:].partition("@")
-                members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
-        out.append(f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{copy_json(members)}\n")
+    out = [
+        f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{members_json(member_field)}\n"
+        for osm_id, version, tag_field, member_field in _RELATION.findall(chunk)
+    ]
     return "".join(out), len(out)
 
 

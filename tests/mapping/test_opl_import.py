@@ -169,6 +169,29 @@ def test_tags_json_shortcut_equals_json_dumps(field):
     assert opl.json_text(field) == json.dumps(opl.parse_tags(field), ensure_ascii=False)
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        "",
+        "w12@outer",
+        "w12@outer,n-5@,r7@sub",
+        "w1@a%20%b",
+        "n1@x%22%y",
+        "w1@%2c%,w2@%40%",
+        "r1@{x}",
+        "n1@Äö東",
+    ],
+)
+def test_members_json_equals_json_dumps(field):
+    members = [
+        {"type": opl.MEMBER_TYPES[item[0]], "ref": int(item[1:].partition("@")[0]),
+         "role": opl.unescape(item.partition("@")[2])}
+        for item in (field.split(",") if field else [])
+    ]  # fmt: skip
+    text = opl.members_json(field)
+    assert json.loads(text.replace("\\\\", "\\")) == members
+
+
 @pytest.mark.parametrize("then", ["write", "close"])
 def test_an_error_in_the_copy_thread_reaches_the_importer(then):
     """PostgreSQL refusing a row inside the COPY thread raises from the feeder itself, never hangs."""
