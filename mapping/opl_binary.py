@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def node_arrays(run: str) -> NodeArrays:
         versions=_numbers(fields[1::6], "v", np.int64).astype(np.int32),
         lons=_numbers(fields[4::6], "x", np.float64),
         lats=_numbers(fields[5::6], "y", np.float64),
-        tagged=[(i, t[1:]) for i, t in enumerate(tags) if t != "T"],
+        tagged=[(i, tags[i][1:]) for i in compress(range(len(tags)), map("T".__ne__, tags))],
     )
 
 
