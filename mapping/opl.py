@@ -26,7 +26,10 @@ from pathlib import Path
 from core.geo import ewkb_header
 from mapping import opl_children
 
-CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory stays small
+# 256 KiB of OPL per read: whole-chunk operations dominate still, and every block a chunk makes
+# (strings, lists, numpy columns, rows) is under 1 MiB, served from glibc's heap and reused without
+# page faults (mapping.osm_import._malloc_for_chunks); memory stays small.
+CHUNK = 1 << 18
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
 _JSON_SPECIAL = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes (ensure_ascii=False)
@@ -246,7 +249,7 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
         try:
             rest = b""
             # The first chunks are small, so the database has work before the first megabyte is in.
-            size = CHUNK >> 4
+            size = CHUNK >> 2
             while block := proc.stdout.read(size):
                 size = min(2 * size, CHUNK)
                 block = rest + block
