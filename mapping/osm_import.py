@@ -330,9 +330,11 @@ class _Sources:
 
 # What loading one object costs PostgreSQL, in microseconds (measured on the demo extract: the
 # indexes make most of it). Only the proportions and BACKLOG matter: enough work queued for the
-# database to stay busy while the importer decodes the next chunk of ways (~50 ms).
+# database to stay busy while the importer decodes the next chunk of ways (~15 ms for a chunk of
+# 256 KiB), and less than the feeder's queue holds (4 chunks of nodes: some 60 ms), or nodes would
+# always come first and the ways, whose index merge is the import's last wait, last.
 PG_COST = {"node": 3, "way": 10, "relation": 20}
-BACKLOG = 100_000
+BACKLOG = 30_000
 
 
 def _first_import_chunks(
