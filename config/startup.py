@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+from typing import NoReturn
 
 # What an import uses: the store's models and what they refer to (the town, its users and their
 # content types), GeoDjango's and PostgreSQL's fields, and the apps whose ready() registers what an
@@ -31,19 +32,26 @@ COMMAND_APPS = {
 }
 
 
+class _QuietParser(argparse.ArgumentParser):
+    """Raises instead of printing a usage error and exiting (``import_osm --help`` has no file)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
 def start_import_readers(argv: list[str]) -> bool:
     """Before Django's set-up: start the libosmium readers ``import_osm FILE`` will take, so that
     they start and decode on the other core while Django sets up (:mod:`mapping.opl_children`).
     True if they were started (a ``.pbf`` file that exists)."""
     if argv[1:2] != ["import_osm"]:
         return False
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = _QuietParser(add_help=False)
     parser.add_argument("file")
     parser.add_argument("--town")
     parser.add_argument("--name")
     try:
         known, _rest = parser.parse_known_args(argv[2:])
-    except SystemExit:  # the command itself will say what is wrong with its arguments
+    except ValueError:  # the command itself will say what is wrong with its arguments, once
         return False
     from mapping import opl_children  # only pyosmium's path and the standard library: no Django
 

@@ -6,7 +6,8 @@ importer several times slower than osm2pgsql. Here a child process (pyosmium, C+
 the file and writes OPL (https://osmcode.org/opl-file-format/), one object per line, with node
 locations attached to ways; the importer cuts that stream into chunks and rewrites whole chunks with
 compiled regular expressions (C speed). Python only touches objects with tags or with members, and
-the stream never holds more than one chunk: memory does not grow with the file.
+the stream never holds more than one chunk: memory does not grow with the file. Nodes, nine objects
+in ten, become binary COPY rows column by column (:mod:`mapping.opl_binary`).
 
 OPL escapes a character outside its safe set as ``%<hex code point>%``; keys, values and roles are
 unescaped here. ``ObjectRuns`` keeps the file order, so an unsorted file still works (a new COPY is
@@ -19,38 +20,26 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from array import array
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.geo import ewkb_header
 from mapping import opl_children
 
-CHUNK = 1 << 20  # 1 MiB of OPL per read: whole-list operations dominate, memory stays small
+# 256 KiB of OPL per read: whole-chunk operations dominate still, and every block a chunk makes
+# (strings, lists, numpy columns, rows) is under 1 MiB, served from glibc's heap and reused without
+# page faults (mapping.osm_import._malloc_for_chunks); memory stays small.
+CHUNK = 1 << 18
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-# Little-endian EWKB headers with the project's SRID: point, linestring, polygon (by WKB type).
-_EWKB_HEADER = {wkb_type: ewkb_header(wkb_type) for wkb_type in (1, 2, 3)}
-_WKB_HEADER = {2: b"\x01\x02\x00\x00\x00", 3: b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"}  # one ring
+_JSON_SPECIAL = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes (ensure_ascii=False)
 
 
-def _wkb_line_or_ring(coords: array[float], polygon: bool) -> bytes:
-    """WKB of a linestring, or of a one-ring polygon, from flat lon, lat doubles."""
-    if sys.byteorder == "big":
-        coords.byteswap()
-    return _WKB_HEADER[3 if polygon else 2] + (len(coords) // 2).to_bytes(4, "little") + coords.tobytes()
-
-
-def _ewkb_hex(wkb: bytes) -> str:
-    """The WKB of :func:`_wkb_line_or_ring` as hex EWKB with the project's SRID, for COPY."""
-    return _EWKB_HEADER[wkb[1]] + wkb[5:].hex()
-
-
+# Little-endian hex EWKB headers with the project's SRID: linestring, one-ring polygon.
+_EWKB_LINE = ewkb_header(2)
+_EWKB_POLYGON = ewkb_header(3) + "01000000"
 _WAY = re.compile(r"^w(-?\d+) v(\d+) dV T(\S*) N(\S*)$", re.M)
 _WAY_XY = re.compile(r"x[-\d.]*y[-\d.]*")  # "n1x9.5y47.1" -> "n1"
-_WAY_ID = re.compile(r"n-?\d+x")  # "n1x9.5y47.1" -> "9.5y47.1"
 _RELATION = re.compile(r"^r(-?\d+) v(\d+) dV T(\S*) M(\S*)$", re.M)
 MEMBER_TYPES = {"n": "node", "w": "way", "r": "relation"}
 
@@ -75,8 +64,8 @@ def copy_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\\", "\\\\")
 
 
-def tags_json(field: str) -> str:
-    """The OPL tag field as JSON text for COPY.
+def tags_json(field: str, for_copy_text: bool = True) -> str:
+    """The OPL tag field as JSON text for COPY (``for_copy_text``: backslashes doubled), or as is.
 
     Most tag fields have nothing to escape in JSON or COPY (no ``%`` escape, quote or backslash;
     OPL escapes control characters), and OPL's separators are then JSON's: two replacements give
@@ -84,10 +73,19 @@ def tags_json(field: str) -> str:
     """
     if not field:
         return "{}"
-    # Something to unescape or escape, or a pair without "=" (a key with an empty value).
-    if "%" in field or '"' in field or "\\" in field or field.count("=") != field.count(",") + 1:
-        return copy_json(parse_tags(field))
-    return '{"' + field.replace(",", '", "').replace("=", '": "') + '"}'
+    pairs = field.count(",") + 1
+    # OPL escapes (spaces, accents...) that stand for no separator and nothing JSON must escape
+    # take the shortcut too, once unescaped.
+    text = unescape(field) if "%" in field else field
+    # Something JSON or COPY must escape, or a pair without "=" (a key with an empty value).
+    if (
+        field.count("=") != pairs
+        or (text is not field and (text.count("=") != pairs or text.count(",") != pairs - 1))
+        or _JSON_SPECIAL.search(text)
+    ):
+        tags = parse_tags(field)
+        return copy_json(tags) if for_copy_text else json.dumps(tags, ensure_ascii=False)
+    return '{"' + text.replace(",", '", "').replace("=", '": "') + '"}'
 
 
 def copy_opl(tag_field: str, letter: str, field: str) -> str:
@@ -99,67 +97,9 @@ def copy_opl(tag_field: str, letter: str, field: str) -> str:
     return text.replace("\\", "\\\\") if "\\" in text else text
 
 
-@dataclass
-class NodeColumns:
-    """The located, visible nodes of a run of OPL node lines, column by column (strings as in OPL)."""
-
-    ids: list[str]
-    versions: list[str]
-    tags: list[str]  # the OPL tag field without its "T": "" for an untagged node
-    lons: list[str]
-    lats: list[str]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def tags_json(self) -> list[str]:
-        return [tags_json(t) if t else "{}" for t in self.tags]
-
-    def opl(self) -> list[str]:
-        """Each node's content as OPL for COPY text (`` T<tags> x<lon> y<lat>``, see :func:`copy_opl`)."""
-        return [
-            copy_opl(t, "x", f"{x} y{y}") if t else f" T x{x} y{y}"
-            for t, x, y in zip(self.tags, self.lons, self.lats, strict=True)
-        ]
-
-    def ewkb_hex(self) -> list[str]:
-        """Each node's location as hex EWKB (core.geo.SRID), ready for a geometry column in COPY text."""
-        xy = array("d", bytes(16 * len(self.ids)))
-        xy[0::2] = array("d", map(float, self.lons))
-        xy[1::2] = array("d", map(float, self.lats))
-        if sys.byteorder == "big":
-            xy.byteswap()
-        raw = xy.tobytes().hex()
-        return [_EWKB_HEADER[1] + raw[i : i + 32] for i in range(0, len(raw), 32)]
-
-
-def node_columns(run: str) -> NodeColumns:
-    """Split a run of OPL node lines into columns, with whole-list operations (C speed).
-
-    Every node line has six space-separated fields (``n<id> v<version> dV T<tags> x<lon> y<lat>``;
-    spaces inside tags are escaped), so one ``split()`` and six slices cut the run into columns.
-    Nodes without a location (outside the extract) or deleted ones (history files) are dropped.
-    """
-    fields = run.split()
-    count = run.count("\n")
-    if len(fields) != 6 * count:  # cannot happen with libosmium's OPL; be safe rather than wrong
-        fields = [f for line in run.splitlines() if len(parts := line.split()) == 6 for f in parts]
-        count = len(fields) // 6
-    visible = fields[2::6]
-    if visible.count("dV") != count or "x" in fields[4::6] or "y" in fields[5::6]:
-        fields = [
-            f
-            for i in range(0, len(fields), 6)
-            if fields[i + 2] == "dV" and fields[i + 4] != "x" and fields[i + 5] != "y"
-            for f in fields[i : i + 6]
-        ]
-
-    def column(k: int) -> list[str]:
-        return " ".join(fields[k::6])[1:].replace(" " + "nvdTxy"[k], " ").split(" ")
-
-    if not fields:
-        return NodeColumns([], [], [], [], [])
-    return NodeColumns(column(0), column(1), column(3), column(4), column(5))
+def json_text(field: str) -> str:
+    """The OPL tag field as JSON, for binary COPY (nothing doubled)."""
+    return tags_json(field, for_copy_text=False)
 
 
 def way_rows(
@@ -175,75 +115,113 @@ def way_rows(
     EWKB when every node has a location and GEOS finds it valid; ways with a node outside the
     extract, fewer than two nodes or an invalid shape get ``geom=None`` and are returned so the
     caller derives them in PostGIS (repairing them), with the same rules as every other way.
+
+    Whole-chunk operations, not a loop of small ones per way: the node lists of all ways are cut
+    out of one joined string by one substitution, the coordinates of all located ways parsed in one
+    numpy call, and shapely builds, checks and writes every geometry in one vectorised call each.
     """
-    records: list[tuple[str, str, str, str, str]] = []
-    shapes: list[bytes | None] = []
-    for m in _WAY.finditer(chunk):
-        osm_id, version, tag_field, refs = m.groups()
-        if is_area is None:
-            records.append(
-                (
-                    osm_id,
-                    version,
-                    tags_json(tag_field),
-                    "{" + refs.replace("n", "") + "}",
-                    copy_opl(tag_field, "N", refs),
-                )
-            )
-            shapes.append(None)
-            continue
-        # refs is "n1x9.5y47.1,n2x9.6y47.2": ids and coordinates are cut out with C-speed
-        # substitutions, not split node by node.
-        bare = _WAY_XY.sub("", refs)
-        records.append(
-            (
-                osm_id,
-                version,
-                tags_json(tag_field),
-                "{" + bare.replace("n", "") + "}",
-                copy_opl(tag_field, "N", bare),
-            )
-        )
-        wkb = None
-        if "xy" not in refs and "," in refs:  # every node located ("n9xy" if not), two or more
-            coords = array("d", map(float, _WAY_ID.sub("", refs).replace("y", ",").split(",")))
-            closed = coords[0] == coords[-2] and coords[1] == coords[-1]
-            wkb = _wkb_line_or_ring(coords, closed and len(coords) >= 8 and is_area(parse_tags(tag_field)))
-        shapes.append(wkb)
+    records = _WAY.findall(chunk)  # [(osm_id, version, tags, refs)]
+    if not records:
+        return "", 0, []
+    refs = [r[3] for r in records]
+    joined = "}\n{".join(refs)
+    # refs are "n1x9.5y47.1,n2x9.6y47.2" ("n1" without locations): "{1,2}" for COPY, "n1,n2" for opl.
+    bare = _WAY_XY.sub("", joined) if is_area is not None else joined
+    nodes = ("{" + bare.replace("n", "") + "}").split("\n")
+    texts = bare.split("}\n{")
+    geoms: list[str | None] = [None] * len(records)
     pending: list[int] = []
     if is_area is not None:
-        # GEOS, as PostGIS's ST_IsValid, in one vectorised call: what is invalid is left to PostGIS
-        # to repair, exactly as for every other way.
-        import shapely
-
-        built = [i for i, wkb in enumerate(shapes) if wkb is not None]
-        valid = shapely.is_valid(shapely.from_wkb([shapes[i] for i in built])) if built else []
-        for i, ok in zip(built, valid, strict=True):
-            if not ok:
-                shapes[i] = None
-        pending = [int(rec[0]) for rec, wkb in zip(records, shapes, strict=True) if wkb is None]
+        geoms, pending = _way_geometries(records, refs, is_area)
     rows = "".join(
         [
-            row(*rec[:4], _ewkb_hex(wkb) if wkb else None, rec[4])
-            for rec, wkb in zip(records, shapes, strict=True)
+            row(r[0], r[1], tags_json(r[2]), n, g, copy_opl(r[2], "N", t))
+            for r, n, g, t in zip(records, nodes, geoms, texts, strict=True)
         ]
     )
     return rows, len(records), pending
 
 
+def _way_geometries(
+    records: list[tuple[str, str, str, str]], refs: list[str], is_area: Callable[[dict[str, str]], bool]
+) -> tuple[list[str | None], list[int]]:
+    """Hex EWKB of each way (None if not built here) and the ids of those left to PostGIS."""
+    import numpy as np
+    import shapely
+
+    # Every node located ("n9xy" if not) and two nodes or more.
+    built = [i for i, r in enumerate(refs) if "xy" not in r and "," in r]
+    geoms: list[str | None] = [None] * len(records)
+    if built:
+        counts = np.array([refs[i].count(",") + 1 for i in built])
+        # "n1x9.5y47.1,n2x..." -> "1,9.5,47.1,2,...": ids and coordinates in one parse.
+        text = ",".join([refs[i] for i in built])[1:].replace(",n", ",").replace("x", ",").replace("y", ",")
+        coords = np.fromstring(text, dtype=np.float64, sep=",").reshape(-1, 3)[:, 1:]
+        if len(coords) != counts.sum():  # cannot happen with libosmium's OPL; be safe rather than wrong
+            raise OplError("malformed way locations")
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        closed = (coords[starts] == coords[ends - 1]).all(axis=1) & (counts >= 4)
+        polygon = np.zeros(len(built), dtype=bool)
+        for k in np.flatnonzero(closed).tolist():
+            polygon[k] = is_area(parse_tags(records[built[k]][2]))
+        shapes = np.empty(len(built), dtype=object)
+        for is_polygon in (False, True):
+            chosen = polygon == is_polygon
+            if not chosen.any():
+                continue
+            points = coords[np.repeat(chosen, counts)]
+            index = np.repeat(np.arange(int(chosen.sum())), counts[chosen])
+            if is_polygon:
+                shapes[chosen] = shapely.polygons(shapely.linearrings(points, indices=index))
+            else:
+                shapes[chosen] = shapely.linestrings(points, indices=index)
+        # GEOS, as PostGIS's ST_IsValid: what is invalid is left to PostGIS to repair, exactly as
+        # for every other way.
+        valid = shapely.is_valid(shapes)
+        # Hex EWKB, cut out of one hex string of all the coordinates (shapely's writer is slower).
+        points_hex = np.ascontiguousarray(coords, dtype="<f8").tobytes().hex()
+        for i, n, start, area in zip(
+            np.asarray(built)[valid].tolist(),
+            counts[valid].tolist(),
+            starts[valid].tolist(),
+            polygon[valid].tolist(),
+            strict=True,
+        ):
+            head = _EWKB_POLYGON if area else _EWKB_LINE
+            geoms[i] = head + n.to_bytes(4, "little").hex() + points_hex[32 * start : 32 * (start + n)]
+    pending = [int(r[0]) for r, g in zip(records, geoms, strict=True) if g is None]
+    return geoms, pending
+
+
+def members_json(field: str) -> str:
+    """The OPL member field (``w12@outer,n5@``) as JSON text for COPY: type, ref and role of each.
+
+    Most member fields have nothing to unescape or escape (roles are words): replacements of the
+    separators then give the JSON without a dict per member (boundaries have thousands). Others go
+    through ``json``.
+    """
+    if not field:
+        return "[]"
+    if "%" in field or '"' in field or "\\" in field or "{" in field:
+        members = []
+        for item in field.split(","):
+            ref, _, role = item[1:].partition("@")
+            members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
+        return copy_json(members)
+    text = "{" + field.replace(",", '"}, {').replace("@", ', "role": "') + '"}'
+    for letter, name in MEMBER_TYPES.items():
+        text = text.replace("{" + letter, '{"type": "' + name + '", "ref": ')
+    return "[" + text + "]"
+
+
 def relation_rows(chunk: str) -> tuple[str, int]:
     """Rewrite the relation lines of ``chunk`` into rows of (osm_id, version, tags, members)."""
-    out = []
-    for m in _RELATION.finditer(chunk):
-        osm_id, version, tag_field, member_field = m.groups()
-        members = []
-        if member_field:
-            for item in member_field.split(","):
-                ref, _, role = item[1:].partition("@")
-                members.append({"type": MEMBER_TYPES[item[0]], "ref": int(ref), "role": unescape(role)})
-        out.append(
-            f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{copy_json(members)}\t{copy_opl(tag_field, 'M', member_field)}\n"
-        )
+    out = [
+        f"{osm_id}\t{version}\t{tags_json(tag_field)}\t{members_json(member_field)}\t"
+        f"{copy_opl(tag_field, 'M', member_field)}\n"
+        for osm_id, version, tag_field, member_field in _RELATION.findall(chunk)
+    ]
     return "".join(out), len(out)
 
 
@@ -285,7 +263,7 @@ def stream_opl(path: Path, objects: str = "all") -> Generator[str, None, None]:
         try:
             rest = b""
             # The first chunks are small, so the database has work before the first megabyte is in.
-            size = CHUNK >> 4
+            size = CHUNK >> 2
             while block := proc.stdout.read(size):
                 size = min(2 * size, CHUNK)
                 block = rest + block

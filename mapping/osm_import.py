@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from mapping import opl, upstream
+from mapping import opl, opl_binary, upstream
 from mapping.gate import users_sql
 from mapping.geometry import is_area
 from mapping.models import Element, Node
@@ -120,8 +120,9 @@ CREATE TEMP TABLE chg_way (id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE chg_relation (id bigint) ON COMMIT DROP;
 """
 
+BINARY = "(FORMAT BINARY)"  # COPY statements ending so take rows from mapping.opl_binary
 COPY_SQL = {
-    "node": "COPY imp_node (osm_id, version, tags, lon, lat, opl) FROM STDIN",
+    "node": "COPY imp_node (osm_id, version, lon, lat, tags, opl) FROM STDIN (FORMAT BINARY)",
     "way": "COPY imp_way (osm_id, version, tags, nodes, opl) FROM STDIN",
     "relation": "COPY imp_relation (osm_id, version, tags, members, opl) FROM STDIN",
 }
@@ -186,14 +187,15 @@ class _CopyFeeder:
     psycopg's ``write()`` returns once the server has taken the data; decoding and loading are each
     about half the work, and done in turn they took twice as long as side by side. The queue holds
     a few chunks, so memory stays flat. Until :meth:`close`, only this thread uses the connection.
-    A new COPY starts whenever the target changes (an unsorted file switches back and forth).
+    A new COPY starts whenever the target changes (an unsorted file switches back and forth); a
+    statement ending in :data:`BINARY` takes binary rows (header and trailer written here).
     """
 
     def __init__(self, cur, depth: int = 4) -> None:
         self.cur = cur
         # (COPY statement, rows, cost), or (None, callback, 0) for after_written(), or None to finish.
-        self.queue: queue.Queue[tuple[str | None, str | Callable[[], None], int] | None] = queue.Queue(
-            maxsize=depth
+        self.queue: queue.Queue[tuple[str | None, str | bytes | Callable[[], None], int] | None] = (
+            queue.Queue(maxsize=depth)
         )
         self.error: BaseException | None = None
         self.queued_cost = 0  # estimated microseconds of database work queued (see PG_COST)
@@ -212,22 +214,31 @@ class _CopyFeeder:
                     rows()  # an after_written() callback: everything before it is written
                     continue
                 if sql != current:
-                    if copy_cm is not None:
-                        copy_cm.__exit__(None, None, None)
+                    self._end(current, copy_cm, copy)
                     copy_cm, current = self.cur.copy(sql), sql
                     copy = copy_cm.__enter__()
-                assert copy is not None and isinstance(rows, str)  # (sql, rows, cost) from write()
+                    if sql.endswith(BINARY):
+                        copy.write(opl_binary.HEADER)
+                assert copy is not None and isinstance(rows, str | bytes)  # (sql, rows, cost) from write()
                 copy.write(rows)
                 with self.lock:
                     self.queued_cost -= cost
-            if copy_cm is not None:
-                copy_cm.__exit__(None, None, None)
+            self._end(current, copy_cm, copy)
         except BaseException as exc:  # handed to the importing thread by write() or close()
             self.error = exc
             while item is not None:  # until close(): keep the producer from blocking
                 item = self.queue.get()
 
-    def write(self, sql: str, rows: str, cost: int = 0) -> None:
+    @staticmethod
+    def _end(sql: str | None, copy_cm, copy) -> None:
+        """End the COPY under way, if any (a binary one with its trailer)."""
+        if copy_cm is None:
+            return
+        if sql is not None and sql.endswith(BINARY):
+            copy.write(opl_binary.TRAILER)
+        copy_cm.__exit__(None, None, None)
+
+    def write(self, sql: str, rows: str | bytes, cost: int = 0) -> None:
         """Queue ``rows`` for ``sql``; ``cost`` estimates the database's work, for :attr:`queued_cost`."""
         if self.error is not None:
             raise self.error
@@ -319,9 +330,11 @@ class _Sources:
 
 # What loading one object costs PostgreSQL, in microseconds (measured on the demo extract: the
 # indexes make most of it). Only the proportions and BACKLOG matter: enough work queued for the
-# database to stay busy while the importer decodes the next chunk of ways (~50 ms).
+# database to stay busy while the importer decodes the next chunk of ways (~15 ms for a chunk of
+# 256 KiB), and less than the feeder's queue holds (4 chunks of nodes: some 60 ms), or nodes would
+# always come first and the ways, whose index merge is the import's last wait, last.
 PG_COST = {"node": 3, "way": 10, "relation": 20}
-BACKLOG = 100_000
+BACKLOG = 30_000
 
 
 def _first_import_chunks(
@@ -368,16 +381,6 @@ def _stream(
     pending: list[int] = []
     if direct_town:
 
-        def node_rows(c: opl.NodeColumns) -> str:
-            return "".join(
-                [
-                    f"{direct_town}\t{i}\t{v}\t{v}\t{t}\t{g}\t{o}\n"
-                    for i, v, t, g, o in zip(
-                        c.ids, c.versions, c.tags_json(), c.ewkb_hex(), c.opl(), strict=True
-                    )
-                ]
-            )
-
         def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None, text: str) -> str:
             geom, status = (geom, "ok") if geom else ("\\N", "none")
             return (
@@ -385,16 +388,6 @@ def _stream(
             )
 
     else:
-
-        def node_rows(c: opl.NodeColumns) -> str:
-            return "".join(
-                [
-                    f"{i}\t{v}\t{t}\t{x}\t{y}\t{o}\n"
-                    for i, v, t, x, y, o in zip(
-                        c.ids, c.versions, c.tags_json(), c.lons, c.lats, c.opl(), strict=True
-                    )
-                ]
-            )
 
         def way_row(osm_id: str, version: str, tags: str, nodes: str, geom: str | None, text: str) -> str:
             return f"{osm_id}\t{version}\t{tags}\t{nodes}\t{text}\n"
@@ -408,9 +401,10 @@ def _stream(
                 kind = TYPE_NAMES.get(letter)
                 if kind is None:  # changesets: not map data
                     continue
-                if kind == "node":
-                    columns = opl.node_columns(run)
-                    rows, count = node_rows(columns), len(columns)
+                rows: str | bytes
+                if kind == "node":  # binary rows, built column by column (mapping.opl_binary)
+                    nodes = opl_binary.node_arrays(run)
+                    rows, count = opl_binary.node_rows(nodes, direct_town), len(nodes)
                 elif kind == "way":
                     rows, count, left = opl.way_rows(run, way_row, is_area if direct_town else None)
                     pending.extend(left)
@@ -590,15 +584,21 @@ def _short_gil_slices() -> Iterator[None]:
         sys.setswitchinterval(interval)
 
 
-def _fixed_mmap_threshold() -> None:
-    """Have glibc serve large blocks from mmap, and give them back when freed, for good.
+def _malloc_for_chunks() -> None:
+    """Fixed glibc thresholds: blocks under 1 MiB from the heap, kept for reuse; larger ones mmapped.
 
-    By default glibc raises its mmap threshold each time such a block is freed; the importer's
-    megabyte-sized chunks then come from the heap, where they fragment, and peak memory grew with
-    the file (135 MiB for the demo extract, 220 MiB for 20 times its size; 160 MiB with this).
+    By default glibc raises its mmap threshold each time a large block is freed, and megabyte chunks
+    then fragmented the heap: peak memory grew with the file (135 MiB for the demo extract, 220 MiB
+    for 20 times its size). Fixed at glibc's smallest (128 KiB), memory was flat but every block of
+    a chunk was a fresh mapping, zeroed page by page by the kernel: 1.4 s of system time for the
+    20x file. With 256 KiB chunks (:data:`mapping.opl.CHUNK`) everything a chunk makes is under
+    1 MiB: from the heap, which keeps up to 2 MiB free at its top rather than giving it back and
+    faulting it in again (0.5 s of system time, and a lower peak: 140 MiB for 20x, 155 before).
     """
     with suppress(OSError, AttributeError):  # not glibc: nothing to tune
-        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD, glibc's default value
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 2 << 20)  # M_TRIM_THRESHOLD
 
 
 def import_osm(
@@ -613,7 +613,7 @@ def import_osm(
     """
     path = Path(path)
     _check_file(path)
-    _fixed_mmap_threshold()
+    _malloc_for_chunks()
     started = time.monotonic()
     with transaction.atomic():
         town, created = Town.objects.get_or_create(

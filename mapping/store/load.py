@@ -13,9 +13,10 @@ from core.geo import SRID
 from mapping.store.derived import way_geometry_ctes
 
 # On a first import nodes and ways go straight into the store (no staging copy): they cannot conflict.
-# ``visible`` and ``updated_at`` come from the columns' database defaults.
+# ``visible`` and ``updated_at`` come from the columns' database defaults. Nodes come as binary rows
+# (mapping.opl_binary), in this column order.
 DIRECT_COPY_SQL = {
-    "node": "COPY mapping_node (town_id, osm_id, version, base_version, tags, geom, opl) FROM STDIN",
+    "node": "COPY mapping_node (town_id, osm_id, version, base_version, geom, tags, opl) FROM STDIN (FORMAT BINARY)",
     "way": "COPY mapping_way (town_id, osm_id, version, base_version, tags, nodes, geom, geom_status, opl) FROM STDIN",
 }
 

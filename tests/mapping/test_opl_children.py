@@ -57,6 +57,13 @@ def test_another_file_an_xml_file_a_large_file_or_another_command_starts_nothing
     assert opl_children.take(CENTRE_PBF, "all") is None  # a re-import reads the file once, in order
 
 
+def test_arguments_the_early_start_cannot_read_print_nothing(capsys):
+    """``import_osm --help`` (no file) is the command's to answer: no usage error from the early start."""
+    assert not start_import_readers(["manage.py", "import_osm", "--help"])
+    assert not start_import_readers(["manage.py", "import_osm", "--town"])
+    assert capsys.readouterr() == ("", "")
+
+
 def test_readers_nobody_takes_are_stopped_at_exit():
     """A re-import (or an import that fails early) leaves them: they end with the process."""
     probe = (

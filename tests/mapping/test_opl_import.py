@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import struct
 import time
 
 import psycopg
 import pytest
 from django.db import connection
 
-from mapping import opl
+from mapping import opl, opl_binary
 from mapping.geometry import is_area
 from mapping.models import Node, Relation, Way
 from mapping.osm_import import import_osm
@@ -93,14 +95,47 @@ def test_stream_built_geometry_equals_the_postgis_derivation(vaduz):
     assert total > 7000 and different == 0
 
 
-def test_node_columns_drop_unlocated_and_deleted_nodes():
+def test_node_arrays_drop_unlocated_and_deleted_nodes():
     run = "n1 v2 dV T x9.5 y47.1\nn2 v1 dV T x y\nn3 v1 dD T x9.6 y47.2\nn-4 v7 dV Tname=A%20%B x-0.5 y-1\n"
-    columns = opl.node_columns(run)
-    assert (columns.ids, columns.versions, columns.lons, columns.lats) == (
-        ["1", "-4"], ["2", "7"], ["9.5", "-0.5"], ["47.1", "-1"],
+    nodes = opl_binary.node_arrays(run)
+    assert nodes.texts == b" T x9.5 y47.1 Tname=A%20%B x-0.5 y-1" and nodes.text_lengths.tolist() == [13, 23]
+    assert (nodes.ids.tolist(), nodes.versions.tolist(), nodes.lons.tolist(), nodes.lats.tolist()) == (
+        [1, -4], [2, 7], [9.5, -0.5], [47.1, -1.0],
     )  # fmt: skip
-    assert columns.tags_json() == ["{}", '{"name": "A B"}']
-    assert columns.ewkb_hex()[0] == "0101000020E6100000" + "0000000000002340cdcccccccc8c4740"
+    assert nodes.tagged == [(1, "name=A%20%B")]
+
+
+def _binary_fields(data: bytes) -> list[list[bytes]]:
+    """Parse binary COPY rows (no header) into their fields, as PostgreSQL reads them."""
+    rows, at = [], 0
+    while at < len(data):
+        count, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+        fields = []
+        for _ in range(count):
+            size, at = int.from_bytes(data[at : at + 4], "big", signed=True), at + 4
+            fields.append(data[at : at + size])
+            at += size
+        rows.append(fields)
+    return rows
+
+
+def test_node_rows_are_binary_copy_rows_in_file_order():
+    nodes = opl_binary.node_arrays(
+        "n1 v2 dV T x9.5 y47.1\nn-4 v7 dV Tname=A%20%B,q=%22% x-0.5 y-1\nn5 v1 dV T x0 y0\n"
+    )
+    direct = _binary_fields(opl_binary.node_rows(nodes, 3))
+    assert [int.from_bytes(r[1], "big", signed=True) for r in direct] == [1, -4, 5]
+    assert [(int.from_bytes(r[0], "big"), int.from_bytes(r[2], "big"), int.from_bytes(r[3], "big")) for r in direct] == [
+        (3, 2, 2), (3, 7, 7), (3, 1, 1),
+    ]  # fmt: skip
+    assert direct[0][4].hex().upper() == "0101000020E6100000" + "0000000000002340cdcccccccc8c4740".upper()
+    assert [r[5] for r in direct] == [b"\x01{}", b'\x01{"name": "A B", "q": "\\""}', b"\x01{}"]
+    # The content as the file gave it, for exports (mapping migration 0012).
+    assert [r[6] for r in direct] == [b" T x9.5 y47.1", b" Tname=A%20%B,q=%22% x-0.5 y-1", b" T x0 y0"]
+    staged = _binary_fields(opl_binary.node_rows(nodes, None))
+    assert [len(r) for r in staged] == [6, 6, 6] and staged[1][4] == direct[1][5]
+    assert [r[5] for r in staged] == [r[6] for r in direct]
+    assert staged[1][2] == struct.pack(">d", -0.5) and staged[1][3] == struct.pack(">d", -1.0)
 
 
 def test_way_rows_leave_ways_with_unlocated_nodes_to_postgis():
@@ -130,10 +165,42 @@ def test_relation_rows_keep_the_members_as_opl_for_exports_with_backslashes_doub
         "name=Äö東",
         "a=b%3d%c",
         "a",
+        "a=b%2c%c",
+        "a%3d%b=c",
+        "a=b%22%",
+        "a=b%5c%",
+        "a=b%a%c",
+        "a=b%9%c,d=e%20%f",
+        "a=b%1f600%",
+        "a=%2c%,b=%3d%",
     ],
 )
 def test_tags_json_shortcut_equals_json_dumps(field):
     assert opl.tags_json(field) == opl.copy_json(opl.parse_tags(field))
+    assert opl.json_text(field) == json.dumps(opl.parse_tags(field), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "",
+        "w12@outer",
+        "w12@outer,n-5@,r7@sub",
+        "w1@a%20%b",
+        "n1@x%22%y",
+        "w1@%2c%,w2@%40%",
+        "r1@{x}",
+        "n1@Äö東",
+    ],
+)
+def test_members_json_equals_json_dumps(field):
+    members = [
+        {"type": opl.MEMBER_TYPES[item[0]], "ref": int(item[1:].partition("@")[0]),
+         "role": opl.unescape(item.partition("@")[2])}
+        for item in (field.split(",") if field else [])
+    ]  # fmt: skip
+    text = opl.members_json(field)
+    assert json.loads(text.replace("\\\\", "\\")) == members
 
 
 @pytest.mark.parametrize("then", ["write", "close"])
@@ -241,3 +308,9 @@ def test_after_ways_is_called_even_when_the_way_reader_ends_after_its_last_chunk
     feeder = Feeder()
     assert list(osm_import._first_import_chunks("file.osm.pbf", feeder, print)) == ["w1 v1 dV T N\n"]
     assert feeder.callbacks == [print]
+
+
+def test_node_texts_are_cut_by_bytes_when_tags_are_not_ascii():
+    nodes = opl_binary.node_arrays("n1 v1 dV Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1\nn2 v1 dV T x1 y2\n")
+    rows = _binary_fields(opl_binary.node_rows(nodes, 3))
+    assert [r[6].decode() for r in rows] == [" Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1", " T x1 y2"]
