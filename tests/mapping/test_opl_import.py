@@ -311,6 +311,8 @@ def test_after_ways_is_called_even_when_the_way_reader_ends_after_its_last_chunk
 
 
 def test_node_texts_are_cut_by_bytes_when_tags_are_not_ascii():
-    nodes = opl_binary.node_arrays("n1 v1 dV Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1\nn2 v1 dV T x1 y2\n")
+    nodes = opl_binary.node_arrays(
+        "n1 v1 dV Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1\nn2 v1 dV T x1 y2\n"
+    )
     rows = _binary_fields(opl_binary.node_rows(nodes, 3))
     assert [r[6].decode() for r in rows] == [" Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1", " T x1 y2"]
