@@ -80,10 +80,12 @@ def node_arrays(run: str) -> NodeArrays:
     """
     fields = run.split()
     count = run.count("\n")
+    whole = True  # every line of the run is kept, as it is
     if len(fields) != 6 * count:  # cannot happen with libosmium's OPL; be safe rather than wrong
         fields = [f for line in run.splitlines() if len(parts := line.split()) == 6 for f in parts]
-        count = len(fields) // 6
+        count, whole = len(fields) // 6, False
     if fields[2::6].count("dV") != count or "x" in fields[4::6] or "y" in fields[5::6]:
+        whole = False
         fields = [
             f
             for i in range(0, len(fields), 6)
@@ -95,14 +97,7 @@ def node_arrays(run: str) -> NodeArrays:
         return NodeArrays(empty.astype(np.int64), empty.astype(np.int32), empty, empty, [])
     tags = fields[3::6]
     tagged = [(i, tags[i][1:]) for i in compress(range(len(tags)), map("T".__ne__, tags))]
-    # The texts: the last three fields of every line, end to end (" T x9.5 y47.1 Tk=v x.. y.."),
-    # cut by lengths counted in C; only tags can hold non-ASCII characters (bytes != characters).
-    content = np.array(fields, dtype=object).reshape(-1, 6)[:, 3:]
-    texts = (" " + " ".join(content.ravel().tolist())).encode()
-    lengths = np.fromiter(map(len, fields), np.int64, len(fields)).reshape(-1, 6)[:, 3:].sum(axis=1) + 3
-    if len(texts) != int(lengths.sum()):
-        for i, tag_field in tagged:
-            lengths[i] += len(tag_field.encode()) - len(tag_field)
+    texts, lengths = _texts(run) if whole else _texts_of_fields(fields, tagged)
     return NodeArrays(
         ids=_numbers(fields[0::6], "n", np.int64),
         versions=_numbers(fields[1::6], "v", np.int64).astype(np.int32),
@@ -112,6 +107,34 @@ def node_arrays(run: str) -> NodeArrays:
         texts=texts,
         text_lengths=lengths,
     )
+
+
+def _texts(run: str) -> tuple[bytes, np.ndarray]:
+    """Each line's content (from the space before ``T`` to the end of the line), end to end, and
+    each one's length in bytes: the lines with their ``n<id> v<version> dV`` and newline cut out by
+    whole-array operations (every line has five spaces: OPL escapes the ones in tags)."""
+    raw = np.frombuffer(run.encode(), np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.flatnonzero(raw == 32).reshape(-1, 5)[:, 2]
+    heads = np.concatenate(([0], ends[:-1] + 1))
+    # +1 where a cut-out stretch starts (a line's head, its newline), -1 where it ends.
+    marks = np.zeros(len(raw) + 1, np.int8)
+    marks[heads], marks[starts] = 1, -1
+    marks[ends] += 1
+    marks[ends + 1] -= 1
+    keep = np.cumsum(marks[:-1]) == 0
+    return raw[keep].tobytes(), ends - starts
+
+
+def _texts_of_fields(fields: list[str], tagged: list[tuple[int, str]]) -> tuple[bytes, np.ndarray]:
+    """:func:`_texts` for a run some of whose lines were dropped: from the fields kept."""
+    content = np.array(fields, dtype=object).reshape(-1, 6)[:, 3:]
+    texts = (" " + " ".join(content.ravel().tolist())).encode()
+    lengths = np.fromiter(map(len, fields), np.int64, len(fields)).reshape(-1, 6)[:, 3:].sum(axis=1) + 3
+    if len(texts) != int(lengths.sum()):  # only tags can hold non-ASCII characters
+        for i, tag_field in tagged:
+            lengths[i] += len(tag_field.encode()) - len(tag_field)
+    return texts, lengths
 
 
 def node_rows(nodes: NodeArrays, town: int | None) -> bytes:
