@@ -98,11 +98,10 @@ def test_stream_built_geometry_equals_the_postgis_derivation(vaduz):
 def test_node_arrays_drop_unlocated_and_deleted_nodes():
     run = "n1 v2 dV T x9.5 y47.1\nn2 v1 dV T x y\nn3 v1 dD T x9.6 y47.2\nn-4 v7 dV Tname=A%20%B x-0.5 y-1\n"
     nodes = opl_binary.node_arrays(run)
-    assert nodes.texts == b" T x9.5 y47.1 Tname=A%20%B x-0.5 y-1" and nodes.text_lengths.tolist() == [13, 23]
     assert (nodes.ids.tolist(), nodes.versions.tolist(), nodes.lons.tolist(), nodes.lats.tolist()) == (
         [1, -4], [2, 7], [9.5, -0.5], [47.1, -1.0],
     )  # fmt: skip
-    assert nodes.tagged == [(1, "name=A%20%B")]
+    assert nodes.tagged == [(1, "name=A%20%B", b" Tname=A%20%B x-0.5 y-1")]
 
 
 def _binary_fields(data: bytes) -> list[list[bytes]]:
@@ -113,8 +112,8 @@ def _binary_fields(data: bytes) -> list[list[bytes]]:
         fields = []
         for _ in range(count):
             size, at = int.from_bytes(data[at : at + 4], "big", signed=True), at + 4
-            fields.append(data[at : at + size])
-            at += size
+            fields.append(data[at : at + size] if size >= 0 else None)  # -1: NULL
+            at += max(size, 0)
         rows.append(fields)
     return rows
 
@@ -131,7 +130,7 @@ def test_node_rows_are_binary_copy_rows_in_file_order():
     assert direct[0][4].hex().upper() == "0101000020E6100000" + "0000000000002340cdcccccccc8c4740".upper()
     assert [r[5] for r in direct] == [b"\x01{}", b'\x01{"name": "A B", "q": "\\""}', b"\x01{}"]
     # The content as the file gave it, for exports (mapping migration 0012).
-    assert [r[6] for r in direct] == [b" T x9.5 y47.1", b" Tname=A%20%B,q=%22% x-0.5 y-1", b" T x0 y0"]
+    assert [r[6] for r in direct] == [None, b" Tname=A%20%B,q=%22% x-0.5 y-1", None]
     staged = _binary_fields(opl_binary.node_rows(nodes, None))
     assert [len(r) for r in staged] == [6, 6, 6] and staged[1][4] == direct[1][5]
     assert [r[5] for r in staged] == [r[6] for r in direct]
@@ -310,9 +309,9 @@ def test_after_ways_is_called_even_when_the_way_reader_ends_after_its_last_chunk
     assert feeder.callbacks == [print]
 
 
-def test_node_texts_are_cut_by_bytes_when_tags_are_not_ascii():
+def test_tagged_nodes_carry_their_opl_text_in_utf8_and_untagged_ones_null():
     nodes = opl_binary.node_arrays(
         "n1 v1 dV Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1\nn2 v1 dV T x1 y2\n"
     )
     rows = _binary_fields(opl_binary.node_rows(nodes, 3))
-    assert [r[6].decode() for r in rows] == [" Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1", " T x1 y2"]
+    assert [r[6] for r in rows] == [" Tname=Städtle,name:ja=ファドゥーツ x9.5 y47.1".encode(), None]
