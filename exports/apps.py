@@ -14,6 +14,10 @@ class ExportsConfig(AppConfig):
     def ready(self) -> None:
         # Only light modules here: every process (web, worker, each management command) runs this.
         # Job handlers are imported when a job runs (exports.jobs.HANDLER_MODULES).
+        from exports.geodata import keep_system_geodata
+
+        keep_system_geodata()  # before anything imports mapnik (exports.geodata says why)
+
         from exports.data_version import on_published_change
         from exports.printing import checks as _checks  # noqa: F401  (fonts, icons, tile cache)
         from exports.tiles import on_published_change as invalidate_tiles
