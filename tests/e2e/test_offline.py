@@ -42,13 +42,18 @@ def small_area() -> Polygon:
     return area
 
 
-def launch(browser, profile, log: BrowserLog, locale: str = "en-GB"):
-    """The phone's browser on its persistent profile (closing and launching again = a restart)."""
+def launch(browser, profile, log: BrowserLog, locale: str = "en-GB", offline: bool = False):
+    """The phone's browser on its persistent profile (closing and launching again = a restart).
+
+    ``offline``: the browser starts with no network. A restart restores the last tab, which loads
+    and flushes the outbox at once: set offline after the launch, that page could still reach the
+    server first (a revision before the test went online: seen in CI)."""
     from urllib.parse import urlparse
 
     context = browser.browser_type.launch_persistent_context(
         str(profile), executable_path=shutil.which("chromium"), headless=True, args=ARGS,
         viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale=locale, bypass_csp=True,
+        offline=offline,
     )  # fmt: skip
     context.set_default_timeout(TIMEOUT_MS)
 
@@ -148,8 +153,7 @@ def test_five_changes_made_offline_survive_reload_and_restart_and_arrive_once(
     page.wait_for_function("document.getElementById('party-map').dataset.pending === '5'")
     context.close()
 
-    context, page = launch(browser, profile, log, locale)  # the phone restarted
-    context.set_offline(True)
+    context, page = launch(browser, profile, log, locale, offline=True)  # the phone restarted
     response = page.goto(f"{live_server.url}/parties/{party.pk}/map/")
     assert response.from_service_worker
     ready(page)
