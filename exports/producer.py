@@ -52,7 +52,7 @@ CHUNK_SETTINGS = (
 
 
 def _set_chunk_settings(conn: psycopg.Connection) -> None:
-    """:data:`CHUNK_SETTINGS` for the rest of ``conn``'s transaction (or until :func:`_reset`)."""
+    """:data:`CHUNK_SETTINGS` for the rest of ``conn``'s transaction (or until :func:`_reset_chunk_settings`)."""
     for name, value in CHUNK_SETTINGS:
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 

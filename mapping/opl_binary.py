@@ -76,8 +76,7 @@ def _numbers(fields: list[str], prefix: str, dtype: type) -> np.ndarray:
 def node_arrays(run: str) -> NodeArrays:
     """Split a run of OPL node lines (``n<id> v<version> dV T<tags> x<lon> y<lat>``) into arrays.
 
-    Nodes without a location (outside the extract) or deleted ones (history files) are dropped, as
-    :func:`mapping.opl.node_columns` does.
+    Nodes without a location (outside the extract) or deleted ones (history files) are dropped.
     """
     fields = run.split()
     count = run.count("\n")

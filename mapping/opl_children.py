@@ -37,13 +37,17 @@ from typing import IO
 # that holds pyosmium first on its path.
 _OSMIUM_SPEC = importlib.util.find_spec("osmium")
 _OSMIUM_DIR = str(Path(_OSMIUM_SPEC.origin).parent.parent) if _OSMIUM_SPEC and _OSMIUM_SPEC.origin else ""
-CHILD_ENV = {
+# The same environment, without the queue sizes, for every pyosmium child (exports' encoder too).
+OSMIUM_CHILD_ENV = {
     **os.environ,
+    "PYTHONPATH": os.pathsep.join(p for p in (_OSMIUM_DIR, os.environ.get("PYTHONPATH", "")) if p),
+}
+CHILD_ENV = {
+    **OSMIUM_CHILD_ENV,
     **{
         f"OSMIUM_MAX_{q}_QUEUE_SIZE": os.environ.get(f"OSMIUM_MAX_{q}_QUEUE_SIZE", "4")
         for q in ("INPUT", "OSMDATA", "OUTPUT")
     },
-    "PYTHONPATH": os.pathsep.join(p for p in (_OSMIUM_DIR, os.environ.get("PYTHONPATH", "")) if p),
 }
 READER = Path(__file__).resolve().with_name("opl_reader.py")
 EARLY_SUFFIXES = (".osm.pbf", ".pbf")

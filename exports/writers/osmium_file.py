@@ -26,21 +26,14 @@ import osmium.io
 
 from exports.writers import encoder
 from exports.writers.base import Attribution, Writer, WriterError
+from mapping.opl_children import OSMIUM_CHILD_ENV
 
 # Threads of the child's compression pool: libosmium's default is the cores less two (one, here),
 # which left the second core idle whenever PostgreSQL was not using it.
 ENCODER_THREADS = max(2, os.cpu_count() or 1)
 # The child starts without site (-S: no .pth files, no editable-install finders, a third of its
-# start-up), with the folder that holds pyosmium on its path; -P: the script's folder
-# (exports/writers) must not shadow the standard library.
-_CHILD_ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join(
-        p
-        for p in (str(Path(osmium.io.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", ""))
-        if p
-    ),
-}
+# start-up), with the folder that holds pyosmium on its path, as the import's readers do; -P: the
+# script's folder (exports/writers) must not shadow the standard library.
 
 
 def header_options(attribution: Attribution, *, pbf: bool = False) -> dict[str, str]:
@@ -87,7 +80,7 @@ class OsmiumFileWriter(Writer):
              json.dumps(header), str(ENCODER_THREADS)],
             stdin=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_CHILD_ENV,
+            env=OSMIUM_CHILD_ENV,
         )  # fmt: skip
         self._thread = threading.Thread(target=self._feed, name="osmium-feeder", daemon=True)
         self._thread.start()
